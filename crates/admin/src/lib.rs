@@ -1,0 +1,2 @@
+//! switchboard-admin
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! switchboard-core
+#![forbid(unsafe_code)]

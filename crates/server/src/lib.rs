@@ -1,0 +1,2 @@
+//! The switchboard server library.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! switchboard-store
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! switchboard-twilio
+#![forbid(unsafe_code)]

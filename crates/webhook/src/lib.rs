@@ -1,0 +1,2 @@
+//! switchboard-webhook
+#![forbid(unsafe_code)]
