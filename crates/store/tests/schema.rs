@@ -1,0 +1,244 @@
+//! The schema's rules hold in the database itself, for any writer.
+
+use switchboard_store::StoreError;
+use switchboard_store::testing::TestDb;
+use uuid::Uuid;
+
+async fn clinic(db: &TestDb, name: &str) -> Uuid {
+    let c = db.pool.get().await.expect("connection");
+    c.query_one(
+        "INSERT INTO clinics (name, default_timezone) VALUES ($1, 'America/New_York') RETURNING id",
+        &[&name],
+    )
+    .await
+    .expect("insert clinic")
+    .get(0)
+}
+
+async fn number(db: &TestDb, clinic: Uuid, e164: &str) -> Result<Uuid, StoreError> {
+    let c = db.pool.get().await?;
+    Ok(c.query_one(
+        "INSERT INTO numbers (clinic_id, e164, lifecycle) VALUES ($1, $2, 'active') RETURNING id",
+        &[&clinic, &e164],
+    )
+    .await?
+    .get(0))
+}
+
+async fn voice_assistant(db: &TestDb, clinic: Uuid) -> Uuid {
+    let c = db.pool.get().await.expect("connection");
+    c.query_one(
+        "INSERT INTO assistants (clinic_id, name, kind, target_type, target_url) \
+         VALUES ($1, 'After Hours AI', 'voice', 'stream', 'wss://ai.example/stream') RETURNING id",
+        &[&clinic],
+    )
+    .await
+    .expect("insert assistant")
+    .get(0)
+}
+
+#[tokio::test]
+async fn migrations_create_every_table() {
+    let db = TestDb::new().await;
+    let c = db.pool.get().await.expect("connection");
+    let rows = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("list tables");
+    let tables: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    for t in [
+        "api_keys",
+        "assistants",
+        "audit_log",
+        "call_events",
+        "calls",
+        "clinics",
+        "closures",
+        "locations",
+        "number_assistants",
+        "numbers",
+        "ring_groups",
+    ] {
+        assert!(
+            tables.contains(&t.to_string()),
+            "missing table {t}: {tables:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrating_again_applies_nothing() {
+    let db = TestDb::new().await;
+    let applied = switchboard_store::migrate(&db.pool).await.expect("migrate");
+    assert_eq!(applied, 0);
+}
+
+#[tokio::test]
+async fn a_live_e164_cannot_be_held_twice_but_a_released_one_can_be_bought_again() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let b = clinic(&db, "B").await;
+    let first = number(&db, a, "+14155550123").await.expect("first number");
+    let dup = number(&db, b, "+14155550123").await;
+    assert!(
+        matches!(&dup, Err(StoreError::Conflict { constraint }) if constraint == "numbers_e164_live"),
+        "{dup:?}"
+    );
+    let c = db.pool.get().await.expect("connection");
+    c.execute(
+        "UPDATE numbers SET lifecycle = 'released', released_at = now() WHERE id = $1",
+        &[&first],
+    )
+    .await
+    .expect("release");
+    number(&db, b, "+14155550123")
+        .await
+        .expect("bought again after release");
+}
+
+#[tokio::test]
+async fn a_clinic_has_at_most_one_primary_number() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let n1 = number(&db, a, "+14155550001").await.expect("n1");
+    let n2 = number(&db, a, "+14155550002").await.expect("n2");
+    let c = db.pool.get().await.expect("connection");
+    c.execute("UPDATE numbers SET is_primary = true WHERE id = $1", &[&n1])
+        .await
+        .expect("first primary");
+    let err: StoreError = c
+        .execute("UPDATE numbers SET is_primary = true WHERE id = $1", &[&n2])
+        .await
+        .expect_err("second primary refused")
+        .into();
+    assert!(
+        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_one_primary"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_assistant_in_use_cannot_be_deleted() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let n = number(&db, a, "+14155550003").await.expect("number");
+    let ai = voice_assistant(&db, a).await;
+    let c = db.pool.get().await.expect("connection");
+    c.execute(
+        "INSERT INTO number_assistants (number_id, clinic_id, assistant_id, position) VALUES ($1, $2, $3, 0)",
+        &[&n, &a, &ai],
+    )
+    .await
+    .expect("bind");
+    let err: StoreError = c
+        .execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+        .await
+        .expect_err("delete refused")
+        .into();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+
+    // Also when it is only named by a closure's or ring group's action.
+    c.execute(
+        "DELETE FROM number_assistants WHERE assistant_id = $1",
+        &[&ai],
+    )
+    .await
+    .expect("unbind");
+    c.execute(
+        "INSERT INTO closures (number_id, clinic_id, position, name, repeat, rule, action, action_assistant_id) \
+         VALUES ($1, $2, 0, 'Holiday', 'weekly', '{\"days\":[\"sun\"]}', '{}', $3)",
+        &[&n, &a, &ai],
+    )
+    .await
+    .expect("closure");
+    let err: StoreError = c
+        .execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+        .await
+        .expect_err("delete refused")
+        .into();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_number_links_only_within_its_clinic_and_never_to_itself() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let b = clinic(&db, "B").await;
+    let na = number(&db, a, "+14155550004").await.expect("na");
+    let nb = number(&db, b, "+14155550005").await.expect("nb");
+    let c = db.pool.get().await.expect("connection");
+    let cross: StoreError = c
+        .execute(
+            "UPDATE numbers SET forward_to_number_id = $2 WHERE id = $1",
+            &[&na, &nb],
+        )
+        .await
+        .expect_err("cross-clinic link refused")
+        .into();
+    assert!(matches!(cross, StoreError::Conflict { .. }), "{cross:?}");
+    let own: StoreError = c
+        .execute(
+            "UPDATE numbers SET forward_to_number_id = $1 WHERE id = $1",
+            &[&na],
+        )
+        .await
+        .expect_err("self link refused")
+        .into();
+    assert!(
+        matches!(&own, StoreError::Invalid { constraint } if constraint == "numbers_no_self_link"),
+        "{own:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_e164_is_invalid_not_a_server_error() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let err = number(&db, a, "555-0123").await.expect_err("refused");
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn configuration_writes_notify_the_routers_on_commit() {
+    let db = TestDb::new().await;
+    let (listener, mut conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut stream = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+        use futures_util::StreamExt;
+        while let Some(Ok(msg)) = stream.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = msg {
+                let _ = tx.send(n.channel().to_string());
+            }
+        }
+    });
+    listener
+        .batch_execute("LISTEN switchboard_config")
+        .await
+        .expect("listen");
+    clinic(&db, "A").await;
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+        .await
+        .expect("a notification within 5 s");
+    assert_eq!(got.as_deref(), Some("switchboard_config"));
+}
+
+#[tokio::test]
+async fn each_test_database_is_isolated_from_the_others() {
+    let one = TestDb::new().await;
+    let two = TestDb::new().await;
+    assert_ne!(one.name, two.name);
+    clinic(&one, "Only in one").await;
+    let c = two.pool.get().await.expect("connection");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM clinics", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0);
+}
