@@ -15,3 +15,4 @@ pub mod testing;
 pub use deadpool_postgres::Pool;
 pub use error::{StoreError, StoreResult};
 pub use pool::{DbConfig, connect_pool, migrate};
+pub use tokio_postgres::Config as PgConfig;

@@ -1,0 +1,180 @@
+//! `Application::build` binds both listeners (port 0 in tests), exposes their
+//! ports, and runs until stopped. `main` is a few lines around it.
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use switchboard_store::embedded::{EmbeddedOptions, EmbeddedPostgres, ensure_database};
+use switchboard_store::{DbConfig, Pool};
+
+use crate::config::Settings;
+
+/// A running service: both listeners bound, the database ready.
+pub struct Application {
+    webhook_port: u16,
+    admin_port: u16,
+    webhook: actix_web::dev::Server,
+    admin: actix_web::dev::Server,
+    database: Database,
+}
+
+/// Where the data lives: a configured server, or our own embedded one.
+pub struct Database {
+    pub pool: Pool,
+    pub url: String,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects to the configured database, or starts the embedded one.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Database> {
+        let (url, embedded) = match settings.database_url() {
+            Some(url) => (url.to_string(), None),
+            None => {
+                let e = &settings.database.embedded;
+                let mut opts = EmbeddedOptions::new(&e.data_dir);
+                opts.bin_dir = (!e.bin_dir.is_empty()).then(|| e.bin_dir.clone().into());
+                opts.port = (e.port != 0).then_some(e.port);
+                let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&opts))
+                    .await
+                    .context("starting the embedded PostgreSQL")??;
+                ensure_database(&pg, "switchboard")
+                    .await
+                    .context("creating the embedded database")?;
+                (pg.url("switchboard"), Some(pg))
+            }
+        };
+        let pool = switchboard_store::connect_pool(&DbConfig {
+            url: url.clone(),
+            pool_size: settings.database.pool_size,
+            connect_timeout: std::time::Duration::from_secs(
+                settings.database.connect_timeout_seconds,
+            ),
+        })?;
+        Ok(Database {
+            pool,
+            url,
+            embedded,
+        })
+    }
+
+    /// Stops the embedded server, if this process runs one.
+    pub async fn close(self) {
+        self.pool.close();
+        if let Some(pg) = self.embedded {
+            match tokio::task::spawn_blocking(move || pg.stop()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "stopping the embedded PostgreSQL"),
+                Err(e) => tracing::error!(error = %e, "stopping the embedded PostgreSQL"),
+            }
+        }
+    }
+}
+
+impl Application {
+    /// Opens the database, migrates, loads the demo when empty, binds both listeners.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let database = Database::open(&settings).await?;
+        let startup = async {
+            if settings.database.migrate_on_start {
+                let applied = switchboard_store::migrate(&database.pool)
+                    .await
+                    .context("applying migrations")?;
+                tracing::info!(applied, "migrations up to date");
+            }
+            if settings.demo.load_when_empty {
+                crate::demo::load_if_empty(&database.pool)
+                    .await
+                    .context("loading the demo clinic")?;
+            }
+            let webhook_listener = TcpListener::bind(settings.webhook.listen)
+                .with_context(|| format!("binding webhook.listen {}", settings.webhook.listen))?;
+            let admin_listener = TcpListener::bind(settings.admin.listen)
+                .with_context(|| format!("binding admin.listen {}", settings.admin.listen))?;
+            let webhook_port = webhook_listener.local_addr()?.port();
+            let admin_port = admin_listener.local_addr()?.port();
+            let webhook = switchboard_webhook::server(webhook_listener)?;
+            let admin = switchboard_admin::server(admin_listener)?;
+            anyhow::Ok((webhook_port, admin_port, webhook, admin))
+        };
+        match startup.await {
+            Ok((webhook_port, admin_port, webhook, admin)) => Ok(Application {
+                webhook_port,
+                admin_port,
+                webhook,
+                admin,
+                database,
+            }),
+            Err(e) => {
+                database.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub fn webhook_port(&self) -> u16 {
+        self.webhook_port
+    }
+
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// The database connection string (for tools and tests).
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully: both
+    /// listeners finish the requests they accepted, then the database closes.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let webhook_handle = self.webhook.handle();
+        let admin_handle = self.admin.handle();
+        let webhook = tokio::spawn(self.webhook);
+        let admin = tokio::spawn(self.admin);
+        shutdown.await;
+        tracing::info!("shutting down: finishing accepted requests");
+        tokio::join!(webhook_handle.stop(true), admin_handle.stop(true));
+        let _ = tokio::join!(webhook, admin);
+        self.database.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Sets up logging from the settings.
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match settings.log.format {
+        crate::config::LogFormat::Json => builder.json().try_init(),
+        crate::config::LogFormat::Text => builder.try_init(),
+    };
+}

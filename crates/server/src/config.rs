@@ -1,0 +1,353 @@
+//! Configuration: `config/default.toml` (built in), an overlay file, then
+//! `SWITCHBOARD_…` environment variables (`__` for nesting) and `DATABASE_URL`.
+//!
+//! The whole configuration is validated at start; every problem is reported
+//! at once, each naming its key. Secrets are `SecretString`s: their `Debug`
+//! prints a placeholder, so a logged config never leaks them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The built-in defaults, the same text as config/default.toml.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Account used by the built-in fake Twilio when no real account is set.
+pub const DEMO_ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+/// Its auth token: public on purpose, it guards nothing but local trials.
+pub const DEMO_AUTH_TOKEN: &str = "switchboard-demo-token";
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub public_base_url: String,
+    pub data_dir: PathBuf,
+    pub webhook: WebhookSettings,
+    pub admin: AdminSettings,
+    pub database: DatabaseSettings,
+    pub twilio: TwilioSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub listen: SocketAddr,
+    pub body_limit_bytes: usize,
+    pub validate_signatures: bool,
+    pub workers: usize,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub listen: SocketAddr,
+    pub body_limit_bytes: usize,
+    pub super_key: SecretString,
+    pub key_pepper: SecretString,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub pool_size: usize,
+    pub connect_timeout_seconds: u64,
+    pub migrate_on_start: bool,
+    pub snapshot_check_seconds: u64,
+    pub embedded: EmbeddedSettings,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedSettings {
+    pub data_dir: PathBuf,
+    pub bin_dir: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FakeTwilio {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    pub api_base_url: String,
+    pub fake: FakeTwilio,
+    pub timeout_seconds: u64,
+    #[serde(default)]
+    pub subaccounts: BTreeMap<String, SecretString>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub load_when_empty: bool,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Why the configuration was refused: every problem, each naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Loads the layers: defaults, `overlay` (or SWITCHBOARD_CONFIG), the
+    /// environment. Then validates.
+    pub fn load(overlay: Option<&Path>) -> Result<Settings, ConfigError> {
+        let env_overlay = std::env::var_os("SWITCHBOARD_CONFIG").map(PathBuf::from);
+        let overlay = overlay.map(Path::to_path_buf).or(env_overlay);
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = &overlay {
+            if !path.is_file() {
+                return Err(ConfigError(vec![format!(
+                    "config file {}: not found",
+                    path.display()
+                )]));
+            }
+            fig = fig.merge(Toml::file(path));
+        }
+        fig = fig.merge(
+            Env::prefixed("SWITCHBOARD_")
+                .split("__")
+                .ignore(&["config"]),
+        );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            fig = fig.merge(("database.url", url));
+        }
+        Self::from_figment(fig)
+    }
+
+    /// Builds settings from explicit layers (tests use this).
+    pub fn from_figment(fig: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = fig.extract().map_err(|e| {
+            ConfigError(
+                e.into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".");
+                        let key = if key.is_empty() {
+                            "(top level)".into()
+                        } else {
+                            key
+                        };
+                        format!("{key}: {}", e.kind)
+                    })
+                    .collect(),
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Defaults plus `overrides`, a TOML text (tests use this).
+    pub fn with_overrides(overrides: &str) -> Result<Settings, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(overrides)))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        check_base_url("public_base_url", &self.public_base_url, &mut problems);
+        check_base_url(
+            "twilio.api_base_url",
+            &self.twilio.api_base_url,
+            &mut problems,
+        );
+        if self.webhook.body_limit_bytes < 1024 {
+            problems.push("webhook.body_limit_bytes: must be at least 1024".into());
+        }
+        if self.admin.body_limit_bytes < 1024 {
+            problems.push("admin.body_limit_bytes: must be at least 1024".into());
+        }
+        if self.webhook.listen == self.admin.listen && self.webhook.listen.port() != 0 {
+            problems.push("admin.listen: must differ from webhook.listen".into());
+        }
+        if !(1..=1000).contains(&self.database.pool_size) {
+            problems.push("database.pool_size: must be between 1 and 1000".into());
+        }
+        if !(1..=300).contains(&self.database.connect_timeout_seconds) {
+            problems.push("database.connect_timeout_seconds: must be between 1 and 300".into());
+        }
+        if !(1..=3600).contains(&self.database.snapshot_check_seconds) {
+            problems.push("database.snapshot_check_seconds: must be between 1 and 3600".into());
+        }
+        let url = self.database.url.expose_secret();
+        if !url.is_empty() && url.parse::<switchboard_store::PgConfig>().is_err() {
+            // Never echo the URL: it may hold a password.
+            problems.push(
+                "database.url (or DATABASE_URL): not a valid PostgreSQL connection URL".into(),
+            );
+        }
+        if !(1..=120).contains(&self.twilio.timeout_seconds) {
+            problems.push("twilio.timeout_seconds: must be between 1 and 120".into());
+        }
+        if !self.uses_fake_twilio() {
+            if !is_account_sid(&self.twilio.account_sid) {
+                problems.push(
+                    "twilio.account_sid: must be a Twilio Account SID (AC + 32 hex) unless twilio.fake is on".into(),
+                );
+            }
+            if self.twilio.auth_token.expose_secret().is_empty() {
+                problems.push("twilio.auth_token: must be set unless twilio.fake is on".into());
+            }
+        }
+        if self.twilio.fake == FakeTwilio::On && !self.twilio.account_sid.is_empty() {
+            problems.push(
+                "twilio.fake: \"on\" cannot be combined with a real twilio.account_sid".into(),
+            );
+        }
+        for (sid, token) in &self.twilio.subaccounts {
+            if !is_account_sid(sid) {
+                problems.push(format!(
+                    "twilio.subaccounts.{sid}: not an Account SID (AC + 32 hex)"
+                ));
+            }
+            if token.expose_secret().is_empty() {
+                problems.push(format!("twilio.subaccounts.{sid}: empty auth token"));
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            problems.push(format!(
+                "log.level: {:?} is not a valid filter",
+                self.log.level
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(problems))
+        }
+    }
+
+    /// Whether the built-in fake Twilio stands in for the real one.
+    pub fn uses_fake_twilio(&self) -> bool {
+        match self.twilio.fake {
+            FakeTwilio::On => true,
+            FakeTwilio::Off => false,
+            FakeTwilio::Auto => self.twilio.account_sid.is_empty(),
+        }
+    }
+
+    /// The database URL, if one is configured (else: embedded).
+    pub fn database_url(&self) -> Option<&str> {
+        let url = self.database.url.expose_secret();
+        (!url.is_empty()).then_some(url)
+    }
+
+    /// `public_base_url` without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_base_url.trim_end_matches('/')
+    }
+}
+
+fn check_base_url(key: &str, value: &str, problems: &mut Vec<String>) {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        None => problems.push(format!("{key}: must start with http:// or https://")),
+        Some(host) if host.is_empty() || host.starts_with('/') => {
+            problems.push(format!("{key}: has no host"))
+        }
+        Some(_) if value.contains('?') || value.contains('#') => {
+            problems.push(format!("{key}: must not carry a query or fragment"))
+        }
+        Some(_) => {}
+    }
+}
+
+fn is_account_sid(s: &str) -> bool {
+    s.len() == 34 && s.starts_with("AC") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_defaults_are_valid_and_local() {
+        let s = Settings::with_overrides("").expect("defaults load");
+        assert_eq!(s.webhook.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.admin.listen.to_string(), "127.0.0.1:8081");
+        assert!(s.database_url().is_none());
+        assert!(s.uses_fake_twilio());
+    }
+
+    #[test]
+    fn every_bad_key_is_named_at_once() {
+        let err = Settings::with_overrides(
+            r#"
+            public_base_url = "ftp://x"
+            [database]
+            pool_size = 0
+            [twilio]
+            fake = "off"
+            "#,
+        )
+        .expect_err("refused");
+        let text = err.to_string();
+        for key in [
+            "public_base_url",
+            "database.pool_size",
+            "twilio.account_sid",
+            "twilio.auth_token",
+        ] {
+            assert!(text.contains(key), "{key} not named in: {text}");
+        }
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_its_key() {
+        let err = Settings::with_overrides("[webhook]\nlisten = \"not an address\"")
+            .expect_err("refused");
+        assert!(err.to_string().contains("webhook.listen"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let err = Settings::with_overrides("[webhook]\nlisten_adress = \"127.0.0.1:1\"")
+            .expect_err("refused");
+        assert!(err.to_string().contains("listen_adress"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::with_overrides(
+            r#"
+            [database]
+            url = "postgres://u:hunter2@db/x"
+            [admin]
+            super_key = "sk-very-secret"
+            "#,
+        )
+        .expect("valid");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+    }
+}
