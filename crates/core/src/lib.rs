@@ -1,2 +1,31 @@
-//! switchboard-core
+//! switchboard-core: the routing domain as plain data and pure functions.
+//!
+//! No I/O, no async, no clock: the instant is always an argument. The webhook
+//! and the admin API call the same functions here, so a preview can never
+//! disagree with a real call.
+//!
+//! - [`model`]: the wire shapes of api.md (routing documents, actions, …);
+//! - [`validate`]: every 422 rule of routing.md, all problems at once;
+//! - [`snapshot`]: the immutable, precompiled view the router reads;
+//! - [`resolve`]: routing.md's order of resolution for calls and texts,
+//!   continuations after a `<Dial>`;
+//! - [`twiml`]: rendering a decision;
+//! - [`simulate`] and [`coverage`]: api.md's previews;
+//! - [`status`]: the derived status of a number card.
 #![forbid(unsafe_code)]
+
+pub mod coverage;
+pub mod error;
+pub mod model;
+pub mod resolve;
+pub mod schedule;
+pub mod simulate;
+pub mod snapshot;
+pub mod status;
+pub mod twiml;
+pub mod validate;
+
+pub use error::FieldError;
+pub use resolve::{Decision, DialStatus, VoiceCall, continue_voice, resolve_sms, resolve_voice};
+pub use snapshot::{Snapshot, SnapshotInput};
+pub use twiml::{RenderContext, render};

@@ -1,0 +1,499 @@
+//! The domain as plain data, in the JSON shapes of api.md.
+//!
+//! These types are the wire form: what the admin API receives, what the store
+//! saves as JSONB, what the snapshot is built from. They hold strings where a
+//! client may send something invalid (window times, closure dates) so that
+//! validation can report every bad field at once instead of serde stopping at
+//! the first one. Parsed, always-valid forms (`LocalTime`, `E164`, compiled
+//! schedules) are made from them at the edge.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A day of the week, `"mon"` … `"sun"` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// Every day, Monday first.
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+
+    /// 0 for Monday … 6 for Sunday.
+    pub fn index(self) -> u16 {
+        self as u16
+    }
+
+    /// The wire name, `"mon"` … `"sun"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weekday::Mon => "mon",
+            Weekday::Tue => "tue",
+            Weekday::Wed => "wed",
+            Weekday::Thu => "thu",
+            Weekday::Fri => "fri",
+            Weekday::Sat => "sat",
+            Weekday::Sun => "sun",
+        }
+    }
+
+    /// The chrono weekday of the same day.
+    pub fn to_chrono(self) -> chrono::Weekday {
+        match self {
+            Weekday::Mon => chrono::Weekday::Mon,
+            Weekday::Tue => chrono::Weekday::Tue,
+            Weekday::Wed => chrono::Weekday::Wed,
+            Weekday::Thu => chrono::Weekday::Thu,
+            Weekday::Fri => chrono::Weekday::Fri,
+            Weekday::Sat => chrono::Weekday::Sat,
+            Weekday::Sun => chrono::Weekday::Sun,
+        }
+    }
+
+    /// The weekday of a chrono weekday.
+    pub fn from_chrono(day: chrono::Weekday) -> Weekday {
+        match day {
+            chrono::Weekday::Mon => Weekday::Mon,
+            chrono::Weekday::Tue => Weekday::Tue,
+            chrono::Weekday::Wed => Weekday::Wed,
+            chrono::Weekday::Thu => Weekday::Thu,
+            chrono::Weekday::Fri => Weekday::Fri,
+            chrono::Weekday::Sat => Weekday::Sat,
+            chrono::Weekday::Sun => Weekday::Sun,
+        }
+    }
+}
+
+/// A wall-clock time of day in whole minutes, `0..=1440`; `"24:00"` is the end
+/// of the day and only makes sense as the end of a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalTime(u16);
+
+/// Why a string is not a strict `HH:MM` time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a time \"HH:MM\" from 00:00 to 24:00, got {0:?}")]
+pub struct LocalTimeError(pub String);
+
+impl LocalTime {
+    /// The end of the day, `24:00`.
+    pub const END_OF_DAY: LocalTime = LocalTime(1440);
+
+    /// Minutes since midnight, `0..=1440`.
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+
+    /// A time from minutes since midnight, `None` above 1440.
+    pub fn from_minutes(minutes: u16) -> Option<LocalTime> {
+        (minutes <= 1440).then_some(LocalTime(minutes))
+    }
+
+    /// True for `24:00`.
+    pub fn is_end_of_day(self) -> bool {
+        self.0 == 1440
+    }
+}
+
+impl FromStr for LocalTime {
+    type Err = LocalTimeError;
+
+    /// Strictly `HH:MM` with two digits each: `"9:00"`, `"09:00:00"` and
+    /// `"24:01"` are refused.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || LocalTimeError(s.to_owned());
+        let bytes = s.as_bytes();
+        if bytes.len() != 5 || bytes[2] != b':' {
+            return Err(bad());
+        }
+        let digit = |b: u8| -> Result<u16, LocalTimeError> {
+            if b.is_ascii_digit() {
+                Ok(u16::from(b - b'0'))
+            } else {
+                Err(bad())
+            }
+        };
+        let hours = digit(bytes[0])? * 10 + digit(bytes[1])?;
+        let minutes = digit(bytes[3])? * 10 + digit(bytes[4])?;
+        if minutes > 59 || hours > 24 || (hours == 24 && minutes != 0) {
+            return Err(bad());
+        }
+        Ok(LocalTime(hours * 60 + minutes))
+    }
+}
+
+impl TryFrom<&str> for LocalTime {
+    type Error = LocalTimeError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl Serialize for LocalTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A weekly window as sent: `{"days": ["mon"], "start": "08:00", "end": "18:00"}`.
+/// `end <= start` (and end not `24:00`) means overnight into the next day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub days: Vec<Weekday>,
+    pub start: String,
+    pub end: String,
+}
+
+/// What to do with a call: closures, `off_hours` and `on_no_answer` each hold one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// A voice assistant of the clinic, answered as its target says.
+    Assistant { assistant_id: String },
+    /// A ring group of the same number.
+    RingGroup { ring_group_id: String },
+    /// A greeting then a recording; the default greeting when `None`.
+    Voicemail {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        greeting: Option<String>,
+    },
+    /// Dial an E.164 number.
+    Forward { to: String },
+    /// Say a text, then hang up.
+    Message { text: String },
+    /// Hang up.
+    Hangup,
+}
+
+/// How a ring group rings its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Everybody at once, in one `<Dial>`.
+    Simultaneous,
+    /// One member per `<Dial>`, in list order.
+    Sequential,
+}
+
+/// A member of a ring group: an E.164 number, a `sip:` URI or `client:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// Ring seconds when a ring group does not say.
+pub const DEFAULT_RING_SECONDS: u16 = 20;
+
+/// A ring group of one number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    pub strategy: Strategy,
+    /// 5..=120, [`DEFAULT_RING_SECONDS`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_seconds: Option<u16>,
+    pub members: Vec<Member>,
+    /// `None` (or JSON `null`): an always-on group.
+    #[serde(default)]
+    pub schedule: Option<Vec<Window>>,
+    #[serde(default)]
+    pub on_no_answer: Option<Action>,
+}
+
+/// An assistant bound to a number; without a schedule it is always-on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssistantBinding {
+    pub assistant_id: String,
+    #[serde(default)]
+    pub schedule: Option<Vec<Window>>,
+}
+
+/// A closure: a span of local time when the number is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    /// What to run; the off-hours handler when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// `"HH:MM"`, both or neither; neither means whole days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// `YYYY-MM-DD`, inclusive lower bound of a recurring closure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`, inclusive upper bound of a recurring closure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(flatten)]
+    pub rule: ClosureRule,
+}
+
+/// How a closure repeats, tagged by `"repeat"`.
+///
+/// Numbers are wide integers so that an out-of-range value reaches validation
+/// (422 with a field path) instead of failing to parse (400).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "repeat", rename_all = "snake_case")]
+pub enum ClosureRule {
+    /// One span: dates (`2026-12-24`) or date-times (`2026-12-24T12:00`).
+    /// A date end is inclusive, a date-time end exclusive.
+    None { start: String, end: String },
+    /// Those weekdays.
+    Weekly { days: Vec<Weekday> },
+    /// A day of the month (1–31) or the nth (1–5, -1 = last) weekday.
+    Monthly {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        day: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nth: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weekday: Option<Weekday>,
+    },
+    /// A day of a month, or the nth weekday of a month, over `days` days.
+    Yearly {
+        month: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        day: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nth: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weekday: Option<Weekday>,
+        /// Consecutive days from the anchor, default 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<i64>,
+    },
+}
+
+/// The whole routing document of one number (api.md "Routing document").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingDoc {
+    pub timezone: Option<String>,
+    pub assistants: Vec<AssistantBinding>,
+    pub ring_groups: Vec<RingGroup>,
+    pub off_hours: Option<Action>,
+    pub closures: Vec<Closure>,
+}
+
+impl RoutingDoc {
+    /// Every assistant id the document names (bindings and actions), in order
+    /// of first mention, without repeats.
+    pub fn assistant_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for binding in &self.assistants {
+            names.push(&binding.assistant_id);
+        }
+        for action in self.actions() {
+            if let Action::Assistant { assistant_id } = action {
+                names.push(assistant_id);
+            }
+        }
+        for name in names {
+            if !ids.contains(&name) {
+                ids.push(name);
+            }
+        }
+        ids
+    }
+
+    /// Every action of the document: `off_hours`, each ring group's
+    /// `on_no_answer`, each closure's `action`.
+    pub fn actions(&self) -> impl Iterator<Item = &Action> {
+        self.off_hours
+            .iter()
+            .chain(
+                self.ring_groups
+                    .iter()
+                    .filter_map(|g| g.on_no_answer.as_ref()),
+            )
+            .chain(self.closures.iter().filter_map(|c| c.action.as_ref()))
+    }
+
+    /// True when the number has at least one assistant: bound, or named by an action.
+    pub fn has_assistant(&self) -> bool {
+        !self.assistant_ids().is_empty()
+    }
+}
+
+/// The lifecycle of a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Being provisioned at Twilio.
+    Pending,
+    /// Answering calls.
+    Active,
+    /// Disabled by an admin.
+    Paused,
+    /// Gone; the row stays for history.
+    Released,
+}
+
+/// A lifecycle name that is not one of the four.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown lifecycle {0:?}")]
+pub struct UnknownLifecycle(pub String);
+
+impl Lifecycle {
+    /// The database and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Pending => "pending",
+            Lifecycle::Active => "active",
+            Lifecycle::Paused => "paused",
+            Lifecycle::Released => "released",
+        }
+    }
+}
+
+impl FromStr for Lifecycle {
+    type Err = UnknownLifecycle;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(Lifecycle::Pending),
+            "active" => Ok(Lifecycle::Active),
+            "paused" => Ok(Lifecycle::Paused),
+            "released" => Ok(Lifecycle::Released),
+            other => Err(UnknownLifecycle(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a number forwards: `{"to": "+1…"}` or `{"number_id": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Forwarding {
+    /// An external E.164 number: the call is dialled there.
+    External { to: String },
+    /// Another number of the same clinic: the call is resolved as if placed there.
+    Number { number_id: String },
+}
+
+/// How a voice assistant is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceTargetType {
+    /// `wss://` URL, `<Connect><Stream>`.
+    Stream,
+    /// `sip:` URI, `<Dial><Sip>`.
+    Sip,
+    /// `https://` TwiML URL, `<Redirect method="POST">`.
+    Redirect,
+}
+
+/// The target of a voice assistant: `{type, url, parameters}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceTarget {
+    #[serde(rename = "type")]
+    pub kind: VoiceTargetType,
+    pub url: String,
+    /// Extra `<Parameter>`s for a stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<BTreeMap<String, String>>,
+}
+
+/// What an assistant is: `{"kind": "voice", "target": {…}}` or
+/// `{"kind": "texting", "sms_url": "https://…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AssistantKind {
+    Voice { target: VoiceTarget },
+    Texting { sms_url: String },
+}
+
+/// The kind of an assistant without its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistantKindTag {
+    Voice,
+    Texting,
+}
+
+impl AssistantKind {
+    /// Voice or texting.
+    pub fn tag(&self) -> AssistantKindTag {
+        match self {
+            AssistantKind::Voice { .. } => AssistantKindTag::Voice,
+            AssistantKind::Texting { .. } => AssistantKindTag::Texting,
+        }
+    }
+}
+
+/// The status a number shows on the Phone Numbers page (routing.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberStatus {
+    Pending,
+    Disabled,
+    Forwarding,
+    Linked,
+    Unassigned,
+    Enabled,
+    Released,
+}
+
+impl NumberStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberStatus::Pending => "pending",
+            NumberStatus::Disabled => "disabled",
+            NumberStatus::Forwarding => "forwarding",
+            NumberStatus::Linked => "linked",
+            NumberStatus::Unassigned => "unassigned",
+            NumberStatus::Enabled => "enabled",
+            NumberStatus::Released => "released",
+        }
+    }
+}

@@ -1,0 +1,741 @@
+//! The snapshot: every clinic's numbers, immutable, indexed and precompiled.
+//!
+//! The store loads a [`SnapshotInput`] (plain data, also serde so it can be
+//! persisted as the "last good copy"), and [`Snapshot::build`] compiles it
+//! once: timezones parsed, windows turned into sorted minute-of-week ranges,
+//! closures into date tests, assistant and ring-group references and links
+//! resolved to indices. The hot path then only reads.
+//!
+//! Building never panics and never refuses the whole input: stored data that
+//! cannot compile (a bad window, an unknown assistant, a broken link) is
+//! skipped or replaced by a safe fallback, and described in
+//! [`Snapshot::warnings`] for the log. Everything else keeps routing.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    Action, AssistantKind, AssistantKindTag, DEFAULT_RING_SECONDS, Forwarding, Lifecycle,
+    NumberStatus, RoutingDoc, Strategy,
+};
+use crate::schedule::{ClosureTest, LocalWindow, WeeklySchedule};
+use crate::validate::{E164, MemberTarget};
+
+/// Everything the router needs, as the store loads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInput {
+    pub clinics: Vec<ClinicConfig>,
+}
+
+/// One clinic with its locations, assistants and numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicConfig {
+    pub id: String,
+    pub name: String,
+    pub default_timezone: String,
+    #[serde(default)]
+    pub voice: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub sms_auto_reply: Option<String>,
+    #[serde(default)]
+    pub texting_assistant_id: Option<String>,
+    /// The Twilio (sub)account the clinic's numbers live in.
+    #[serde(default)]
+    pub twilio_account_sid: Option<String>,
+    #[serde(default)]
+    pub locations: Vec<LocationConfig>,
+    #[serde(default)]
+    pub assistants: Vec<AssistantConfig>,
+    #[serde(default)]
+    pub numbers: Vec<NumberConfig>,
+}
+
+/// A physical office of a clinic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationConfig {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+/// An assistant of a clinic: `{id, name, kind: "voice", target}` or
+/// `{id, name, kind: "texting", sms_url}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: AssistantKind,
+}
+
+/// One number of a clinic with its routing document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberConfig {
+    pub id: String,
+    pub e164: String,
+    pub lifecycle: Lifecycle,
+    #[serde(default)]
+    pub is_primary: bool,
+    /// The number's own timezone; else its location's; else the clinic's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub location_id: Option<String>,
+    #[serde(default)]
+    pub forwarding: Option<Forwarding>,
+    #[serde(default)]
+    pub routing: RoutingDoc,
+}
+
+/// The most links the router follows (routing.md: A→B→C up to 8 hops).
+pub const MAX_LINK_HOPS: usize = 8;
+
+/// The immutable, indexed view the router reads. `Send + Sync`; share it in an `Arc`.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    version: i64,
+    clinics: Vec<ClinicEntry>,
+    numbers: Vec<NumberEntry>,
+    by_e164: HashMap<Box<str>, u32>,
+    by_id: HashMap<Box<str>, u32>,
+    warnings: Vec<String>,
+}
+
+/// A compiled clinic.
+#[derive(Debug)]
+pub struct ClinicEntry {
+    pub(crate) id: Box<str>,
+    pub(crate) name: Box<str>,
+    pub(crate) voice: Option<Box<str>>,
+    pub(crate) language: Option<Box<str>>,
+    pub(crate) sms_auto_reply: Option<Box<str>>,
+    /// The texting assistant's id and `sms_url`, when it exists and is texting.
+    pub(crate) texting: Option<(Box<str>, Box<str>)>,
+    pub(crate) twilio_account_sid: Option<Box<str>>,
+    pub(crate) assistants: Vec<AssistantEntry>,
+}
+
+/// A compiled assistant of a clinic.
+#[derive(Debug)]
+pub struct AssistantEntry {
+    pub(crate) id: Box<str>,
+    pub(crate) name: Box<str>,
+    pub(crate) kind: AssistantKind,
+}
+
+/// A compiled number.
+#[derive(Debug)]
+pub struct NumberEntry {
+    pub(crate) id: Box<str>,
+    pub(crate) e164: Box<str>,
+    pub(crate) clinic: u32,
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) is_primary: bool,
+    pub(crate) location_id: Option<Box<str>>,
+    pub(crate) tz: Tz,
+    pub(crate) forwarding: CompiledForwarding,
+    pub(crate) assistants: Box<[CompiledBinding]>,
+    pub(crate) ring_groups: Box<[CompiledRingGroup]>,
+    /// The off-hours handler of routing.md rule 7, resolved once.
+    pub(crate) off_hours: CompiledAction,
+    /// Whether `off_hours` was set explicitly (for coverage warnings).
+    pub(crate) off_hours_explicit: bool,
+    pub(crate) closures: Box<[CompiledClosure]>,
+    pub(crate) has_assistant: bool,
+}
+
+/// Where a number forwards, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompiledForwarding {
+    None,
+    External(Box<str>),
+    /// Index of a number of the same clinic.
+    Link(u32),
+    /// A stored link that cannot be followed (unknown, other clinic, bad E.164).
+    Broken(Box<str>),
+}
+
+/// An action with its references resolved to indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompiledAction {
+    /// Index into the clinic's assistants (a voice assistant).
+    Assistant(u32),
+    /// Index into the number's ring groups.
+    RingGroup(u16),
+    Voicemail(Option<Box<str>>),
+    Forward(Box<str>),
+    Message(Box<str>),
+    Hangup,
+    /// A stored reference that does not resolve; answered with the default
+    /// voicemail so that the caller never meets dead air.
+    Unavailable(Box<str>),
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledBinding {
+    pub(crate) assistant: u32,
+    pub(crate) schedule: Option<WeeklySchedule>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRingGroup {
+    pub(crate) id: Option<Box<str>>,
+    pub(crate) name: Box<str>,
+    pub(crate) strategy: Strategy,
+    pub(crate) ring_seconds: u16,
+    pub(crate) members: Box<[MemberTarget]>,
+    pub(crate) schedule: Option<WeeklySchedule>,
+    /// `None`: the routing.md default (off-hours handler, or voicemail when
+    /// this group is the off-hours handler).
+    pub(crate) on_no_answer: Option<CompiledAction>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledClosure {
+    pub(crate) id: Option<Box<str>>,
+    pub(crate) name: Box<str>,
+    pub(crate) test: ClosureTest,
+    pub(crate) action: Option<CompiledAction>,
+}
+
+impl Snapshot {
+    /// A snapshot with no clinic: every call is rejected.
+    pub fn empty() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Compiles the stored configuration. Never panics; what cannot compile is
+    /// skipped and listed in [`Snapshot::warnings`].
+    pub fn build(input: SnapshotInput, version: i64) -> Snapshot {
+        let number_count = input.clinics.iter().map(|c| c.numbers.len()).sum();
+        let mut snapshot = Snapshot {
+            version,
+            clinics: Vec::with_capacity(input.clinics.len()),
+            numbers: Vec::with_capacity(number_count),
+            by_e164: HashMap::with_capacity(number_count),
+            by_id: HashMap::with_capacity(number_count),
+            warnings: Vec::new(),
+        };
+        // Links can point forward in the list: remember them, resolve at the end.
+        let mut pending_links: Vec<(u32, String)> = Vec::new();
+        for clinic in input.clinics {
+            snapshot.add_clinic(clinic, &mut pending_links);
+        }
+        for (index, target_id) in pending_links {
+            let resolved = match snapshot.by_id.get(target_id.as_str()) {
+                Some(&target)
+                    if snapshot.numbers[target as usize].clinic
+                        == snapshot.numbers[index as usize].clinic =>
+                {
+                    CompiledForwarding::Link(target)
+                }
+                _ => {
+                    let number = &snapshot.numbers[index as usize];
+                    snapshot.warnings.push(format!(
+                        "number {}: links to {target_id}, which is not a number of its clinic",
+                        number.id
+                    ));
+                    CompiledForwarding::Broken(target_id.into_boxed_str())
+                }
+            };
+            snapshot.numbers[index as usize].forwarding = resolved;
+        }
+        snapshot.numbers.shrink_to_fit();
+        snapshot
+    }
+
+    fn add_clinic(&mut self, clinic: ClinicConfig, pending_links: &mut Vec<(u32, String)>) {
+        let clinic_index = self.clinics.len() as u32;
+        let default_tz = match clinic.default_timezone.parse::<Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                self.warnings.push(format!(
+                    "clinic {}: unknown default_timezone {:?}, using UTC",
+                    clinic.id, clinic.default_timezone
+                ));
+                Tz::UTC
+            }
+        };
+        let location_tz: HashMap<&str, Option<Tz>> = clinic
+            .locations
+            .iter()
+            .map(|location| (location.id.as_str(), location.timezone.parse::<Tz>().ok()))
+            .collect();
+        let assistants: Vec<AssistantEntry> = clinic
+            .assistants
+            .into_iter()
+            .map(|a| AssistantEntry {
+                id: a.id.into_boxed_str(),
+                name: a.name.into_boxed_str(),
+                kind: a.kind,
+            })
+            .collect();
+        let assistant_index: HashMap<&str, (u32, AssistantKindTag)> = assistants
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (&*a.id, (i as u32, a.kind.tag())))
+            .collect();
+        let texting = clinic.texting_assistant_id.as_deref().and_then(|id| {
+            let found = assistants.iter().find(|a| &*a.id == id);
+            match found.map(|a| &a.kind) {
+                Some(AssistantKind::Texting { sms_url }) => {
+                    Some((Box::from(id), sms_url.clone().into_boxed_str()))
+                }
+                _ => None,
+            }
+        });
+        if clinic.texting_assistant_id.is_some() && texting.is_none() {
+            self.warnings.push(format!(
+                "clinic {}: texting assistant {:?} is missing or not a texting assistant",
+                clinic.id, clinic.texting_assistant_id
+            ));
+        }
+
+        for number in clinic.numbers {
+            let tz = self.number_tz(&number, &location_tz, default_tz);
+            let index = self.numbers.len() as u32;
+            let mut compiler = NumberCompiler {
+                number_id: &number.id,
+                assistants: &assistant_index,
+                warnings: &mut self.warnings,
+                group_ids: number
+                    .routing
+                    .ring_groups
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| g.id.as_deref().map(|id| (id, i as u16)))
+                    .collect(),
+            };
+            let forwarding = match &number.forwarding {
+                None => CompiledForwarding::None,
+                Some(Forwarding::External { to }) => match E164::parse(to) {
+                    Ok(to) => CompiledForwarding::External(to.into_inner().into_boxed_str()),
+                    Err(_) => {
+                        compiler.warn(format!("forwards to {to:?}, which is not E.164"));
+                        CompiledForwarding::Broken(to.clone().into_boxed_str())
+                    }
+                },
+                Some(Forwarding::Number { number_id }) => {
+                    pending_links.push((index, number_id.clone()));
+                    CompiledForwarding::None
+                }
+            };
+            let compiled = compiler.compile(&number.routing);
+            let entry = NumberEntry {
+                id: number.id.into_boxed_str(),
+                e164: number.e164.into_boxed_str(),
+                clinic: clinic_index,
+                lifecycle: number.lifecycle,
+                is_primary: number.is_primary,
+                location_id: number.location_id.map(String::into_boxed_str),
+                tz,
+                forwarding,
+                assistants: compiled.assistants,
+                ring_groups: compiled.ring_groups,
+                off_hours: compiled.off_hours,
+                off_hours_explicit: compiled.off_hours_explicit,
+                closures: compiled.closures,
+                has_assistant: compiled.has_assistant,
+            };
+            if self.by_id.insert(entry.id.clone(), index).is_some() {
+                self.warnings.push(format!(
+                    "number {}: duplicate id, the later one wins",
+                    entry.id
+                ));
+            }
+            // A released number keeps its row but must not shadow a live number
+            // that took the same E.164 later.
+            let e164_taken_by_live = self.by_e164.get(&entry.e164).is_some_and(|&other| {
+                self.numbers[other as usize].lifecycle != Lifecycle::Released
+            });
+            if !(e164_taken_by_live && entry.lifecycle == Lifecycle::Released) {
+                if e164_taken_by_live {
+                    self.warnings.push(format!(
+                        "number {}: {} is used by two live numbers, the later one wins",
+                        entry.id, entry.e164
+                    ));
+                }
+                self.by_e164.insert(entry.e164.clone(), index);
+            }
+            self.numbers.push(entry);
+        }
+
+        self.clinics.push(ClinicEntry {
+            id: clinic.id.into_boxed_str(),
+            name: clinic.name.into_boxed_str(),
+            voice: clinic.voice.map(String::into_boxed_str),
+            language: clinic.language.map(String::into_boxed_str),
+            sms_auto_reply: clinic.sms_auto_reply.map(String::into_boxed_str),
+            texting,
+            twilio_account_sid: clinic.twilio_account_sid.map(String::into_boxed_str),
+            assistants,
+        });
+    }
+
+    fn number_tz(
+        &mut self,
+        number: &NumberConfig,
+        location_tz: &HashMap<&str, Option<Tz>>,
+        default_tz: Tz,
+    ) -> Tz {
+        // routing.md rule 3: its own timezone, else its location's, else the clinic's.
+        let own = number
+            .routing
+            .timezone
+            .as_deref()
+            .or(number.timezone.as_deref());
+        if let Some(name) = own {
+            match name.parse::<Tz>() {
+                Ok(tz) => return tz,
+                Err(_) => self.warnings.push(format!(
+                    "number {}: unknown timezone {name:?}, falling back",
+                    number.id
+                )),
+            }
+        }
+        if let Some(location) = number.location_id.as_deref() {
+            match location_tz.get(location) {
+                Some(Some(tz)) => return *tz,
+                Some(None) => self.warnings.push(format!(
+                    "number {}: location {location} has an unknown timezone",
+                    number.id
+                )),
+                None => self.warnings.push(format!(
+                    "number {}: location {location} does not exist",
+                    number.id
+                )),
+            }
+        }
+        default_tz
+    }
+
+    /// The configuration version this snapshot was built from.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Problems met while building, one sentence each, for the log.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// How many numbers the snapshot holds (all lifecycles).
+    pub fn number_count(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// The number a call to this E.164 reaches, if any.
+    pub fn number_by_e164(&self, e164: &str) -> Option<&NumberEntry> {
+        self.by_e164
+            .get(e164)
+            .map(|&index| &self.numbers[index as usize])
+    }
+
+    /// A number by its id.
+    pub fn number_by_id(&self, id: &str) -> Option<&NumberEntry> {
+        self.by_id
+            .get(id)
+            .map(|&index| &self.numbers[index as usize])
+    }
+
+    /// The clinic a number belongs to.
+    pub fn clinic_of(&self, number: &NumberEntry) -> &ClinicEntry {
+        &self.clinics[number.clinic as usize]
+    }
+
+    /// A clinic by id.
+    pub fn clinic_by_id(&self, id: &str) -> Option<&ClinicEntry> {
+        self.clinics.iter().find(|clinic| &*clinic.id == id)
+    }
+
+    /// The Twilio account a call to this E.164 belongs to, for signature checks.
+    pub fn account_sid_for(&self, e164: &str) -> Option<&str> {
+        let number = self.number_by_e164(e164)?;
+        self.clinic_of(number).twilio_account_sid.as_deref()
+    }
+
+    /// Every distinct Twilio account sid the clinics use.
+    pub fn account_sids(&self) -> Vec<&str> {
+        let mut sids: Vec<&str> = self
+            .clinics
+            .iter()
+            .filter_map(|clinic| clinic.twilio_account_sid.as_deref())
+            .collect();
+        sids.sort_unstable();
+        sids.dedup();
+        sids
+    }
+
+    /// The derived status of a number (routing.md "Status shown to people").
+    pub fn status_of(&self, number: &NumberEntry) -> NumberStatus {
+        crate::status::number_status(&crate::status::StatusFacts {
+            lifecycle: number.lifecycle,
+            forwarding: match number.forwarding {
+                CompiledForwarding::None => crate::status::ForwardingFacts::None,
+                CompiledForwarding::External(_) | CompiledForwarding::Broken(_) => {
+                    crate::status::ForwardingFacts::External
+                }
+                CompiledForwarding::Link(_) => crate::status::ForwardingFacts::Linked {
+                    target_has_assistant: self
+                        .link_end(number)
+                        .is_some_and(|end| end.has_assistant),
+                },
+            },
+            has_assistant: number.has_assistant,
+            has_ring_group: !number.ring_groups.is_empty(),
+        })
+    }
+
+    /// The number at the end of a chain of links (the number itself when it
+    /// does not link), or `None` for a cycle or a chain too long.
+    pub fn link_end<'a>(&'a self, number: &'a NumberEntry) -> Option<&'a NumberEntry> {
+        let mut current = number;
+        for _ in 0..=MAX_LINK_HOPS {
+            match current.forwarding {
+                CompiledForwarding::Link(next) => current = &self.numbers[next as usize],
+                _ => return Some(current),
+            }
+        }
+        None
+    }
+
+    pub(crate) fn number_at(&self, index: u32) -> &NumberEntry {
+        &self.numbers[index as usize]
+    }
+}
+
+impl NumberEntry {
+    /// The number's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The number in E.164.
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+    /// Its lifecycle.
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle
+    }
+    /// Whether it is the clinic's primary number.
+    pub fn is_primary(&self) -> bool {
+        self.is_primary
+    }
+    /// Its location, if any.
+    pub fn location_id(&self) -> Option<&str> {
+        self.location_id.as_deref()
+    }
+    /// Its effective timezone (own, else location's, else clinic's).
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+}
+
+impl ClinicEntry {
+    /// The clinic's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The clinic's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The Twilio account sid of the clinic, if it has its own.
+    pub fn twilio_account_sid(&self) -> Option<&str> {
+        self.twilio_account_sid.as_deref()
+    }
+    pub(crate) fn assistant(&self, index: u32) -> &AssistantEntry {
+        &self.assistants[index as usize]
+    }
+}
+
+struct CompiledRouting {
+    assistants: Box<[CompiledBinding]>,
+    ring_groups: Box<[CompiledRingGroup]>,
+    off_hours: CompiledAction,
+    off_hours_explicit: bool,
+    closures: Box<[CompiledClosure]>,
+    has_assistant: bool,
+}
+
+/// Compiles one number's routing document, collecting warnings.
+struct NumberCompiler<'a> {
+    number_id: &'a str,
+    assistants: &'a HashMap<&'a str, (u32, AssistantKindTag)>,
+    group_ids: HashMap<&'a str, u16>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl NumberCompiler<'_> {
+    fn warn(&mut self, message: String) {
+        self.warnings
+            .push(format!("number {}: {message}", self.number_id));
+    }
+
+    fn compile(&mut self, doc: &RoutingDoc) -> CompiledRouting {
+        let mut assistants = Vec::with_capacity(doc.assistants.len());
+        for (i, binding) in doc.assistants.iter().enumerate() {
+            let Some(assistant) = self.voice_assistant(&binding.assistant_id) else {
+                continue;
+            };
+            let schedule = binding
+                .schedule
+                .as_ref()
+                .map(|windows| self.schedule(windows, &format!("assistants[{i}]")));
+            assistants.push(CompiledBinding {
+                assistant,
+                schedule,
+            });
+        }
+        let mut ring_groups = Vec::with_capacity(doc.ring_groups.len());
+        for (i, group) in doc.ring_groups.iter().enumerate() {
+            let members: Vec<MemberTarget> = group
+                .members
+                .iter()
+                .filter_map(|member| match MemberTarget::parse(&member.target) {
+                    Ok(target) => Some(target),
+                    Err(_) => {
+                        self.warn(format!(
+                            "ring_groups[{i}]: member {:?} is not a valid target, skipped",
+                            member.target
+                        ));
+                        None
+                    }
+                })
+                .take(10)
+                .collect();
+            let schedule = group
+                .schedule
+                .as_ref()
+                .map(|windows| self.schedule(windows, &format!("ring_groups[{i}]")));
+            let on_no_answer = group.on_no_answer.as_ref().map(|a| self.action(a));
+            ring_groups.push(CompiledRingGroup {
+                id: group.id.clone().map(String::into_boxed_str),
+                name: group.name.clone().into_boxed_str(),
+                strategy: group.strategy,
+                ring_seconds: group
+                    .ring_seconds
+                    .unwrap_or(DEFAULT_RING_SECONDS)
+                    .clamp(5, 120),
+                members: members.into_boxed_slice(),
+                schedule,
+                on_no_answer,
+            });
+        }
+        let mut closures = Vec::with_capacity(doc.closures.len());
+        for (i, closure) in doc.closures.iter().enumerate() {
+            match ClosureTest::compile(closure) {
+                Ok(test) => closures.push(CompiledClosure {
+                    id: closure.id.clone().map(String::into_boxed_str),
+                    name: closure.name.clone().into_boxed_str(),
+                    test,
+                    action: closure.action.as_ref().map(|a| self.action(a)),
+                }),
+                Err(problems) => self.warn(format!(
+                    "closures[{i}] skipped: {}",
+                    join_problems(&problems)
+                )),
+            }
+        }
+        // routing.md rule 7: off_hours, else the always-on assistant, else the
+        // first always-on ring group, else voicemail with the default greeting.
+        let off_hours_explicit = doc.off_hours.is_some();
+        let off_hours = match &doc.off_hours {
+            Some(action) => self.action(action),
+            None => assistants
+                .iter()
+                .find(|b| b.schedule.is_none())
+                .map(|b| CompiledAction::Assistant(b.assistant))
+                .or_else(|| {
+                    ring_groups
+                        .iter()
+                        .position(|g| g.schedule.is_none())
+                        .map(|i| CompiledAction::RingGroup(i as u16))
+                })
+                .unwrap_or(CompiledAction::Voicemail(None)),
+        };
+        CompiledRouting {
+            assistants: assistants.into_boxed_slice(),
+            ring_groups: ring_groups.into_boxed_slice(),
+            off_hours,
+            off_hours_explicit,
+            closures: closures.into_boxed_slice(),
+            has_assistant: doc.has_assistant(),
+        }
+    }
+
+    fn voice_assistant(&mut self, id: &str) -> Option<u32> {
+        match self.assistants.get(id) {
+            Some(&(index, AssistantKindTag::Voice)) => Some(index),
+            Some(_) => {
+                self.warn(format!("assistant {id} is not a voice assistant"));
+                None
+            }
+            None => {
+                self.warn(format!("assistant {id} does not exist"));
+                None
+            }
+        }
+    }
+
+    fn schedule(&mut self, windows: &[crate::model::Window], path: &str) -> WeeklySchedule {
+        let mut parsed = Vec::with_capacity(windows.len());
+        for (i, window) in windows.iter().enumerate() {
+            match LocalWindow::parse(window) {
+                Ok(window) => parsed.push(window),
+                Err(problems) => self.warn(format!(
+                    "{path}.schedule[{i}] skipped: {}",
+                    join_problems(&problems)
+                )),
+            }
+        }
+        WeeklySchedule::from_windows(&parsed)
+    }
+
+    fn action(&mut self, action: &Action) -> CompiledAction {
+        match action {
+            Action::Assistant { assistant_id } => match self.voice_assistant(assistant_id) {
+                Some(index) => CompiledAction::Assistant(index),
+                None => CompiledAction::Unavailable(
+                    format!("assistant {assistant_id} is unavailable").into_boxed_str(),
+                ),
+            },
+            Action::RingGroup { ring_group_id } => match self.group_ids.get(ring_group_id.as_str())
+            {
+                Some(&index) => CompiledAction::RingGroup(index),
+                None => {
+                    self.warn(format!("ring group {ring_group_id} does not exist"));
+                    CompiledAction::Unavailable(
+                        format!("ring group {ring_group_id} is unavailable").into_boxed_str(),
+                    )
+                }
+            },
+            Action::Voicemail { greeting } => {
+                CompiledAction::Voicemail(greeting.clone().map(String::into_boxed_str))
+            }
+            Action::Forward { to } => match E164::parse(to) {
+                Ok(to) => CompiledAction::Forward(to.into_inner().into_boxed_str()),
+                Err(_) => {
+                    self.warn(format!("forward to {to:?} is not E.164"));
+                    CompiledAction::Unavailable(
+                        format!("forward to {to} is invalid").into_boxed_str(),
+                    )
+                }
+            },
+            Action::Message { text } => CompiledAction::Message(text.clone().into_boxed_str()),
+            Action::Hangup => CompiledAction::Hangup,
+        }
+    }
+}
+
+fn join_problems(problems: &[crate::error::FieldError]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
