@@ -6,6 +6,7 @@
 //! - [`testing`] (feature `test-support`): a fresh database per test.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod pool;

@@ -1,0 +1,3 @@
+//! The end-to-end suite: one binary, one module per feature.
+
+mod foundation;
