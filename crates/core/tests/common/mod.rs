@@ -120,3 +120,75 @@ pub fn front_desk() -> Value {
            "members": [{"target": "+14155550101", "label": "Desk 1"}, {"target": "+14155550102"}],
            "schedule": [{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "18:00"}]})
 }
+
+/// Parses TwiML with quick-xml's reader: it must start with the declaration,
+/// be well-formed, and have exactly one root, `<Response>`. Returns the names
+/// of the elements in document order.
+pub fn parse_twiml(xml: &str) -> Result<Vec<String>, String> {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+    if !xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#) {
+        return Err("does not start with the XML declaration".into());
+    }
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    let mut roots = 0usize;
+    loop {
+        match reader.read_event().map_err(|e| e.to_string())? {
+            Event::Start(e) => {
+                check_attributes(&e)?;
+                if depth == 0 {
+                    roots += 1;
+                }
+                depth += 1;
+                names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+            }
+            Event::Empty(e) => {
+                check_attributes(&e)?;
+                if depth == 0 {
+                    roots += 1;
+                }
+                names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+            }
+            Event::End(_) => depth = depth.checked_sub(1).ok_or("unbalanced end")?,
+            Event::Text(t) => {
+                if depth == 0 && !t.as_ref().iter().all(u8::is_ascii_whitespace) {
+                    return Err("text outside the root".into());
+                }
+                t.decode().map_err(|e| e.to_string())?;
+            }
+            Event::GeneralRef(r) => {
+                let known = ["lt", "gt", "amp", "quot", "apos"];
+                let name = r.decode().map_err(|e| e.to_string())?;
+                if !known.contains(&name.as_ref()) && !name.starts_with('#') {
+                    return Err(format!("unknown entity &{name};"));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err("unclosed element".into());
+    }
+    let xml_char = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    };
+    if !xml.chars().all(xml_char) {
+        return Err("holds a character XML 1.0 forbids".into());
+    }
+    if roots != 1 || names.first().map(String::as_str) != Some("Response") {
+        return Err(format!("root is not a single <Response>: {names:?}"));
+    }
+    Ok(names)
+}
+
+fn check_attributes(e: &quick_xml::events::BytesStart) -> Result<(), String> {
+    for attribute in e.attributes().with_checks(true) {
+        let attribute = attribute.map_err(|e| e.to_string())?;
+        attribute.unescape_value().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
