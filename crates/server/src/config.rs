@@ -133,11 +133,12 @@ impl Settings {
             }
             fig = fig.merge(Toml::file(path));
         }
-        fig = fig.merge(
-            Env::prefixed("SWITCHBOARD_")
-                .split("__")
-                .ignore(&["config"]),
-        );
+        // SWITCHBOARD_CONFIG names the overlay; SWITCHBOARD_TEST_* belong to the test harness.
+        let env = Env::prefixed("SWITCHBOARD_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key != "config" && !key.starts_with("test_")
+        });
+        fig = fig.merge(env);
         if let Ok(url) = std::env::var("DATABASE_URL") {
             fig = fig.merge(("database.url", url));
         }
