@@ -3,12 +3,16 @@
 //! - [`pool`]: the connection pool and the embedded, forward-only migrations;
 //! - [`embedded`]: a PostgreSQL server of our own when none is configured;
 //! - [`error`]: the error policy (constraint violations are conflicts, never 500s);
+//! - [`listen`]: the routers' follower: LISTEN/NOTIFY, full reload on reconnect, version checks;
+//! - [`events`]: call records, batched, journalled while the database is away;
 //! - [`testing`] (feature `test-support`): a fresh database per test.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod events;
+pub mod listen;
 pub mod pool;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -1,0 +1,723 @@
+//! Call records, written without ever making a webhook wait.
+//!
+//! The webhook hands each event to an [`EventSink`]: a `try_send` on a
+//! bounded channel, or, when the channel is full, one line appended to the
+//! local journal. It never blocks and never waits on the database.
+//!
+//! One writer task drains the channel in batches and writes each batch in
+//! one transaction of four array statements (`UNNEST`), so the cost per
+//! batch does not grow with its size. Every write is idempotent:
+//! - `call_events` has the key (call SID, kind, key): a Twilio retry, or a
+//!   journal replayed twice, inserts nothing new;
+//! - a status callback only lands when its `SequenceNumber` is not older
+//!   than the one stored, so callbacks arriving out of order end on the
+//!   latest status;
+//! - the call row is an upsert; the first webhook fills who called whom and
+//!   what answered, later ones complete it.
+//!
+//! While the database is away, batches go to an append-only journal of JSON
+//! lines under the data folder; every `retry_interval` the writer tries to
+//! replay it, and deletes it once it is written. Events are never dropped:
+//! at worst they wait on disk. A torn last line (a crash mid-write) is
+//! skipped and logged.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+
+/// One thing Twilio told us about a call or a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallEvent {
+    /// The `CallSid` (the `MessageSid` for a text).
+    pub call_sid: String,
+    /// When the webhook arrived.
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub detail: EventDetail,
+}
+
+/// What happened, by kind (the `kind` column of `call_events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventDetail {
+    /// A call arrived and was routed.
+    Voice {
+        /// The clinic, number and location dialled (ids), when known.
+        clinic_id: Option<String>,
+        number_id: Option<String>,
+        location_id: Option<String>,
+        from: String,
+        to: String,
+        /// The routing outcome (api.md `outcome`).
+        outcome_kind: String,
+        outcome_id: Option<String>,
+        outcome_name: Option<String>,
+    },
+    /// A `<Dial>` ended and the call moved on.
+    Continue {
+        step: u16,
+        dial_status: String,
+        outcome_kind: String,
+    },
+    /// A status callback.
+    Status {
+        status: String,
+        sequence: Option<i32>,
+        duration_seconds: Option<i32>,
+        from: String,
+        to: String,
+    },
+    /// A voicemail recording.
+    Recording {
+        recording_sid: String,
+        recording_url: String,
+        duration_seconds: Option<i32>,
+    },
+    /// A text arrived and was answered.
+    Sms {
+        clinic_id: Option<String>,
+        number_id: Option<String>,
+        from: String,
+        to: String,
+        outcome_kind: String,
+    },
+}
+
+impl CallEvent {
+    /// The `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self.detail {
+            EventDetail::Voice { .. } => "voice",
+            EventDetail::Continue { .. } => "continue",
+            EventDetail::Status { .. } => "status",
+            EventDetail::Recording { .. } => "recording",
+            EventDetail::Sms { .. } => "sms",
+        }
+    }
+
+    /// The `event_key` column: what tells two events of one kind apart,
+    /// so that a retry of the same webhook has the same key.
+    pub fn key(&self) -> String {
+        match &self.detail {
+            EventDetail::Voice { .. } | EventDetail::Sms { .. } => String::new(),
+            EventDetail::Continue { step, .. } => step.to_string(),
+            EventDetail::Status {
+                sequence, status, ..
+            } => match sequence {
+                Some(sequence) => sequence.to_string(),
+                None => status.clone(),
+            },
+            EventDetail::Recording { recording_sid, .. } => recording_sid.clone(),
+        }
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct EventStats {
+    /// Events written to the database (including replayed ones).
+    pub written: AtomicU64,
+    /// Events appended to the journal (channel full or database away).
+    pub spilled: AtomicU64,
+    /// Events the journal holds that are not yet in the database.
+    pub journal_pending: AtomicU64,
+    /// Batches that failed to reach the database.
+    pub write_failures: AtomicU64,
+}
+
+/// How the writer runs.
+#[derive(Debug, Clone)]
+pub struct EventWriterOptions {
+    /// Folder of the journal (created if missing).
+    pub journal_dir: PathBuf,
+    /// Capacity of the channel between the webhooks and the writer.
+    pub capacity: usize,
+    /// Most events per transaction.
+    pub batch_size: usize,
+    /// How often the journal is replayed while it holds events.
+    pub retry_interval: Duration,
+    /// Longest a batch write may take before it counts as failed.
+    pub write_timeout: Duration,
+}
+
+impl EventWriterOptions {
+    /// Defaults that suit the webhook: a deep channel, batches of 512.
+    pub fn new(journal_dir: impl Into<PathBuf>) -> Self {
+        EventWriterOptions {
+            journal_dir: journal_dir.into(),
+            capacity: 65_536,
+            batch_size: 512,
+            retry_interval: Duration::from_secs(1),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The webhooks' end: cheap to clone, never blocks.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    tx: mpsc::Sender<CallEvent>,
+    journal: Arc<Journal>,
+    stats: Arc<EventStats>,
+    capacity: usize,
+}
+
+impl EventSink {
+    /// Hands an event to the writer, or to the journal when the channel is
+    /// full or closed. Never waits.
+    pub fn record(&self, event: CallEvent) {
+        match self.tx.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) => {
+                self.journal.append(std::slice::from_ref(&event), &self.stats);
+            }
+        }
+    }
+
+    /// Events waiting in the channel.
+    pub fn buffered(&self) -> usize {
+        self.capacity.saturating_sub(self.tx.capacity())
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &EventStats {
+        &self.stats
+    }
+}
+
+/// The writer task; [`EventWriter::shutdown`] flushes everything.
+#[derive(Debug)]
+pub struct EventWriter {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl EventWriter {
+    /// Opens the journal, replays what a previous run left there (in the
+    /// background), and starts the writer.
+    pub fn start(pool: Pool, opts: EventWriterOptions) -> std::io::Result<(EventSink, EventWriter)> {
+        let stats = Arc::new(EventStats::default());
+        let journal = Arc::new(Journal::open(&opts.journal_dir, &stats)?);
+        let capacity = opts.capacity.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let worker = Worker {
+            pool,
+            journal: journal.clone(),
+            stats: stats.clone(),
+            opts,
+        };
+        let task = tokio::spawn(worker.run(rx, stop_rx));
+        Ok((
+            EventSink {
+                tx,
+                journal,
+                stats,
+                capacity,
+            },
+            EventWriter {
+                stop: Some(stop_tx),
+                task: Some(task),
+            },
+        ))
+    }
+
+    /// Stops accepting events into the channel, writes every event it holds
+    /// (to the database, else to the journal), and waits for that.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the call-event writer failed");
+        }
+    }
+}
+
+struct Worker {
+    pool: Pool,
+    journal: Arc<Journal>,
+    stats: Arc<EventStats>,
+    opts: EventWriterOptions,
+}
+
+impl Worker {
+    async fn run(self, mut rx: mpsc::Receiver<CallEvent>, mut stop: oneshot::Receiver<()>) {
+        let batch_size = self.opts.batch_size.max(1);
+        let mut batch: Vec<CallEvent> = Vec::with_capacity(batch_size);
+        let mut retry = tokio::time::interval(self.opts.retry_interval);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stop => break,
+                received = rx.recv_many(&mut batch, batch_size) => {
+                    if received == 0 {
+                        break;
+                    }
+                    self.flush(&mut batch).await;
+                }
+                _ = retry.tick() => {
+                    if self.journal.has_pending() {
+                        self.replay().await;
+                    }
+                }
+            }
+        }
+        // Shutting down: anything sent from now on goes to the journal.
+        rx.close();
+        while rx.recv_many(&mut batch, batch_size).await > 0 {
+            self.flush(&mut batch).await;
+        }
+        if self.journal.has_pending() {
+            self.replay().await;
+        }
+        self.journal.sync();
+    }
+
+    /// Writes a batch, or journals it while the database is away (or while
+    /// older events still wait in the journal, which keeps the order).
+    async fn flush(&self, batch: &mut Vec<CallEvent>) {
+        if batch.is_empty() {
+            return;
+        }
+        if !self.journal.has_pending() && self.write(batch).await.is_ok() {
+            batch.clear();
+            return;
+        }
+        self.journal.append(batch, &self.stats);
+        batch.clear();
+    }
+
+    async fn write(&self, batch: &[CallEvent]) -> StoreResult<()> {
+        let result = tokio::time::timeout(self.opts.write_timeout, write_batch(&self.pool, batch))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the batch write timed out".into())));
+        match &result {
+            Ok(()) => {
+                self.stats
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, events = batch.len(), "call events journalled: the database is unavailable");
+            }
+        }
+        result
+    }
+
+    /// Replays journal files oldest first; stops at the first failure and
+    /// leaves the rest for the next try.
+    async fn replay(&self) {
+        let files = match self.journal.take_for_replay() {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the call-event journal");
+                return;
+            }
+        };
+        for file in files {
+            let events = match read_journal(&file) {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
+                    return;
+                }
+            };
+            for chunk in events.chunks(self.opts.batch_size.max(1)) {
+                if self.write(chunk).await.is_err() {
+                    return;
+                }
+            }
+            if let Err(e) = fs::remove_file(&file) {
+                tracing::error!(error = %e, file = %file.display(), "cannot remove a replayed journal file");
+                return;
+            }
+            self.stats
+                .journal_pending
+                .fetch_sub(events.len() as u64, Ordering::Relaxed);
+            tracing::info!(events = events.len(), "call events replayed from the journal");
+        }
+    }
+}
+
+/// The append-only journal: `events.jsonl` takes appends; a replay renames it
+/// to `events-<n>.replay.jsonl` first, so appends never race a replay.
+#[derive(Debug)]
+struct Journal {
+    dir: PathBuf,
+    active: Mutex<Option<File>>,
+}
+
+const ACTIVE_JOURNAL: &str = "events.jsonl";
+const REPLAY_SUFFIX: &str = ".replay.jsonl";
+
+impl Journal {
+    fn open(dir: &Path, stats: &EventStats) -> std::io::Result<Journal> {
+        fs::create_dir_all(dir)?;
+        let journal = Journal {
+            dir: dir.to_path_buf(),
+            active: Mutex::new(None),
+        };
+        let mut pending = 0u64;
+        for file in journal.files()? {
+            pending += read_journal(&file).map(|e| e.len() as u64).unwrap_or(0);
+        }
+        stats.journal_pending.store(pending, Ordering::Relaxed);
+        if pending > 0 {
+            tracing::info!(events = pending, "call events wait in the journal from a previous run");
+        }
+        Ok(journal)
+    }
+
+    fn append(&self, events: &[CallEvent], stats: &EventStats) {
+        let mut text = Vec::with_capacity(256 * events.len());
+        for event in events {
+            if serde_json::to_writer(&mut text, event).is_ok() {
+                text.push(b'\n');
+            }
+        }
+        let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = (|| {
+            if active.is_none() {
+                *active = Some(
+                    OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(self.dir.join(ACTIVE_JOURNAL))?,
+                );
+            }
+            match active.as_mut() {
+                Some(file) => file.write_all(&text),
+                None => Ok(()),
+            }
+        })();
+        match result {
+            Ok(()) => {
+                stats
+                    .spilled
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+                stats
+                    .journal_pending
+                    .fetch_add(events.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                // Nothing else can hold them: say so loudly.
+                tracing::error!(error = %e, events = events.len(), "call events LOST: the journal cannot be written");
+                *active = None;
+            }
+        }
+    }
+
+    /// Whether any journal file exists (only the writer asks, never the hot path).
+    fn has_pending(&self) -> bool {
+        self.files().map(|f| !f.is_empty()).unwrap_or(false)
+    }
+
+    /// Closes the active file and renames it for replay; returns every
+    /// replay file, oldest first.
+    fn take_for_replay(&self) -> std::io::Result<Vec<PathBuf>> {
+        {
+            let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let path = self.dir.join(ACTIVE_JOURNAL);
+            if path.exists() {
+                if let Some(file) = active.take() {
+                    let _ = file.sync_all();
+                }
+                let name = format!("events-{}{REPLAY_SUFFIX}", Utc::now().timestamp_micros());
+                fs::rename(&path, self.dir.join(name))?;
+            }
+        }
+        let mut files: Vec<PathBuf> = self
+            .files()?
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(REPLAY_SUFFIX))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    fn files(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if name == ACTIVE_JOURNAL || (name.starts_with("events-") && name.ends_with(REPLAY_SUFFIX)) {
+                files.push(path);
+            }
+        }
+        Ok(files)
+    }
+
+    fn sync(&self) {
+        let active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(file) = active.as_ref() {
+            let _ = file.sync_all();
+        }
+    }
+}
+
+fn read_journal(path: &Path) -> std::io::Result<Vec<CallEvent>> {
+    let file = File::open(path)?;
+    let mut events = Vec::new();
+    for (number, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<CallEvent>(&line) {
+            Ok(event) => events.push(event),
+            Err(e) => tracing::error!(error = %e, file = %path.display(), line = number + 1, "skipping an unreadable journal line"),
+        }
+    }
+    Ok(events)
+}
+
+fn parse_uuid(id: Option<&str>) -> Option<Uuid> {
+    id.and_then(|id| Uuid::parse_str(id).ok())
+}
+
+/// Writes one batch in one transaction: every event row, then the call rows
+/// each kind completes. Idempotent, so replaying a batch is harmless.
+pub async fn write_batch(pool: &Pool, batch: &[CallEvent]) -> StoreResult<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+
+    let mut sids = Vec::with_capacity(batch.len());
+    let mut kinds = Vec::with_capacity(batch.len());
+    let mut keys = Vec::with_capacity(batch.len());
+    let mut ats = Vec::with_capacity(batch.len());
+    let mut payloads = Vec::with_capacity(batch.len());
+    for event in batch {
+        sids.push(event.call_sid.as_str());
+        kinds.push(event.kind());
+        keys.push(event.key());
+        ats.push(event.at);
+        payloads.push(serde_json::to_value(&event.detail).unwrap_or(serde_json::Value::Null));
+    }
+    tx.execute(
+        "INSERT INTO call_events (call_sid, kind, event_key, at, payload) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) \
+         ON CONFLICT DO NOTHING",
+        &[&sids, &kinds, &keys, &ats, &payloads],
+    )
+    .await?;
+
+    // One row per call and kind in each statement (an upsert may not touch a
+    // row twice): the last voice event, the latest status, the last recording.
+    let mut voice: HashMap<&str, &CallEvent> = HashMap::new();
+    let mut status: HashMap<&str, &CallEvent> = HashMap::new();
+    let mut recording: HashMap<&str, &CallEvent> = HashMap::new();
+    for event in batch {
+        match &event.detail {
+            EventDetail::Voice { .. } => {
+                voice.insert(&event.call_sid, event);
+            }
+            EventDetail::Status { sequence, .. } => {
+                let newer = match status.get(event.call_sid.as_str()).map(|e| &e.detail) {
+                    Some(EventDetail::Status { sequence: kept, .. }) => sequence >= kept,
+                    _ => true,
+                };
+                if newer {
+                    status.insert(&event.call_sid, event);
+                }
+            }
+            EventDetail::Recording { .. } => {
+                recording.insert(&event.call_sid, event);
+            }
+            EventDetail::Continue { .. } | EventDetail::Sms { .. } => {}
+        }
+    }
+    if !voice.is_empty() {
+        write_voice(&tx, voice.values().copied()).await?;
+    }
+    if !status.is_empty() {
+        write_status(&tx, status.values().copied()).await?;
+    }
+    if !recording.is_empty() {
+        write_recording(&tx, recording.values().copied()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_voice<'a>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    events: impl Iterator<Item = &'a CallEvent>,
+) -> StoreResult<()> {
+    let mut sid = Vec::new();
+    let mut clinic = Vec::new();
+    let mut number = Vec::new();
+    let mut location = Vec::new();
+    let mut from = Vec::new();
+    let mut to = Vec::new();
+    let mut at = Vec::new();
+    let mut kind = Vec::new();
+    let mut outcome_id = Vec::new();
+    let mut outcome_name = Vec::new();
+    for event in events {
+        if let EventDetail::Voice {
+            clinic_id,
+            number_id,
+            location_id,
+            from: f,
+            to: t,
+            outcome_kind,
+            outcome_id: oid,
+            outcome_name: oname,
+        } = &event.detail
+        {
+            sid.push(event.call_sid.as_str());
+            clinic.push(parse_uuid(clinic_id.as_deref()));
+            number.push(parse_uuid(number_id.as_deref()));
+            location.push(parse_uuid(location_id.as_deref()));
+            from.push(f.as_str());
+            to.push(t.as_str());
+            at.push(event.at);
+            kind.push(outcome_kind.as_str());
+            outcome_id.push(oid.as_deref());
+            outcome_name.push(oname.as_deref());
+        }
+    }
+    // Ids that no longer exist (a clinic deleted meanwhile) become NULL
+    // rather than failing the batch on a foreign key.
+    tx.execute(
+        "INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number, \
+                            started_at, outcome_kind, outcome_id, outcome_name) \
+         SELECT u.sid, c.id, n.id, l.id, u.from_number, u.to_number, u.at, u.kind, u.oid, u.oname \
+         FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], \
+                     $7::timestamptz[], $8::text[], $9::text[], $10::text[]) \
+              AS u(sid, clinic_id, number_id, location_id, from_number, to_number, at, kind, oid, oname) \
+         LEFT JOIN clinics c ON c.id = u.clinic_id \
+         LEFT JOIN numbers n ON n.id = u.number_id \
+         LEFT JOIN locations l ON l.id = u.location_id \
+         ON CONFLICT (call_sid) DO UPDATE SET \
+            clinic_id = COALESCE(EXCLUDED.clinic_id, calls.clinic_id), \
+            number_id = COALESCE(EXCLUDED.number_id, calls.number_id), \
+            location_id = COALESCE(EXCLUDED.location_id, calls.location_id), \
+            from_number = EXCLUDED.from_number, \
+            to_number = EXCLUDED.to_number, \
+            started_at = LEAST(calls.started_at, EXCLUDED.started_at), \
+            outcome_kind = EXCLUDED.outcome_kind, \
+            outcome_id = EXCLUDED.outcome_id, \
+            outcome_name = EXCLUDED.outcome_name, \
+            updated_at = now()",
+        &[
+            &sid,
+            &clinic,
+            &number,
+            &location,
+            &from,
+            &to,
+            &at,
+            &kind,
+            &outcome_id,
+            &outcome_name,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_status<'a>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    events: impl Iterator<Item = &'a CallEvent>,
+) -> StoreResult<()> {
+    let mut sid = Vec::new();
+    let mut from = Vec::new();
+    let mut to = Vec::new();
+    let mut at = Vec::new();
+    let mut status = Vec::new();
+    let mut sequence = Vec::new();
+    let mut duration = Vec::new();
+    for event in events {
+        if let EventDetail::Status {
+            status: s,
+            sequence: q,
+            duration_seconds,
+            from: f,
+            to: t,
+        } = &event.detail
+        {
+            sid.push(event.call_sid.as_str());
+            from.push(f.as_str());
+            to.push(t.as_str());
+            at.push(event.at);
+            status.push(s.as_str());
+            sequence.push(*q);
+            duration.push(*duration_seconds);
+        }
+    }
+    // Callbacks may arrive out of order: only a newer SequenceNumber lands.
+    tx.execute(
+        "INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int4[], $7::int4[]) \
+         ON CONFLICT (call_sid) DO UPDATE SET \
+            status = EXCLUDED.status, \
+            status_sequence = EXCLUDED.status_sequence, \
+            duration_seconds = COALESCE(EXCLUDED.duration_seconds, calls.duration_seconds), \
+            updated_at = now() \
+         WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence",
+        &[&sid, &from, &to, &at, &status, &sequence, &duration],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_recording<'a>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    events: impl Iterator<Item = &'a CallEvent>,
+) -> StoreResult<()> {
+    let mut sid = Vec::new();
+    let mut at = Vec::new();
+    let mut url = Vec::new();
+    let mut rsid = Vec::new();
+    let mut duration = Vec::new();
+    for event in events {
+        if let EventDetail::Recording {
+            recording_sid,
+            recording_url,
+            duration_seconds,
+        } = &event.detail
+        {
+            sid.push(event.call_sid.as_str());
+            at.push(event.at);
+            url.push(recording_url.as_str());
+            rsid.push(recording_sid.as_str());
+            duration.push(*duration_seconds);
+        }
+    }
+    // The call row normally exists; if the voice event is still on its way
+    // (journal order), a placeholder row is completed when it lands.
+    tx.execute(
+        "INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration) \
+         SELECT u.sid, '', '', u.at, u.url, u.rsid, u.duration \
+         FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int4[]) AS u(sid, at, url, rsid, duration) \
+         ON CONFLICT (call_sid) DO UPDATE SET \
+            recording_url = EXCLUDED.recording_url, \
+            recording_sid = EXCLUDED.recording_sid, \
+            recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration), \
+            updated_at = now()",
+        &[&sid, &at, &url, &rsid, &duration],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! The routers' follower: keeps a snapshot input current with the database.
+//!
+//! Every committed configuration write sends `NOTIFY switchboard_config`
+//! (V1's statement triggers). The follower holds one connection of its own
+//! that `LISTEN`s, and on each notification reloads the whole snapshot input
+//! (notifications that pile up during a reload are coalesced into one).
+//!
+//! Notifications are lost while disconnected, so every (re)connection starts
+//! with a full reload. As a safety net, every `check_interval` the follower
+//! compares the configuration version with the one it loaded and reloads on
+//! a difference. The version is never used to skip a notification: a
+//! sequence value is taken before its transaction commits, so a load may
+//! already read a version whose data it cannot see yet; the notification
+//! sent at that commit must still reload.
+//!
+//! Loads are handed to a callback; what it does (compile, swap, persist) is
+//! the caller's business. While the database is away the follower retries
+//! every `retry_interval` and the caller keeps its last good copy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use switchboard_core::snapshot::SnapshotInput;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use crate::config::load_snapshot_input;
+use crate::error::{StoreError, StoreResult};
+
+/// The channel V1's triggers notify.
+pub const CONFIG_CHANNEL: &str = "switchboard_config";
+
+/// How the follower paces itself.
+#[derive(Debug, Clone)]
+pub struct FollowerOptions {
+    /// Version check interval, the safety net under NOTIFY.
+    pub check_interval: Duration,
+    /// Wait between reconnection attempts while the database is away.
+    pub retry_interval: Duration,
+}
+
+impl Default for FollowerOptions {
+    fn default() -> Self {
+        FollowerOptions {
+            check_interval: Duration::from_secs(5),
+            retry_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Receives every snapshot input loaded, with its configuration version.
+/// Called on a blocking thread: it may compile and write files.
+pub type OnLoad = Arc<dyn Fn(SnapshotInput, i64) + Send + Sync>;
+
+/// A running follower; [`Follower::stop`] ends it.
+#[derive(Debug)]
+pub struct Follower {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    connected: Arc<AtomicBool>,
+}
+
+impl Follower {
+    /// Starts following: connects with `pg` for LISTEN, loads through `pool`.
+    /// `connected` tells, while it runs, whether the LISTEN connection is up.
+    pub fn spawn(
+        pg: tokio_postgres::Config,
+        pool: Pool,
+        opts: FollowerOptions,
+        on_load: OnLoad,
+        connected: Arc<AtomicBool>,
+    ) -> Follower {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let state = FollowerTask {
+            pg,
+            pool,
+            opts,
+            on_load,
+            connected: connected.clone(),
+        };
+        let task = tokio::spawn(state.run(stop_rx));
+        Follower {
+            stop: Some(stop_tx),
+            task: Some(task),
+            connected,
+        }
+    }
+
+    /// Whether the LISTEN connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Stops following and waits for the task to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+struct FollowerTask {
+    pg: tokio_postgres::Config,
+    pool: Pool,
+    opts: FollowerOptions,
+    on_load: OnLoad,
+    connected: Arc<AtomicBool>,
+}
+
+/// Why a session with the database ended.
+enum SessionEnd {
+    Stopped,
+    Lost(StoreError),
+}
+
+impl FollowerTask {
+    async fn run(self, mut stop: oneshot::Receiver<()>) {
+        let mut was_down = false;
+        loop {
+            let end = tokio::select! {
+                _ = &mut stop => SessionEnd::Stopped,
+                end = self.session() => end,
+            };
+            self.connected.store(false, Ordering::Relaxed);
+            match end {
+                SessionEnd::Stopped => return,
+                SessionEnd::Lost(e) => {
+                    // One line per outage, not one per retry.
+                    if !was_down {
+                        tracing::warn!(error = %e, "configuration follower lost the database; serving the last good snapshot");
+                    }
+                    was_down = true;
+                }
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(self.opts.retry_interval) => {}
+            }
+        }
+    }
+
+    /// One connection's life: LISTEN, full reload, then follow until lost.
+    async fn session(&self) -> SessionEnd {
+        let (client, mut connection) = match self.pg.connect(NoTls).await {
+            Ok(pair) => pair,
+            Err(e) => return SessionEnd::Lost(e.into()),
+        };
+        let (notes_tx, mut notes) = mpsc::unbounded_channel::<()>();
+        let driver = tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => {
+                        if notes_tx.send(()).is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "configuration follower connection ended");
+                        return;
+                    }
+                    None => return,
+                }
+            }
+        });
+        let end = self.follow(&client, &mut notes).await;
+        driver.abort();
+        end
+    }
+
+    async fn follow(
+        &self,
+        client: &tokio_postgres::Client,
+        notes: &mut mpsc::UnboundedReceiver<()>,
+    ) -> SessionEnd {
+        if let Err(e) = client
+            .batch_execute(&format!("LISTEN {CONFIG_CHANNEL}"))
+            .await
+        {
+            return SessionEnd::Lost(e.into());
+        }
+        // Anything committed while we were away is only seen by reloading.
+        let mut loaded = match self.reload().await {
+            Ok(version) => version,
+            Err(e) => return SessionEnd::Lost(e),
+        };
+        self.connected.store(true, Ordering::Relaxed);
+        tracing::info!(version = loaded, "configuration follower connected");
+        let mut check = tokio::time::interval(self.opts.check_interval);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                note = notes.recv() => {
+                    if note.is_none() {
+                        return SessionEnd::Lost(StoreError::Unavailable("the LISTEN connection closed".into()));
+                    }
+                    // Coalesce a burst of notifications into one reload.
+                    while notes.try_recv().is_ok() {}
+                    match self.reload().await {
+                        Ok(version) => loaded = version,
+                        Err(e) => return SessionEnd::Lost(e),
+                    }
+                }
+                _ = check.tick() => {
+                    match version_now(client).await {
+                        Ok(version) if version != loaded => {
+                            tracing::info!(loaded, version, "configuration version moved without a notification; reloading");
+                            match self.reload().await {
+                                Ok(version) => loaded = version,
+                                Err(e) => return SessionEnd::Lost(e),
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => return SessionEnd::Lost(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads the whole input and hands it over; returns its version.
+    async fn reload(&self) -> StoreResult<i64> {
+        let mut client = self.pool.get().await?;
+        let (input, version) = load_snapshot_input(&mut client).await?;
+        drop(client);
+        let on_load = self.on_load.clone();
+        tokio::task::spawn_blocking(move || on_load(input, version))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("installing the snapshot failed: {e}")))?;
+        Ok(version)
+    }
+}
+
+/// The configuration version, read on the follower's own connection.
+async fn version_now(client: &tokio_postgres::Client) -> StoreResult<i64> {
+    Ok(client
+        .query_one(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM config_version",
+            &[],
+        )
+        .await?
+        .get(0))
+}

@@ -1,0 +1,280 @@
+//! The endpoints of twilio.md, plus health, readiness and metrics.
+//!
+//! Each Twilio handler reads its parameters from a [`TwilioRequest`] (the
+//! signature already verified), takes the current snapshot, resolves and
+//! renders, hands one event to the writer, and answers. Nothing here waits
+//! on the database.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use switchboard_core::resolve::{
+    APOLOGY, Continuation, Decision, DialStatus, OutcomeKind, VoiceCall, continue_voice,
+    resolve_sms, resolve_voice,
+};
+use switchboard_core::twiml::{RenderContext, XML_DECLARATION, render};
+use switchboard_store::events::{CallEvent, EventDetail};
+
+use crate::State;
+use crate::error::WebhookError;
+use crate::signature::TwilioRequest;
+
+/// Registers every route on the webhook listener.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/twilio/voice", web::post().to(voice))
+        .route("/twilio/voice/continue", web::post().to(voice_continue))
+        .route("/twilio/voice/status", web::post().to(status))
+        .route("/twilio/voice/recording", web::post().to(recording))
+        .route("/twilio/sms", web::post().to(sms))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// What a caller hears when resolution itself failed.
+pub fn safe_voice_twiml() -> String {
+    format!("{XML_DECLARATION}<Response><Say>{APOLOGY}</Say><Hangup/></Response>")
+}
+
+/// What a texter gets when resolution itself failed: nothing.
+pub fn safe_sms_twiml() -> String {
+    format!("{XML_DECLARATION}<Response/>")
+}
+
+fn twiml(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(body)
+}
+
+/// A parameter Twilio always sends; its absence means these bytes are not a webhook.
+fn required<'a>(req: &'a TwilioRequest, name: &str) -> Result<&'a str, WebhookError> {
+    req.params
+        .non_empty(name)
+        .ok_or_else(|| WebhookError::BadRequest(format!("missing {name}")))
+}
+
+/// A Twilio SID: letters and digits, short. Anything else is not Twilio's.
+fn sid<'a>(req: &'a TwilioRequest, name: &str) -> Result<&'a str, WebhookError> {
+    let value = required(req, name)?;
+    if value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(value)
+    } else {
+        Err(WebhookError::BadRequest(format!("{name} is not a Twilio SID")))
+    }
+}
+
+fn int(req: &TwilioRequest, name: &str) -> Option<i32> {
+    req.params.get(name).and_then(|v| v.trim().parse().ok())
+}
+
+/// Runs resolution and rendering; a panic inside answers `fallback` and is
+/// logged, so a bug in a corner of the configuration never drops a call.
+fn guarded(
+    state: &State,
+    what: &str,
+    fallback: fn() -> String,
+    resolve: impl FnOnce() -> Decision,
+) -> (String, Option<Decision>) {
+    let ctx = RenderContext {
+        public_base_url: &state.public_base,
+    };
+    match catch_unwind(AssertUnwindSafe(|| {
+        let decision = resolve();
+        let body = render(&decision, &ctx);
+        (body, decision)
+    })) {
+        Ok((body, decision)) => {
+            state.metrics.decided(decision.outcome.kind);
+            if decision.outcome.kind == OutcomeKind::Error {
+                tracing::error!(trace = ?decision.trace, "{what}: the configuration cannot route this call");
+            }
+            (body, Some(decision))
+        }
+        Err(_) => {
+            state.metrics.resolution_panicked();
+            tracing::error!("{what}: resolution failed internally; answered with safe TwiML");
+            (fallback(), None)
+        }
+    }
+}
+
+async fn voice(
+    state: web::Data<State>,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let to = required(&req, "To")?;
+    let call_sid = sid(&req, "CallSid")?;
+    let from = req.params.non_empty("From").unwrap_or("anonymous");
+    let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
+    let at = Utc::now();
+    let call = VoiceCall { to, from, call_sid };
+    let (body, decision) = guarded(&state, "voice", safe_voice_twiml, || {
+        resolve_voice(&snapshot, &call, at)
+    });
+    let dialled = snapshot.number_by_e164(to);
+    let outcome = decision.map(|d| d.outcome);
+    state.events.record(CallEvent {
+        call_sid: call_sid.to_owned(),
+        at,
+        detail: EventDetail::Voice {
+            clinic_id: dialled.map(|n| snapshot.clinic_of(n).id().to_owned()),
+            number_id: dialled.map(|n| n.id().to_owned()),
+            location_id: dialled.and_then(|n| n.location_id().map(str::to_owned)),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            outcome_kind: outcome
+                .as_ref()
+                .map_or(OutcomeKind::Error, |o| o.kind)
+                .as_str()
+                .to_owned(),
+            outcome_id: outcome.as_ref().and_then(|o| o.id.clone()),
+            outcome_name: outcome.and_then(|o| o.name),
+        },
+    });
+    Ok(twiml(body))
+}
+
+async fn voice_continue(
+    state: web::Data<State>,
+    http: HttpRequest,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let query = serde_urlencoded::from_str::<Vec<(String, String)>>(http.query_string())
+        .map_err(|e| WebhookError::BadRequest(format!("malformed query: {e}")))?;
+    let encoded = query
+        .iter()
+        .find(|(name, _)| name == "c")
+        .map(|(_, value)| value.as_str())
+        .ok_or_else(|| WebhookError::BadRequest("missing continuation c".into()))?;
+    let continuation =
+        Continuation::decode(encoded).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+    let dial_status_text = required(&req, "DialCallStatus")?;
+    // Twilio may add statuses: an unknown one moves on, as a failure would.
+    let dial_status = dial_status_text.parse::<DialStatus>().unwrap_or_else(|_| {
+        tracing::warn!(status = dial_status_text, "unknown DialCallStatus, moving on");
+        DialStatus::Failed
+    });
+    let call_sid = sid(&req, "CallSid")?;
+    let to = req.params.non_empty("To").unwrap_or("");
+    let from = req.params.non_empty("From").unwrap_or("anonymous");
+    let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
+    let call = VoiceCall { to, from, call_sid };
+    let (body, decision) = guarded(&state, "continue", safe_voice_twiml, || {
+        continue_voice(&snapshot, &continuation, dial_status, &call)
+    });
+    state.events.record(CallEvent {
+        call_sid: call_sid.to_owned(),
+        at: Utc::now(),
+        detail: EventDetail::Continue {
+            step: continuation.step,
+            dial_status: dial_status.as_str().to_owned(),
+            outcome_kind: decision
+                .map_or(OutcomeKind::Error, |d| d.outcome.kind)
+                .as_str()
+                .to_owned(),
+        },
+    });
+    Ok(twiml(body))
+}
+
+async fn status(
+    state: web::Data<State>,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let call_sid = sid(&req, "CallSid")?;
+    let call_status = required(&req, "CallStatus")?;
+    state.events.record(CallEvent {
+        call_sid: call_sid.to_owned(),
+        at: Utc::now(),
+        detail: EventDetail::Status {
+            status: call_status.chars().take(32).collect(),
+            sequence: int(&req, "SequenceNumber"),
+            duration_seconds: int(&req, "CallDuration"),
+            from: req.params.get("From").unwrap_or("").chars().take(64).collect(),
+            to: req.params.get("To").unwrap_or("").chars().take(64).collect(),
+        },
+    });
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn recording(
+    state: web::Data<State>,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let call_sid = sid(&req, "CallSid")?;
+    // Both the <Record> action and its status callback land here; either
+    // one stores the voicemail, the second changes nothing.
+    if let Some(url) = req.params.non_empty("RecordingUrl") {
+        state.events.record(CallEvent {
+            call_sid: call_sid.to_owned(),
+            at: Utc::now(),
+            detail: EventDetail::Recording {
+                recording_sid: req.params.get("RecordingSid").unwrap_or("").to_owned(),
+                recording_url: url.to_owned(),
+                duration_seconds: int(&req, "RecordingDuration"),
+            },
+        });
+    }
+    Ok(twiml(format!("{XML_DECLARATION}<Response><Hangup/></Response>")))
+}
+
+async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {
+    let to = required(&req, "To")?;
+    let message_sid = match req.params.non_empty("MessageSid") {
+        Some(_) => sid(&req, "MessageSid")?,
+        None => sid(&req, "SmsSid")?,
+    };
+    let from = req.params.non_empty("From").unwrap_or("");
+    let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
+    let (body, decision) = guarded(&state, "sms", safe_sms_twiml, || {
+        resolve_sms(&snapshot, to, from)
+    });
+    let number = snapshot.number_by_e164(to);
+    state.events.record(CallEvent {
+        call_sid: message_sid.to_owned(),
+        at: Utc::now(),
+        detail: EventDetail::Sms {
+            clinic_id: number.map(|n| snapshot.clinic_of(n).id().to_owned()),
+            number_id: number.map(|n| n.id().to_owned()),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            outcome_kind: decision
+                .map_or(OutcomeKind::Error, |d| d.outcome.kind)
+                .as_str()
+                .to_owned(),
+        },
+    });
+    Ok(twiml(body))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+async fn readyz(state: web::Data<State>) -> HttpResponse {
+    let warning = if state.validate_signatures {
+        ""
+    } else {
+        "\nWARNING: X-Twilio-Signature validation is OFF (webhook.validate_signatures = false); local trials only"
+    };
+    match state.snapshot.current() {
+        Some(snapshot) => HttpResponse::Ok().content_type("text/plain").body(format!(
+            "ready: snapshot version {}, {} numbers{warning}",
+            snapshot.version(),
+            snapshot.number_count()
+        )),
+        None => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body(format!(
+                "not ready: no routing snapshot (database unreachable and none persisted){warning}"
+            )),
+    }
+}
+
+async fn metrics(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.render_metrics())
+}
