@@ -1,18 +1,95 @@
-//! switchboard-admin: the JSON admin API.
+//! switchboard-admin: the JSON admin API of api.md, on its own listener.
+//!
+//! - [`auth`]: bearer keys and roles as extractors (401/403/404 as api.md says);
+//! - [`error`]: the one table of error codes and statuses;
+//! - [`extract`]: bodies within the limit, JSON with field paths, `If-Match`;
+//! - [`keys`]: key generation and hashing ([`hash_key`], [`create_api_key`]);
+//! - [`routes`]: one module per resource, each with `configure`;
+//! - [`openapi`]: the served OpenAPI document.
+//!
+//! Handlers validate with the core (the same rules the routers compile),
+//! write through the store's admin repositories in one transaction with an
+//! audit row, and let the V1 triggers notify the routers on commit.
+//! Simulate and coverage compile the clinic from the database with the core
+//! and render with the webhook's public base URL, so a preview is what a
+//! real call gets.
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod openapi;
+pub mod routes;
+mod validation;
+
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use switchboard_store::Pool;
+use switchboard_twilio::TwilioClient;
+
+pub use error::{ApiError, ApiResult};
+pub use keys::{Role, create_api_key, generate_key, hash_key};
+
+/// The body limit when none is configured.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the admin API needs from the server.
+#[derive(Clone)]
+pub struct AdminState {
+    pub pool: Pool,
+    /// The configured super key; `None` disables it.
+    pub super_key: Option<String>,
+    /// The secret API keys are hashed with.
+    pub key_pepper: Vec<u8>,
+    /// Largest accepted JSON body (413 above).
+    pub body_limit_bytes: usize,
+    /// The URL Twilio reaches the webhook listener at: bought numbers point
+    /// there, and previews render with it.
+    pub public_base_url: String,
+    /// Twilio's REST API (or the fake); `None`: provisioning answers 503.
+    pub twilio: Option<TwilioClient>,
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets never reach a log line.
+        f.debug_struct("AdminState")
+            .field("super_key", &self.super_key.as_ref().map(|_| "<redacted>"))
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("public_base_url", &self.public_base_url)
+            .field("twilio", &self.twilio.as_ref().map(TwilioClient::base_url))
+            .finish_non_exhaustive()
+    }
+}
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
+async fn not_found() -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound)
+}
+
+/// Every route of the API, for the server and for tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/v1/openapi.json", web::get().to(openapi::serve));
+    routes::configure(cfg);
+}
+
 /// Starts the admin listener on `listener`.
-pub fn server(listener: std::net::TcpListener) -> std::io::Result<Server> {
-    Ok(
-        HttpServer::new(|| App::new().route("/healthz", web::get().to(healthz)))
-            .listen(listener)?
-            .disable_signals()
-            .run(),
-    )
+pub fn server(listener: std::net::TcpListener, state: AdminState) -> std::io::Result<Server> {
+    let limit = state.body_limit_bytes;
+    let state = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .configure(configure)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .run())
 }

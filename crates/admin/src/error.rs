@@ -1,0 +1,291 @@
+//! The admin API's error policy: ONE table from error to HTTP status and
+//! `code`, the only place statuses are chosen.
+//!
+//! - A client's mistake is never a 500: malformed JSON or query → 400,
+//!   a well-formed but invalid value → 422 with a `details` entry per bad
+//!   field, a refusal by the current state → 409 with a code naming the
+//!   rule, a stale `If-Match` → 412, a body over the limit → 413.
+//! - Store conflicts carry the name of the rule or database constraint
+//!   that refused them; [`CONFLICT_CODES`] turns those names into codes.
+//! - Twilio's failures are ours, not the client's: 502/503 with a code
+//!   saying which, except a number that is not for sale (409) and a request
+//!   Twilio found invalid (422).
+//! - Only a database that is down (503) or misbehaving (500) remains.
+//!
+//! Every error answers `{"error": {"code", "message", "details": [...]}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use switchboard_core::FieldError;
+use switchboard_store::StoreError;
+use switchboard_twilio::{ErrorKind, TwilioError};
+
+/// Everything a handler can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed JSON, query or header.
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    #[error("a valid API key is required: Authorization: Bearer <key>")]
+    Unauthorized,
+    #[error("this key's role may not do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// The current state refuses the change; `code` names the rule.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("the resource changed since it was read (If-Match is stale)")]
+    PreconditionFailed,
+    #[error("the body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// Well-formed but invalid: every bad field.
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldError>),
+    /// Twilio failed or refused.
+    #[error("Twilio: {0}")]
+    Twilio(TwilioError),
+    /// Provisioning is not configured on this server.
+    #[error("phone number provisioning is not configured")]
+    TwilioNotConfigured,
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// Store conflict names (rules of the admin repositories, or database
+/// constraints) → HTTP status, `code` and message.
+pub const CONFLICT_CODES: &[(&str, u16, &str, &str)] = &[
+    (
+        "stale_version",
+        412,
+        "stale_version",
+        "the resource changed since it was read (If-Match is stale)",
+    ),
+    (
+        "number_released",
+        409,
+        "number_released",
+        "the number is released",
+    ),
+    (
+        "number_pending",
+        409,
+        "number_pending",
+        "the number is still being provisioned",
+    ),
+    (
+        "numbers_e164_live",
+        409,
+        "number_taken",
+        "this phone number is already in use",
+    ),
+    (
+        "numbers_one_primary",
+        409,
+        "primary_conflict",
+        "another request changed the primary number",
+    ),
+    (
+        "location_in_use",
+        409,
+        "location_in_use",
+        "a number is at this location",
+    ),
+    (
+        "assistant_in_use",
+        409,
+        "assistant_in_use",
+        "the assistant is bound to a number or is the texting assistant",
+    ),
+    (
+        "release_assistant_bound",
+        409,
+        "release_assistant_bound",
+        "an assistant is bound to the number (schedule, off-hours, closure or on_no_answer); unbind it first",
+    ),
+    (
+        "release_linked_from",
+        409,
+        "release_linked_from",
+        "another number links to this number; stop that forwarding first",
+    ),
+    (
+        "release_primary",
+        409,
+        "release_primary",
+        "the number is primary and the clinic has other numbers; make another number primary first",
+    ),
+    (
+        "ring_groups_pkey",
+        409,
+        "ring_group_id_taken",
+        "a ring group id belongs to another number",
+    ),
+    (
+        "closures_pkey",
+        409,
+        "closure_id_taken",
+        "a closure id belongs to another number",
+    ),
+];
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: String,
+    details: &'a [FieldError],
+}
+
+impl ApiError {
+    /// A malformed request, with what is wrong.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError::new(field, problem)])
+    }
+
+    /// The status and code of this error: the table.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "malformed_request"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "stale_version"),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Twilio(e) => match e.kind() {
+                ErrorKind::NumberNotAvailable => (StatusCode::CONFLICT, "number_not_available"),
+                ErrorKind::InvalidRequest => (StatusCode::UNPROCESSABLE_ENTITY, "twilio_rejected"),
+                ErrorKind::NotFound => (StatusCode::BAD_GATEWAY, "twilio_not_found"),
+                ErrorKind::Unauthorized => (StatusCode::BAD_GATEWAY, "twilio_credentials_refused"),
+                ErrorKind::RateLimited => (StatusCode::SERVICE_UNAVAILABLE, "twilio_rate_limited"),
+                ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "twilio_unavailable"),
+                ErrorKind::OutcomeUnknown => (StatusCode::BAD_GATEWAY, "twilio_outcome_unknown"),
+                ErrorKind::UnexpectedResponse => (StatusCode::BAD_GATEWAY, "twilio_bad_response"),
+            },
+            ApiError::TwilioNotConfigured => {
+                (StatusCode::SERVICE_UNAVAILABLE, "twilio_not_configured")
+            }
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn details(&self) -> &[FieldError] {
+        match self {
+            ApiError::BadRequest { details, .. } | ApiError::Invalid(details) => details,
+            _ => &[],
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "admin request failed");
+        }
+        let message = match self {
+            // Never echo internals to the client.
+            ApiError::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response = HttpResponse::build(status);
+        if matches!(self, ApiError::Unavailable)
+            || matches!(self, ApiError::Twilio(e) if e.kind() == ErrorKind::RateLimited)
+        {
+            response.insert_header(("Retry-After", "1"));
+        }
+        if matches!(self, ApiError::Unauthorized) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(Body {
+            error: Inner {
+                code,
+                message,
+                details: self.details(),
+            },
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict { constraint } => {
+                match CONFLICT_CODES.iter().find(|(name, ..)| *name == constraint) {
+                    Some((_, 412, ..)) => ApiError::PreconditionFailed,
+                    Some((_, _, code, message)) => ApiError::Conflict {
+                        code,
+                        message: (*message).to_owned(),
+                    },
+                    // A foreign key or unique rule nobody anticipated: still
+                    // the state's refusal, never a 500.
+                    None => ApiError::Conflict {
+                        code: "conflict",
+                        message: format!("conflicts with the current state ({constraint})"),
+                    },
+                }
+            }
+            StoreError::Invalid { constraint } => {
+                let (field, problem) = match constraint.split_once(": ") {
+                    Some((field, problem)) => (field.to_owned(), problem.to_owned()),
+                    None => (
+                        constraint.clone(),
+                        format!("refused by the rule {constraint}"),
+                    ),
+                };
+                ApiError::Invalid(vec![FieldError::new(field, problem)])
+            }
+            StoreError::Unavailable(_) => ApiError::Unavailable,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl From<TwilioError> for ApiError {
+    fn from(e: TwilioError) -> Self {
+        ApiError::Twilio(e)
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

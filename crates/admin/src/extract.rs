@@ -1,0 +1,151 @@
+//! Request bodies, queries and headers, with api.md's error shapes.
+//!
+//! A body is read up to `admin.body_limit_bytes` (413 above it), then parsed
+//! by [`parse_json`]: JSON that does not parse is 400; JSON of the wrong
+//! shape (a missing field, a wrong type, an unknown field) is well-formed
+//! but invalid, so 422 with the path of the field.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::error::PayloadError;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::de::DeserializeOwned;
+use switchboard_core::FieldError;
+
+use crate::error::ApiError;
+
+/// A request body, read in full within the limit.
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Body, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<crate::AdminState>>()
+            .map_or(crate::DEFAULT_BODY_LIMIT, |s| s.body_limit_bytes);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            match bytes.await {
+                Ok(bytes) => Ok(Body(bytes)),
+                Err(err) => match err.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => Err(ApiError::PayloadTooLarge { limit }),
+                    _ => Err(ApiError::bad_request(format!(
+                        "the body cannot be read: {err}"
+                    ))),
+                },
+            }
+        })
+    }
+}
+
+impl Body {
+    /// Parses the body as JSON of `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.0)
+    }
+}
+
+/// Parses JSON: 400 when it is not JSON, 422 with the field path when it
+/// does not have the expected shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = match parsed {
+        Ok(value) => value,
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let field = if path == "." { "body".to_owned() } else { path };
+                    ApiError::Invalid(vec![FieldError::new(field, strip_position(&inner))])
+                }
+                _ => ApiError::bad_request(format!("malformed JSON: {inner}")),
+            });
+        }
+    };
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde_json's message without " at line 1 column 7".
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// The query error handler: api.md's 400 shape.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(format!("malformed query: {err}")).into()
+}
+
+/// The version an `If-Match` header asks for: `None` without the header
+/// (or with `*`); 412 when it cannot be one of our ETags.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get("if-match") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::PreconditionFailed)?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::PreconditionFailed)
+}
+
+/// The ETag of a version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Parses an id from the path; anything that is not one of ours is 404.
+pub fn path_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Thing {
+        name: String,
+        size: u8,
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        let err = parse_json::<Thing>(b"{\"name\": ").expect_err("refused");
+        assert_eq!(err.status_and_code().0, 400);
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_names_the_field() {
+        let err = parse_json::<Thing>(br#"{"name": "a", "size": 300}"#).expect_err("refused");
+        match err {
+            ApiError::Invalid(details) => assert_eq!(details[0].field, "size"),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn trailing_garbage_is_a_bad_request() {
+        let err = parse_json::<Thing>(br#"{"name": "a", "size": 3} x"#).expect_err("refused");
+        assert_eq!(err.status_and_code().0, 400);
+    }
+}

@@ -1,0 +1,244 @@
+//! The call log and the audit log: newest first, keyset pagination with an
+//! opaque cursor (`{"items": [...], "next_cursor": "…" | null}`).
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchboard_store::admin::activity::{CallFilter, list_calls};
+use switchboard_store::admin::audit;
+use uuid::Uuid;
+
+use crate::AdminState;
+use crate::auth::{Access, Admin, Viewer};
+use crate::error::{ApiError, ApiResult};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/clinics/{c}/calls", web::get().to(calls))
+        .route("/v1/clinics/{c}/audit", web::get().to(audit_log));
+}
+
+/// Default and largest page sizes.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// A page of a list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+fn limit_of(limit: Option<i64>) -> ApiResult<i64> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("cursor: not a cursor this API gave out")
+}
+
+/// `GET …/calls` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsQuery {
+    #[serde(default)]
+    pub location_id: Option<Uuid>,
+    #[serde(default)]
+    pub number_id: Option<Uuid>,
+    /// Calls started at or after (RFC 3339).
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+    /// Calls started before (RFC 3339).
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `{kind, id, name}` of what took a call.
+#[derive(Debug, Serialize)]
+pub struct OutcomeOut {
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A voicemail left on a call.
+#[derive(Debug, Serialize)]
+pub struct VoicemailOut {
+    pub recording_url: String,
+    pub duration_seconds: Option<i32>,
+}
+
+/// A call of the log.
+#[derive(Debug, Serialize)]
+pub struct CallOut {
+    pub call_sid: String,
+    pub number_id: Option<Uuid>,
+    pub location_id: Option<Uuid>,
+    pub from: String,
+    pub to: String,
+    pub started_at: DateTime<Utc>,
+    pub outcome: Option<OutcomeOut>,
+    pub status: Option<String>,
+    pub duration_seconds: Option<i32>,
+    pub voicemail: Option<VoicemailOut>,
+}
+
+fn encode_call_cursor(at: DateTime<Utc>, sid: &str) -> String {
+    hex::encode(format!("{}|{sid}", at.timestamp_micros()))
+}
+
+fn decode_call_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String)> {
+    let text = hex::decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad_cursor)?;
+    let (micros, sid) = text.split_once('|').ok_or_else(bad_cursor)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::<Utc>::from_timestamp_micros)
+        .ok_or_else(bad_cursor)?;
+    Ok((at, sid.to_owned()))
+}
+
+async fn calls(
+    access: Access<Viewer>,
+    state: web::Data<AdminState>,
+    query: web::Query<CallsQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = limit_of(query.limit)?;
+    let filter = CallFilter {
+        location_id: query.location_id,
+        number_id: query.number_id,
+        since: query.since,
+        until: query.until,
+        after: query
+            .cursor
+            .as_deref()
+            .map(decode_call_cursor)
+            .transpose()?,
+    };
+    let client = state.pool.get().await?;
+    let mut rows = list_calls(&client, access.clinic_id, &filter, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last()
+            .map(|r| encode_call_cursor(r.started_at, &r.call_sid))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| CallOut {
+            outcome: r.outcome_kind.map(|kind| OutcomeOut {
+                kind,
+                id: r.outcome_id,
+                name: r.outcome_name,
+            }),
+            voicemail: r.recording_url.map(|url| VoicemailOut {
+                recording_url: url,
+                duration_seconds: r.recording_duration,
+            }),
+            call_sid: r.call_sid,
+            number_id: r.number_id,
+            location_id: r.location_id,
+            from: r.from,
+            to: r.to,
+            started_at: r.started_at,
+            status: r.status,
+            duration_seconds: r.duration_seconds,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// `GET …/audit` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Who made a change.
+#[derive(Debug, Serialize)]
+pub struct ActorOut {
+    pub key_id: Option<Uuid>,
+    pub name: String,
+}
+
+/// What a change was made to.
+#[derive(Debug, Serialize)]
+pub struct TargetOut {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+}
+
+/// An audit entry.
+#[derive(Debug, Serialize)]
+pub struct AuditOut {
+    pub at: DateTime<Utc>,
+    pub actor: ActorOut,
+    pub action: String,
+    pub target: TargetOut,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+async fn audit_log(
+    access: Access<Admin>,
+    state: web::Data<AdminState>,
+    query: web::Query<AuditQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = limit_of(query.limit)?;
+    let before_id = match &query.cursor {
+        Some(c) => Some(
+            hex::decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| t.parse::<i64>().ok())
+                .ok_or_else(bad_cursor)?,
+        ),
+        None => None,
+    };
+    let client = state.pool.get().await?;
+    let mut rows = audit::list(&client, access.clinic_id, before_id, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| hex::encode(r.id.to_string()))
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| AuditOut {
+            at: r.at,
+            actor: ActorOut {
+                key_id: r.actor_key_id,
+                name: r.actor_name,
+            },
+            action: r.action,
+            target: TargetOut {
+                kind: r.target_type,
+                id: r.target_id,
+            },
+            before: r.before,
+            after: r.after,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}

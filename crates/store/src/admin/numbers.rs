@@ -1,0 +1,402 @@
+//! Numbers: the rows behind the Phone Numbers page and every change to them.
+//!
+//! The caller holds the transaction; functions that apply a state rule
+//! expect the clinic to be locked with [`super::lock_clinic`] first.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
+use switchboard_core::validate::NumberLink;
+use uuid::Uuid;
+
+use super::conflict;
+use crate::error::{StoreError, StoreResult};
+
+/// A number's row (its routing document lives in other tables).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NumberRow {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    pub e164: String,
+    pub friendly_name: Option<String>,
+    pub lifecycle: Lifecycle,
+    pub is_primary: bool,
+    pub timezone: Option<String>,
+    pub location_id: Option<Uuid>,
+    pub forwarding: Option<Forwarding>,
+    pub twilio_sid: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, clinic_id, e164, friendly_name, lifecycle, is_primary, timezone, \
+                       location_id, forward_to_e164, forward_to_number_id, twilio_sid, version, \
+                       created_at, updated_at, released_at";
+
+fn from_row(r: &tokio_postgres::Row) -> StoreResult<NumberRow> {
+    let forward_e164: Option<String> = r.get(8);
+    let forward_number: Option<Uuid> = r.get(9);
+    let forwarding = match (forward_e164, forward_number) {
+        (Some(to), _) => Some(Forwarding::External { to }),
+        (None, Some(n)) => Some(Forwarding::Number {
+            number_id: n.to_string(),
+        }),
+        (None, None) => None,
+    };
+    Ok(NumberRow {
+        id: r.get(0),
+        clinic_id: r.get(1),
+        e164: r.get(2),
+        friendly_name: r.get(3),
+        lifecycle: r
+            .get::<_, &str>(4)
+            .parse()
+            .map_err(|_| StoreError::Invalid {
+                constraint: "numbers.lifecycle".into(),
+            })?,
+        is_primary: r.get(5),
+        timezone: r.get(6),
+        location_id: r.get(7),
+        forwarding,
+        twilio_sid: r.get(10),
+        version: r.get(11),
+        created_at: r.get(12),
+        updated_at: r.get(13),
+        released_at: r.get(14),
+    })
+}
+
+/// The clinic's numbers, oldest first; released ones only when asked.
+pub async fn list(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    include_released: bool,
+) -> StoreResult<Vec<NumberRow>> {
+    client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM numbers WHERE clinic_id = $1 \
+                 AND ($2 OR lifecycle <> 'released') ORDER BY created_at, id"
+            ),
+            &[&clinic_id, &include_released],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// One number of the clinic.
+pub async fn get(client: &impl GenericClient, clinic_id: Uuid, id: Uuid) -> StoreResult<NumberRow> {
+    match client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM numbers WHERE clinic_id = $1 AND id = $2"),
+            &[&clinic_id, &id],
+        )
+        .await?
+    {
+        Some(row) => from_row(&row),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// One number of the clinic, its row locked until the transaction ends.
+pub async fn get_for_update(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> StoreResult<NumberRow> {
+    match tx
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM numbers WHERE clinic_id = $1 AND id = $2 FOR UPDATE"),
+            &[&clinic_id, &id],
+        )
+        .await?
+    {
+        Some(row) => from_row(&row),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// The card fields a PATCH changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberDetails {
+    pub friendly_name: Option<String>,
+    pub location_id: Option<Uuid>,
+    pub timezone: Option<String>,
+}
+
+/// Replaces a number's details. The timezone is part of the routing
+/// document, so changing it bumps the version like a routing PUT.
+pub async fn update_details(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    d: &NumberDetails,
+) -> StoreResult<NumberRow> {
+    match tx
+        .query_opt(
+            &format!(
+                "UPDATE numbers SET friendly_name = $3, location_id = $4, timezone = $5, \
+                 version = version + (CASE WHEN timezone IS DISTINCT FROM $5 THEN 1 ELSE 0 END), \
+                 updated_at = now() WHERE clinic_id = $1 AND id = $2 RETURNING {COLUMNS}"
+            ),
+            &[
+                &clinic_id,
+                &id,
+                &d.friendly_name,
+                &d.location_id,
+                &d.timezone,
+            ],
+        )
+        .await?
+    {
+        Some(row) => from_row(&row),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+/// Saves a whole routing document when the number is still at `expected`
+/// (`stale_version` otherwise), in the caller's transaction. Returns the
+/// saved document (every id filled in) and the new version.
+pub async fn save_routing(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    expected: Option<i64>,
+    doc: &RoutingDoc,
+) -> StoreResult<(RoutingDoc, i64)> {
+    let number = get_for_update(tx, clinic_id, id).await?;
+    if number.lifecycle == Lifecycle::Released {
+        return Err(conflict("number_released"));
+    }
+    if expected.is_some_and(|v| v != number.version) {
+        return Err(conflict("stale_version"));
+    }
+    let saved = crate::config::save_routing(tx, clinic_id, id, doc).await?;
+    Ok((saved, number.version + 1))
+}
+
+/// Sets the lifecycle of a live number between `active` and `paused`.
+pub async fn set_enabled(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    enabled: bool,
+) -> StoreResult<(NumberRow, NumberRow)> {
+    let before = get_for_update(tx, clinic_id, id).await?;
+    match before.lifecycle {
+        Lifecycle::Released => return Err(conflict("number_released")),
+        Lifecycle::Pending => return Err(conflict("number_pending")),
+        Lifecycle::Active | Lifecycle::Paused => {}
+    }
+    let to = if enabled {
+        Lifecycle::Active
+    } else {
+        Lifecycle::Paused
+    };
+    if before.lifecycle == to {
+        return Ok((before.clone(), before));
+    }
+    tx.execute(
+        "UPDATE numbers SET lifecycle = $2, updated_at = now() WHERE id = $1",
+        &[&id, &to.as_str()],
+    )
+    .await?;
+    let after = get(tx, clinic_id, id).await?;
+    Ok((before, after))
+}
+
+/// Makes a number the clinic's primary, clearing the old one. Expects the
+/// clinic locked; returns the id of the previous primary.
+pub async fn make_primary(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<Uuid>> {
+    let number = get_for_update(tx, clinic_id, id).await?;
+    if number.lifecycle == Lifecycle::Released {
+        return Err(conflict("number_released"));
+    }
+    let previous: Option<Uuid> = tx
+        .query_opt(
+            "UPDATE numbers SET is_primary = false, updated_at = now() \
+             WHERE clinic_id = $1 AND is_primary AND id <> $2 RETURNING id",
+            &[&clinic_id, &id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if !number.is_primary {
+        tx.execute(
+            "UPDATE numbers SET is_primary = true, updated_at = now() WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    }
+    Ok(previous)
+}
+
+/// Every number of the clinic as forwarding checks see it.
+pub async fn links(client: &impl GenericClient, clinic_id: Uuid) -> StoreResult<Vec<NumberLink>> {
+    Ok(list(client, clinic_id, true)
+        .await?
+        .into_iter()
+        .map(|n| NumberLink {
+            id: n.id.to_string(),
+            e164: n.e164,
+            lifecycle: n.lifecycle,
+            forwarding: n.forwarding,
+        })
+        .collect())
+}
+
+/// Writes a number's forwarding (already checked), `None` to stop it.
+pub async fn write_forwarding(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    forwarding: Option<&Forwarding>,
+) -> StoreResult<()> {
+    let (to, link) = match forwarding {
+        Some(Forwarding::External { to }) => (Some(to.clone()), None),
+        Some(Forwarding::Number { number_id }) => (
+            None,
+            Some(Uuid::parse_str(number_id).map_err(|_| StoreError::Invalid {
+                constraint: "number_id".into(),
+            })?),
+        ),
+        None => (None, None),
+    };
+    let updated = tx
+        .execute(
+            "UPDATE numbers SET forward_to_e164 = $3, forward_to_number_id = $4, updated_at = now() \
+             WHERE clinic_id = $1 AND id = $2",
+            &[&clinic_id, &id, &to, &link],
+        )
+        .await?;
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// The release rule of routing.md the number breaks now, if any (the
+/// clinic locked): `number_released`, `release_assistant_bound`,
+/// `release_linked_from`, `release_primary`.
+pub async fn release_blocker(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    number: &NumberRow,
+) -> StoreResult<Option<&'static str>> {
+    if number.lifecycle == Lifecycle::Released {
+        return Ok(Some("number_released"));
+    }
+    let row = tx
+        .query_one(
+            "SELECT \
+               EXISTS (SELECT 1 FROM number_assistants WHERE number_id = $2) \
+               OR EXISTS (SELECT 1 FROM numbers WHERE id = $2 AND off_hours_assistant_id IS NOT NULL) \
+               OR EXISTS (SELECT 1 FROM ring_groups WHERE number_id = $2 AND on_no_answer_assistant_id IS NOT NULL) \
+               OR EXISTS (SELECT 1 FROM closures WHERE number_id = $2 AND action_assistant_id IS NOT NULL), \
+               EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND forward_to_number_id = $2 \
+                       AND lifecycle <> 'released'), \
+               EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND id <> $2 AND lifecycle <> 'released')",
+            &[&clinic_id, &number.id],
+        )
+        .await?;
+    let (assistant_bound, linked_from, others) = (
+        row.get::<_, bool>(0),
+        row.get::<_, bool>(1),
+        row.get::<_, bool>(2),
+    );
+    Ok(if assistant_bound {
+        Some("release_assistant_bound")
+    } else if linked_from {
+        Some("release_linked_from")
+    } else if number.is_primary && others {
+        Some("release_primary")
+    } else {
+        None
+    })
+}
+
+/// Marks a number released (after Twilio let it go): it keeps its row for
+/// history, loses primary and forwarding.
+pub async fn mark_released(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> StoreResult<NumberRow> {
+    tx.execute(
+        "UPDATE numbers SET lifecycle = 'released', released_at = now(), is_primary = false, \
+         forward_to_e164 = NULL, forward_to_number_id = NULL, updated_at = now() \
+         WHERE clinic_id = $1 AND id = $2",
+        &[&clinic_id, &id],
+    )
+    .await?;
+    get(tx, clinic_id, id).await
+}
+
+/// A number being bought: inserted `pending` before Twilio is asked, so
+/// that two purchases of one number cannot both go ahead
+/// (`numbers_e164_live`).
+pub async fn insert_pending(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    e164: &str,
+    details: &NumberDetails,
+) -> StoreResult<NumberRow> {
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO numbers (clinic_id, e164, friendly_name, location_id, timezone, lifecycle) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING {COLUMNS}"
+            ),
+            &[
+                &clinic_id,
+                &e164,
+                &details.friendly_name,
+                &details.location_id,
+                &details.timezone,
+            ],
+        )
+        .await?;
+    from_row(&row)
+}
+
+/// Twilio confirmed the purchase: the number becomes `active` with its sid,
+/// and the clinic's primary when it has none (expects the clinic locked).
+pub async fn activate(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    twilio_sid: &str,
+) -> StoreResult<NumberRow> {
+    let has_primary: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND is_primary)",
+            &[&clinic_id],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "UPDATE numbers SET lifecycle = 'active', twilio_sid = $3, is_primary = $4, updated_at = now() \
+         WHERE clinic_id = $1 AND id = $2",
+        &[&clinic_id, &id, &twilio_sid, &!has_primary],
+    )
+    .await?;
+    get(tx, clinic_id, id).await
+}
+
+/// Removes a pending number whose purchase failed at Twilio.
+pub async fn delete_pending(tx: &impl GenericClient, clinic_id: Uuid, id: Uuid) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM numbers WHERE clinic_id = $1 AND id = $2 AND lifecycle = 'pending'",
+        &[&clinic_id, &id],
+    )
+    .await?;
+    Ok(())
+}
