@@ -1,5 +1,6 @@
 //! switchboard-store: PostgreSQL, the one source of truth.
 //!
+//! - [`admin`]: the repositories of the admin API, one module per resource;
 //! - [`pool`]: the connection pool and the embedded, forward-only migrations;
 //! - [`embedded`]: a PostgreSQL server of our own when none is configured;
 //! - [`error`]: the error policy (constraint violations are conflicts, never 500s);
@@ -8,6 +9,7 @@
 //! - [`testing`] (feature `test-support`): a fresh database per test.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod embedded;
 pub mod error;
