@@ -16,6 +16,10 @@ pub struct Application {
     webhook: actix_web::dev::Server,
     admin: actix_web::dev::Server,
     database: Database,
+    /// The webhook's snapshot follower and event writer (stopped after the listener).
+    webhook_service: switchboard_webhook::Webhook,
+    /// Retries migrations in the background when the database was down at start.
+    migrator: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Where the data lives: a configured server, or our own embedded one.
@@ -76,13 +80,22 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database = Database::open(&settings).await?;
         let startup = async {
+            // The webhook must come up without the database (it serves from
+            // its persisted snapshot): migrations then run once it answers.
+            let mut migrator = None;
+            let mut database_up = true;
             if settings.database.migrate_on_start {
-                let applied = switchboard_store::migrate(&database.pool)
-                    .await
-                    .context("applying migrations")?;
-                tracing::info!(applied, "migrations up to date");
+                match switchboard_store::migrate(&database.pool).await {
+                    Ok(applied) => tracing::info!(applied, "migrations up to date"),
+                    Err(switchboard_store::StoreError::Unavailable(e)) => {
+                        tracing::warn!(error = %e, "the database is unavailable at start; migrations will run when it answers");
+                        database_up = false;
+                        migrator = Some(tokio::spawn(migrate_when_up(database.pool.clone())));
+                    }
+                    Err(e) => return Err(e).context("applying migrations"),
+                }
             }
-            if settings.demo.load_when_empty {
+            if settings.demo.load_when_empty && database_up {
                 crate::demo::load_if_empty(&database.pool)
                     .await
                     .context("loading the demo clinic")?;
@@ -93,18 +106,38 @@ impl Application {
                 .with_context(|| format!("binding admin.listen {}", settings.admin.listen))?;
             let webhook_port = webhook_listener.local_addr()?.port();
             let admin_port = admin_listener.local_addr()?.port();
-            let webhook = switchboard_webhook::server(webhook_listener)?;
-            let admin = switchboard_admin::server(admin_listener)?;
-            anyhow::Ok((webhook_port, admin_port, webhook, admin))
-        };
-        match startup.await {
-            Ok((webhook_port, admin_port, webhook, admin)) => Ok(Application {
+            let webhook_service = switchboard_webhook::Webhook::start(
+                webhook_config(&settings),
+                database.pool.clone(),
+                follower_pg_config(&settings, &database.url)?,
+            )
+            .context("starting the webhook service")?;
+            let webhook = webhook_service.server(webhook_listener)?;
+            let admin = switchboard_admin::server(
+                admin_listener,
+                crate::admin_wiring::admin_state(&settings, database.pool.clone())?,
+            )?;
+            anyhow::Ok((
                 webhook_port,
                 admin_port,
                 webhook,
                 admin,
-                database,
-            }),
+                webhook_service,
+                migrator,
+            ))
+        };
+        match startup.await {
+            Ok((webhook_port, admin_port, webhook, admin, webhook_service, migrator)) => {
+                Ok(Application {
+                    webhook_port,
+                    admin_port,
+                    webhook,
+                    admin,
+                    database,
+                    webhook_service,
+                    migrator,
+                })
+            }
             Err(e) => {
                 database.close().await;
                 Err(e)
@@ -139,8 +172,73 @@ impl Application {
         tracing::info!("shutting down: finishing accepted requests");
         tokio::join!(webhook_handle.stop(true), admin_handle.stop(true));
         let _ = tokio::join!(webhook, admin);
+        // Every accepted webhook is answered: now write their events.
+        self.webhook_service.shutdown().await;
+        if let Some(migrator) = self.migrator {
+            migrator.abort();
+        }
         self.database.close().await;
         Ok(())
+    }
+}
+
+/// The webhook's part of the settings. In fake/demo mode webhooks are
+/// signed with the demo token, as the fake Twilio and `switchboard call` do.
+fn webhook_config(settings: &Settings) -> switchboard_webhook::WebhookConfig {
+    use secrecy::ExposeSecret;
+    let auth_token = if settings.uses_fake_twilio() {
+        crate::config::DEMO_AUTH_TOKEN.to_owned()
+    } else {
+        settings.twilio.auth_token.expose_secret().to_owned()
+    };
+    switchboard_webhook::WebhookConfig {
+        public_base_url: settings.public_base().to_owned(),
+        body_limit_bytes: settings.webhook.body_limit_bytes,
+        validate_signatures: settings.webhook.validate_signatures,
+        auth_token,
+        subaccounts: settings
+            .twilio
+            .subaccounts
+            .iter()
+            .map(|(sid, token)| (sid.clone(), token.expose_secret().to_owned()))
+            .collect(),
+        data_dir: settings.data_dir.clone(),
+        workers: settings.webhook.workers,
+        snapshot_check_interval: std::time::Duration::from_secs(
+            settings.database.snapshot_check_seconds,
+        ),
+    }
+}
+
+/// The connection settings of the snapshot follower's LISTEN connection.
+fn follower_pg_config(settings: &Settings, url: &str) -> anyhow::Result<switchboard_store::PgConfig> {
+    let mut pg: switchboard_store::PgConfig = url
+        .parse()
+        .context("database.url: not a valid PostgreSQL connection URL")?;
+    pg.connect_timeout(std::time::Duration::from_secs(
+        settings.database.connect_timeout_seconds,
+    ));
+    if pg.get_application_name().is_none() {
+        pg.application_name("switchboard-follower");
+    }
+    Ok(pg)
+}
+
+/// Applies migrations as soon as the database answers.
+async fn migrate_when_up(pool: Pool) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match switchboard_store::migrate(&pool).await {
+            Ok(applied) => {
+                tracing::info!(applied, "the database answers again; migrations up to date");
+                return;
+            }
+            Err(switchboard_store::StoreError::Unavailable(_)) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "applying migrations failed");
+                return;
+            }
+        }
     }
 }
 
