@@ -84,6 +84,9 @@ impl EmbeddedPostgres {
             None
         };
         let data_dir = absolute(&opts.data_dir)?;
+        if let Some((uid, _)) = run_as {
+            check_reachable_by(&data_dir, uid)?;
+        }
         let mut pg = EmbeddedPostgres {
             data_dir,
             bin_dir,
@@ -299,6 +302,30 @@ fn unprivileged_user() -> Result<(u32, u32), EmbeddedError> {
             what: "choosing a user for PostgreSQL".into(),
             detail: "running as root and neither a `postgres` nor a `nobody` user exists".into(),
         })
+}
+
+/// As root, the server runs as another user, who must be able to enter
+/// every folder above the data folder; say so plainly instead of letting
+/// initdb fail obscurely.
+fn check_reachable_by(data_dir: &Path, uid: u32) -> Result<(), EmbeddedError> {
+    for dir in data_dir.ancestors().skip(1) {
+        let Ok(meta) = fs::metadata(dir) else {
+            continue; // not created yet: we create it, world-enterable
+        };
+        let enterable = meta.mode() & 0o001 != 0 || meta.uid() == uid;
+        if !enterable {
+            return Err(EmbeddedError::DataDir {
+                path: data_dir.display().to_string(),
+                detail: format!(
+                    "running as root, PostgreSQL runs as uid {uid}, which cannot enter {}: \
+                     set database.embedded.data_dir to a folder it can reach, or `chmod o+x {}`",
+                    dir.display(),
+                    dir.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn free_port() -> Result<u16, EmbeddedError> {

@@ -1,0 +1,151 @@
+//! The README's first command, as a newcomer runs it: `switchboard serve`
+//! with nothing configured starts its own PostgreSQL, serves both listeners,
+//! stops everything on Ctrl-C, and reuses the data on the next start.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Serving {
+    child: Child,
+    webhook: u16,
+    admin: u16,
+    log: Vec<String>,
+}
+
+/// Starts `switchboard serve` in `dir` and waits for its "serving" line.
+fn serve(dir: &Path) -> Serving {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("SWITCHBOARD_WEBHOOK__LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_ADMIN__LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_LOG__FORMAT", "json")
+        .env("SWITCHBOARD_LOG__LEVEL", "info")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut log = Vec::new();
+    while Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("serve exited early with {status}: {log:#?}");
+            }
+            continue;
+        };
+        log.push(line.clone());
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let fields = &json["fields"];
+        if fields["message"] == "switchboard is serving" {
+            let port = |k: &str| fields[k].as_u64().expect("port") as u16;
+            let (webhook, admin) = (port("webhook"), port("admin"));
+            // keep draining so the child never blocks on a full pipe
+            std::thread::spawn(move || while rx.recv().is_ok() {});
+            return Serving {
+                child,
+                webhook,
+                admin,
+                log,
+            };
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("serve did not come up within 90 s: {log:#?}");
+}
+
+fn get(port: u16, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn interrupt_and_wait(mut s: Serving) {
+    let pid = s.child.id().to_string();
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = s.child.try_wait() {
+            assert!(status.success(), "serve exited with {status}: {:#?}", s.log);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    panic!("serve did not stop within 60 s of SIGINT");
+}
+
+/// The postmaster pid of a data folder, if one is alive.
+fn postmaster_alive(data: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return false;
+    };
+    let pid = text.lines().next().unwrap_or("").trim().to_string();
+    !pid.is_empty() && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[test]
+fn serve_runs_on_its_own_database_stops_on_ctrl_c_and_reuses_the_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // As root, PostgreSQL runs as another user, who must be able to enter.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = dir.path().join(".switchboard/pg");
+
+    let first = serve(dir.path());
+    assert_eq!(get(first.webhook, "/healthz"), 200);
+    assert_eq!(get(first.admin, "/healthz"), 200);
+    assert!(
+        first.log.iter().any(|l| l.contains("demo clinic loaded")),
+        "the demo clinic is loaded into the new database: {:#?}",
+        first.log
+    );
+    assert!(
+        postmaster_alive(&data),
+        "PostgreSQL runs from the data folder"
+    );
+    interrupt_and_wait(first);
+    assert!(!postmaster_alive(&data), "Ctrl-C stops PostgreSQL too");
+
+    let second = serve(dir.path());
+    assert_eq!(get(second.webhook, "/healthz"), 200);
+    assert!(
+        !second.log.iter().any(|l| l.contains("demo clinic loaded")),
+        "the second start reuses the data: {:#?}",
+        second.log
+    );
+    interrupt_and_wait(second);
+    assert!(!postmaster_alive(&data));
+}
