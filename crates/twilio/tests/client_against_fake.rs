@@ -740,3 +740,40 @@ fn the_fake_starts_and_stops_outside_any_runtime() {
     assert!(fake.base_url().starts_with("http://127.0.0.1:"));
     fake.stop();
 }
+
+#[tokio::test]
+async fn the_fake_refuses_a_request_without_credentials_as_twilio_does() {
+    let fake = start_fake();
+    let response = reqwest::get(format!(
+        "{}/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers.json",
+        fake.base_url()
+    ))
+    .await
+    .expect("an answer");
+    assert_eq!(response.status().as_u16(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], 20003);
+    assert_eq!(body["status"], 401);
+    assert_eq!(
+        body["more_info"],
+        "https://www.twilio.com/docs/errors/20003"
+    );
+}
+
+#[tokio::test]
+async fn the_fake_answers_a_route_it_does_not_serve_with_twilios_not_found() {
+    let fake = start_fake();
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT}/Calls.json",
+            fake.base_url()
+        ))
+        .basic_auth(ACCOUNT, Some(TOKEN))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 404);
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], 20404);
+}

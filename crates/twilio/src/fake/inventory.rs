@@ -348,6 +348,19 @@ mod tests {
     }
 
     #[test]
+    fn every_number_a_search_offers_can_be_bought_by_its_number() {
+        for (country, stock) in [
+            ("US", Stock::Local),
+            ("US", Stock::TollFree),
+            ("CA", Stock::Local),
+        ] {
+            for offer in search(country, stock, &Query::default()) {
+                assert_eq!(offer_for(&offer.phone_number).as_ref(), Some(&offer));
+            }
+        }
+    }
+
+    #[test]
     fn numbers_outside_the_fictional_block_are_not_in_stock() {
         assert!(offer_for("+14155550200").is_none());
         assert!(offer_for("+14155551234").is_none());
