@@ -1,2 +1,113 @@
+//! `switchboard-bench-baseline`: the framework's own floor.
+//!
+//! A static-TwiML actix-web server that does what any webhook handler must
+//! do and nothing more: accept `POST /twilio/voice` under the same body
+//! limit, read the whole form body and parse it into pairs like the real
+//! webhook, then answer one fixed TwiML document. The load benchmark
+//! (`bench/run`) measures the real webhook against it on the same core, with
+//! the same actix-web version, worker count and load tool, so the ratio of
+//! the two says what routing, signatures and call events cost on top of the
+//! framework.
 #![forbid(unsafe_code)]
-fn main() {}
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use clap::Parser;
+
+/// A fixed answer of the same shape and size as a real one: a simultaneous
+/// ring group with a continuation URL.
+const STATIC_TWIML: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+    r#"<Dial action="http://127.0.0.1:8080/twilio/voice/continue?c=1.0.tp2cc0.00000000-0000-4000-8000-0000000000b1" "#,
+    r#"method="POST" timeout="25" answerOnBridge="true">"#,
+    r#"<Number>+14155550111</Number><Client>nurse-station</Client></Dial></Response>"#
+);
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard-bench-baseline",
+    about = "Static-TwiML actix-web server: the load benchmark's floor."
+)]
+struct Cli {
+    /// Address to listen on (port 0: a free one, printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// actix-web worker threads, as `webhook.workers` for the service.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Largest accepted body, as `webhook.body_limit_bytes` (larger: 413).
+    #[arg(long, default_value_t = 65536)]
+    body_limit_bytes: usize,
+}
+
+/// Reads and parses the form like the real webhook, then answers the fixed TwiML.
+async fn voice(body: web::Bytes) -> HttpResponse {
+    let params: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
+        Ok(params) => params,
+        Err(_) => return HttpResponse::BadRequest().body("malformed form body"),
+    };
+    if !params.iter().any(|(name, _)| name == "To") {
+        return HttpResponse::BadRequest().body("missing To");
+    }
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(STATIC_TWIML)
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match serve(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard-bench-baseline: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(cli.listen)?;
+    let port = listener.local_addr()?.port();
+    let body_limit = cli.body_limit_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::PayloadConfig::new(body_limit))
+            .route("/twilio/voice", web::post().to(voice))
+            .route("/healthz", web::get().to(healthz))
+    })
+    .workers(cli.workers.max(1))
+    .listen(listener)?
+    .disable_signals()
+    .run();
+    // The script reads the port from here when it asked for port 0.
+    println!("listening on 127.0.0.1:{port}");
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    shutdown_signal().await;
+    handle.stop(true).await;
+    running.await??;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
