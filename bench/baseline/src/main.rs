@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
@@ -82,6 +83,8 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             .route("/twilio/voice", web::post().to(voice))
             .route("/healthz", web::get().to(healthz))
     })
+    // As the webhook: a slow client must not hold the worker.
+    .client_request_timeout(Duration::from_secs(5))
     .workers(cli.workers.max(1))
     .listen(listener)?
     .disable_signals()
