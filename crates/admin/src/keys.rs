@@ -63,6 +63,46 @@ pub fn generate_key() -> String {
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
 }
 
+/// A new random pepper (32 bytes), for a server that has none configured.
+pub fn generate_pepper() -> Vec<u8> {
+    rand::random::<[u8; 32]>().to_vec()
+}
+
+/// Reads the pepper kept in `path` (hex), or makes one and keeps it there
+/// with owner-only permissions, so keys stay valid across restarts.
+pub fn load_or_create_pepper(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{ErrorKind, Write as _};
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            return hex::decode(text.trim()).map_err(|e| {
+                std::io::Error::new(
+                    ErrorKind::InvalidData,
+                    format!("{} does not hold a hex pepper: {e}", path.display()),
+                )
+            });
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let pepper = generate_pepper();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(hex::encode(&pepper).as_bytes())?;
+            Ok(pepper)
+        }
+        // Another process made it first: use theirs.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => load_or_create_pepper(path),
+        Err(e) => Err(e),
+    }
+}
+
 /// Creates a key for a clinic in the caller's transaction; returns the
 /// stored row and the key itself, which is never stored and shown once.
 pub async fn create_api_key(
@@ -104,6 +144,25 @@ mod tests {
         assert!(a.starts_with(KEY_PREFIX));
         assert_eq!(a.len(), KEY_PREFIX.len() + 64);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_generated_pepper_is_kept_private_and_reused() {
+        let dir = std::env::temp_dir().join(format!("sb-pepper-{}", generate_key()));
+        let path = dir.join("key_pepper");
+        let first = load_or_create_pepper(&path).expect("made");
+        let second = load_or_create_pepper(&path).expect("read back");
+        assert_eq!(first, second);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use switchboard_store::Pool;
 use switchboard_twilio::TwilioClient;
 
 pub use error::{ApiError, ApiResult};
-pub use keys::{Role, create_api_key, generate_key, hash_key};
+pub use keys::{Role, create_api_key, generate_key, generate_pepper, hash_key};
 
 /// The body limit when none is configured.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -48,6 +48,9 @@ pub struct AdminState {
     pub public_base_url: String,
     /// Twilio's REST API (or the fake); `None`: provisioning answers 503.
     pub twilio: Option<TwilioClient>,
+    /// The in-process fake Twilio `twilio` talks to, when the server runs
+    /// one: kept here so it lives exactly as long as the admin listener.
+    pub fake_twilio: Option<std::sync::Arc<switchboard_twilio::FakeTwilioHandle>>,
 }
 
 impl std::fmt::Debug for AdminState {

@@ -2,6 +2,7 @@
 //! default, wiring of the webhook and admin listeners, subcommands.
 #![forbid(unsafe_code)]
 
+pub mod admin_wiring;
 pub mod app;
 pub mod config;
 pub mod demo;
