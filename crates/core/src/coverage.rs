@@ -256,7 +256,7 @@ fn number_warnings(s: &Snapshot, number: &NumberEntry) -> Vec<String> {
     }
     let clinic = s.clinic_of(number);
     for binding in number.assistants.iter() {
-        if binding.schedule.is_some() {
+        if binding.scheduled {
             continue;
         }
         let referenced = number.off_hours == CompiledAction::Assistant(binding.assistant)

@@ -20,7 +20,7 @@ use crate::error::ContinuationError;
 use crate::model::{AssistantKind, Lifecycle, Strategy, VoiceTargetType};
 use crate::schedule::local_wall_time;
 use crate::snapshot::{
-    ClinicEntry, CompiledAction, CompiledForwarding, MAX_LINK_HOPS, NumberEntry, Snapshot,
+    ClinicEntry, CompiledAction, CompiledForwarding, MAX_LINK_HOPS, NumberEntry, Snapshot, WeekRule,
 };
 use crate::validate::{E164, MemberTarget};
 
@@ -646,19 +646,11 @@ pub(crate) fn rule_at(number: &NumberEntry, local: NaiveDateTime) -> Rule<'_> {
         return Rule::Closure(index, closure.action.as_ref().unwrap_or(&number.off_hours));
     }
     let minute = crate::schedule::minute_of_week(local);
-    if let Some(binding) = number
-        .assistants
-        .iter()
-        .find(|b| b.schedule.as_ref().is_some_and(|s| s.covers_minute(minute)))
-    {
-        return Rule::Assistant(binding.assistant);
-    }
-    if let Some(index) = number
-        .ring_groups
-        .iter()
-        .position(|g| g.schedule.as_ref().is_some_and(|s| s.covers_minute(minute)))
-    {
-        return Rule::RingGroup(index as u16);
+    let index = number.week.partition_point(|entry| entry.start <= minute);
+    match index.checked_sub(1).map(|i| number.week[i].rule) {
+        Some(WeekRule::Assistant(assistant)) => return Rule::Assistant(assistant),
+        Some(WeekRule::RingGroup(group)) => return Rule::RingGroup(group),
+        Some(WeekRule::OffHours) | None => {}
     }
     Rule::OffHours(&number.off_hours)
 }
@@ -806,10 +798,13 @@ fn route(
     let outcome = match rule {
         Rule::Closure(index, _) => {
             let closure = &number.closures[index];
+            let minute = crate::schedule::minute_of_day(local);
             trace.push(format!(
-                "closure {} covers {}",
+                "closure {} covers {} {:02}:{:02}",
                 closure.name,
-                local.format("%Y-%m-%d %H:%M")
+                local.date(),
+                minute / 60,
+                minute % 60
             ));
             if closure.action.is_none() {
                 trace.push("the closure has no action: the off-hours handler answers".to_owned());

@@ -469,16 +469,32 @@ impl DayRule {
                 date.weekday() == weekday && is_nth_in_month(date, nth)
             }
             DayRule::YearlyDay { month, day, days } => {
-                anchored_within(date, days, |year| NaiveDate::from_ymd_opt(year, month, day))
+                within_months_after(date, month, days)
+                    && anchored_within(date, days, |year| NaiveDate::from_ymd_opt(year, month, day))
             }
             DayRule::YearlyNth {
                 month,
                 nth,
                 weekday,
                 days,
-            } => anchored_within(date, days, |year| nth_weekday(year, month, nth, weekday)),
+            } => {
+                within_months_after(date, month, days)
+                    && anchored_within(date, days, |year| nth_weekday(year, month, nth, weekday))
+            }
         }
     }
+}
+
+/// A cheap first test for yearly rules: a span of `days` days anchored in
+/// `month` can only reach dates in that month or the next few ones.
+fn within_months_after(date: NaiveDate, month: u32, days: u16) -> bool {
+    // Anchors are at most the 31st; 31 days reach at most into the next month.
+    let months_reached = (u32::from(days) + 30) / 28 + 1;
+    if months_reached >= 12 {
+        return true;
+    }
+    let months_since = (date.month() + 12 - month) % 12;
+    months_since < months_reached
 }
 
 /// True when `date` lies in `[anchor, anchor + days)` for the anchor of its

@@ -12,6 +12,7 @@
 //! [`Snapshot::warnings`] for the log. Everything else keeps routing.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -100,9 +101,56 @@ pub struct Snapshot {
     version: i64,
     clinics: Vec<ClinicEntry>,
     numbers: Vec<NumberEntry>,
-    by_e164: HashMap<Box<str>, u32>,
-    by_id: HashMap<Box<str>, u32>,
+    by_e164: HashMap<Box<str>, u32, FastHash>,
+    by_id: HashMap<Box<str>, u32, FastHash>,
     warnings: Vec<String>,
+}
+
+/// The index hasher: keys are the service's own numbers and ids, looked up
+/// with values Twilio signed, so a fast multiplicative hash (as rustc's
+/// FxHash) is safe here and several times cheaper than SipHash.
+type FastHash = BuildHasherDefault<FxHasher>;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }
 
 /// A compiled clinic.
@@ -145,7 +193,27 @@ pub struct NumberEntry {
     /// Whether `off_hours` was set explicitly (for coverage warnings).
     pub(crate) off_hours_explicit: bool,
     pub(crate) closures: Box<[CompiledClosure]>,
+    /// Rules 5 to 7 over the week, precomputed: sorted by start minute, the
+    /// first entry starts at minute 0, each runs until the next one starts.
+    pub(crate) week: Box<[WeekEntry]>,
     pub(crate) has_assistant: bool,
+}
+
+/// Who takes calls from `start` (minute of week) until the next entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WeekEntry {
+    pub(crate) start: u16,
+    pub(crate) rule: WeekRule,
+}
+
+/// The rule in force outside closures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WeekRule {
+    /// A scheduled assistant (index into the clinic's assistants).
+    Assistant(u32),
+    /// A scheduled ring group (index into the number's ring groups).
+    RingGroup(u16),
+    OffHours,
 }
 
 /// Where a number forwards, resolved.
@@ -178,7 +246,9 @@ pub(crate) enum CompiledAction {
 #[derive(Debug)]
 pub(crate) struct CompiledBinding {
     pub(crate) assistant: u32,
-    pub(crate) schedule: Option<WeeklySchedule>,
+    /// The compiled schedule lives in the number's `week`; only whether it
+    /// has one is kept.
+    pub(crate) scheduled: bool,
 }
 
 #[derive(Debug)]
@@ -188,7 +258,7 @@ pub(crate) struct CompiledRingGroup {
     pub(crate) strategy: Strategy,
     pub(crate) ring_seconds: u16,
     pub(crate) members: Box<[MemberTarget]>,
-    pub(crate) schedule: Option<WeeklySchedule>,
+    pub(crate) scheduled: bool,
     /// `None`: the routing.md default (off-hours handler, or voicemail when
     /// this group is the off-hours handler).
     pub(crate) on_no_answer: Option<CompiledAction>,
@@ -212,40 +282,12 @@ impl Snapshot {
     /// skipped and listed in [`Snapshot::warnings`].
     pub fn build(input: SnapshotInput, version: i64) -> Snapshot {
         let number_count = input.clinics.iter().map(|c| c.numbers.len()).sum();
-        let mut snapshot = Snapshot {
-            version,
-            clinics: Vec::with_capacity(input.clinics.len()),
-            numbers: Vec::with_capacity(number_count),
-            by_e164: HashMap::with_capacity(number_count),
-            by_id: HashMap::with_capacity(number_count),
-            warnings: Vec::new(),
-        };
-        // Links can point forward in the list: remember them, resolve at the end.
-        let mut pending_links: Vec<(u32, String)> = Vec::new();
+        let mut builder =
+            SnapshotBuilder::with_capacity(version, input.clinics.len(), number_count);
         for clinic in input.clinics {
-            snapshot.add_clinic(clinic, &mut pending_links);
+            builder.add_clinic(clinic);
         }
-        for (index, target_id) in pending_links {
-            let resolved = match snapshot.by_id.get(target_id.as_str()) {
-                Some(&target)
-                    if snapshot.numbers[target as usize].clinic
-                        == snapshot.numbers[index as usize].clinic =>
-                {
-                    CompiledForwarding::Link(target)
-                }
-                _ => {
-                    let number = &snapshot.numbers[index as usize];
-                    snapshot.warnings.push(format!(
-                        "number {}: links to {target_id}, which is not a number of its clinic",
-                        number.id
-                    ));
-                    CompiledForwarding::Broken(target_id.into_boxed_str())
-                }
-            };
-            snapshot.numbers[index as usize].forwarding = resolved;
-        }
-        snapshot.numbers.shrink_to_fit();
-        snapshot
+        builder.finish()
     }
 
     fn add_clinic(&mut self, clinic: ClinicConfig, pending_links: &mut Vec<(u32, String)>) {
@@ -339,6 +381,7 @@ impl Snapshot {
                 off_hours: compiled.off_hours,
                 off_hours_explicit: compiled.off_hours_explicit,
                 closures: compiled.closures,
+                week: compiled.week,
                 has_assistant: compiled.has_assistant,
             };
             if self.by_id.insert(entry.id.clone(), index).is_some() {
@@ -508,6 +551,68 @@ impl Snapshot {
     }
 }
 
+/// Builds a snapshot one clinic at a time, so that a loader can stream rows
+/// without holding the whole [`SnapshotInput`] in memory next to the snapshot.
+#[derive(Debug)]
+pub struct SnapshotBuilder {
+    snapshot: Snapshot,
+    // Links can point forward in the list: remember them, resolve at the end.
+    pending_links: Vec<(u32, String)>,
+}
+
+impl SnapshotBuilder {
+    /// An empty builder for a configuration version.
+    pub fn new(version: i64) -> SnapshotBuilder {
+        SnapshotBuilder::with_capacity(version, 0, 0)
+    }
+
+    /// An empty builder with room for that many clinics and numbers.
+    pub fn with_capacity(version: i64, clinics: usize, numbers: usize) -> SnapshotBuilder {
+        SnapshotBuilder {
+            snapshot: Snapshot {
+                version,
+                clinics: Vec::with_capacity(clinics),
+                numbers: Vec::with_capacity(numbers),
+                by_e164: HashMap::with_capacity_and_hasher(numbers, FastHash::default()),
+                by_id: HashMap::with_capacity_and_hasher(numbers, FastHash::default()),
+                warnings: Vec::new(),
+            },
+            pending_links: Vec::new(),
+        }
+    }
+
+    /// Compiles one clinic with its numbers.
+    pub fn add_clinic(&mut self, clinic: ClinicConfig) {
+        self.snapshot.add_clinic(clinic, &mut self.pending_links);
+    }
+
+    /// Resolves links across the clinics added and returns the snapshot.
+    pub fn finish(self) -> Snapshot {
+        let mut snapshot = self.snapshot;
+        for (index, target_id) in self.pending_links {
+            let resolved = match snapshot.by_id.get(target_id.as_str()) {
+                Some(&target)
+                    if snapshot.numbers[target as usize].clinic
+                        == snapshot.numbers[index as usize].clinic =>
+                {
+                    CompiledForwarding::Link(target)
+                }
+                _ => {
+                    let number = &snapshot.numbers[index as usize];
+                    snapshot.warnings.push(format!(
+                        "number {}: links to {target_id}, which is not a number of its clinic",
+                        number.id
+                    ));
+                    CompiledForwarding::Broken(target_id.into_boxed_str())
+                }
+            };
+            snapshot.numbers[index as usize].forwarding = resolved;
+        }
+        snapshot.numbers.shrink_to_fit();
+        snapshot
+    }
+}
+
 impl NumberEntry {
     /// The number's id.
     pub fn id(&self) -> &str {
@@ -559,7 +664,50 @@ struct CompiledRouting {
     off_hours: CompiledAction,
     off_hours_explicit: bool,
     closures: Box<[CompiledClosure]>,
+    week: Box<[WeekEntry]>,
     has_assistant: bool,
+}
+
+/// Rules 5 and 6 merged into one sorted week: the first scheduled assistant
+/// covering a minute, else the first scheduled ring group, else off-hours.
+fn compile_week(
+    assistants: &[(u32, WeeklySchedule)],
+    groups: &[(u16, WeeklySchedule)],
+) -> Box<[WeekEntry]> {
+    let mut cuts: Vec<u16> = vec![0];
+    for schedule in assistants
+        .iter()
+        .map(|a| &a.1)
+        .chain(groups.iter().map(|g| &g.1))
+    {
+        for &(start, end) in schedule.ranges() {
+            cuts.push(start);
+            cuts.push(end);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut week: Vec<WeekEntry> = Vec::with_capacity(cuts.len());
+    for start in cuts
+        .into_iter()
+        .filter(|&m| m < crate::schedule::MINUTES_PER_WEEK)
+    {
+        let rule = assistants
+            .iter()
+            .find(|(_, schedule)| schedule.covers_minute(start))
+            .map(|(assistant, _)| WeekRule::Assistant(*assistant))
+            .or_else(|| {
+                groups
+                    .iter()
+                    .find(|(_, schedule)| schedule.covers_minute(start))
+                    .map(|(group, _)| WeekRule::RingGroup(*group))
+            })
+            .unwrap_or(WeekRule::OffHours);
+        if week.last().is_none_or(|last| last.rule != rule) {
+            week.push(WeekEntry { start, rule });
+        }
+    }
+    week.into_boxed_slice()
 }
 
 /// Compiles one number's routing document, collecting warnings.
@@ -578,6 +726,8 @@ impl NumberCompiler<'_> {
 
     fn compile(&mut self, doc: &RoutingDoc) -> CompiledRouting {
         let mut assistants = Vec::with_capacity(doc.assistants.len());
+        let mut assistant_schedules = Vec::new();
+        let mut group_schedules = Vec::new();
         for (i, binding) in doc.assistants.iter().enumerate() {
             let Some(assistant) = self.voice_assistant(&binding.assistant_id) else {
                 continue;
@@ -588,8 +738,11 @@ impl NumberCompiler<'_> {
                 .map(|windows| self.schedule(windows, &format!("assistants[{i}]")));
             assistants.push(CompiledBinding {
                 assistant,
-                schedule,
+                scheduled: schedule.is_some(),
             });
+            if let Some(schedule) = schedule {
+                assistant_schedules.push((assistant, schedule));
+            }
         }
         let mut ring_groups = Vec::with_capacity(doc.ring_groups.len());
         for (i, group) in doc.ring_groups.iter().enumerate() {
@@ -613,6 +766,10 @@ impl NumberCompiler<'_> {
                 .as_ref()
                 .map(|windows| self.schedule(windows, &format!("ring_groups[{i}]")));
             let on_no_answer = group.on_no_answer.as_ref().map(|a| self.action(a));
+            let scheduled = schedule.is_some();
+            if let Some(schedule) = schedule {
+                group_schedules.push((i as u16, schedule));
+            }
             ring_groups.push(CompiledRingGroup {
                 id: group.id.clone().map(String::into_boxed_str),
                 name: group.name.clone().into_boxed_str(),
@@ -622,7 +779,7 @@ impl NumberCompiler<'_> {
                     .unwrap_or(DEFAULT_RING_SECONDS)
                     .clamp(5, 120),
                 members: members.into_boxed_slice(),
-                schedule,
+                scheduled,
                 on_no_answer,
             });
         }
@@ -648,12 +805,12 @@ impl NumberCompiler<'_> {
             Some(action) => self.action(action),
             None => assistants
                 .iter()
-                .find(|b| b.schedule.is_none())
+                .find(|b| !b.scheduled)
                 .map(|b| CompiledAction::Assistant(b.assistant))
                 .or_else(|| {
                     ring_groups
                         .iter()
-                        .position(|g| g.schedule.is_none())
+                        .position(|g| !g.scheduled)
                         .map(|i| CompiledAction::RingGroup(i as u16))
                 })
                 .unwrap_or(CompiledAction::Voicemail(None)),
@@ -664,6 +821,7 @@ impl NumberCompiler<'_> {
             off_hours,
             off_hours_explicit,
             closures: closures.into_boxed_slice(),
+            week: compile_week(&assistant_schedules, &group_schedules),
             has_assistant: doc.has_assistant(),
         }
     }

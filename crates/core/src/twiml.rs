@@ -41,7 +41,7 @@ impl RenderContext<'_> {
 
 /// Renders a decision as TwiML.
 pub fn render(d: &Decision, ctx: &RenderContext) -> String {
-    let mut writer = Writer::new(Vec::with_capacity(256));
+    let mut writer = Writer::new(Vec::with_capacity(512));
     match write_response(&mut writer, d, ctx) {
         Ok(()) => String::from_utf8(writer.into_inner())
             .unwrap_or_else(|_| fallback_response().to_owned()),
@@ -112,22 +112,23 @@ fn write_dial(w: &mut Xml, dial: &DialPlan, ctx: &RenderContext) -> io::Result<(
         .continuation
         .as_ref()
         .map(|c| format!("{}?c={}", ctx.url(CONTINUE_PATH), c.encode()));
-    let timeout = dial.timeout.map(|t| t.to_string());
-    let mut attributes: Vec<(&str, &str)> = Vec::with_capacity(5);
+    let mut timeout_digits = [0u8; 5];
+    let timeout = dial.timeout.map(|t| small_number(t, &mut timeout_digits));
+    let mut attributes = AttributeList::default();
     if let Some(action) = &action {
-        attributes.push(("action", action));
-        attributes.push(("method", "POST"));
+        attributes.push("action", action);
+        attributes.push("method", "POST");
     }
-    if let Some(timeout) = &timeout {
-        attributes.push(("timeout", timeout));
+    if let Some(timeout) = timeout {
+        attributes.push("timeout", timeout);
     }
     if let Some(caller_id) = &dial.caller_id {
-        attributes.push(("callerId", caller_id));
+        attributes.push("callerId", caller_id);
     }
     if dial.answer_on_bridge {
-        attributes.push(("answerOnBridge", "true"));
+        attributes.push("answerOnBridge", "true");
     }
-    start(w, "Dial", &attributes)?;
+    start(w, "Dial", attributes.as_slice())?;
     for target in &dial.targets {
         match target {
             DialTarget::Number(number) => text_element(w, "Number", &[], number)?,
@@ -139,14 +140,49 @@ fn write_dial(w: &mut Xml, dial: &DialPlan, ctx: &RenderContext) -> io::Result<(
 }
 
 fn say(w: &mut Xml, speech: &Speech, text: &str) -> io::Result<()> {
-    let mut attributes: Vec<(&str, &str)> = Vec::with_capacity(2);
+    let mut attributes = AttributeList::default();
     if let Some(voice) = &speech.voice {
-        attributes.push(("voice", voice));
+        attributes.push("voice", voice);
     }
     if let Some(language) = &speech.language {
-        attributes.push(("language", language));
+        attributes.push("language", language);
     }
-    text_element(w, "Say", &attributes, text)
+    text_element(w, "Say", attributes.as_slice(), text)
+}
+
+/// Up to six attributes on the stack: the hot path allocates little.
+#[derive(Default)]
+struct AttributeList<'a> {
+    items: [(&'a str, &'a str); 6],
+    len: usize,
+}
+
+impl<'a> AttributeList<'a> {
+    fn push(&mut self, key: &'a str, value: &'a str) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = (key, value);
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[(&'a str, &'a str)] {
+        &self.items[..self.len]
+    }
+}
+
+/// Writes a small number's digits into a buffer, without allocating.
+fn small_number(value: u16, buffer: &mut [u8; 5]) -> &str {
+    let mut start = buffer.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 || start == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).unwrap_or("30")
 }
 
 fn element<'a>(name: &'a str, attributes: &[(&str, &str)]) -> BytesStart<'a> {
