@@ -6,6 +6,8 @@
 //! each can grow without touching the others.
 #![forbid(unsafe_code)]
 
+pub mod webhook;
+
 use switchboard_server::{Application, Settings};
 use switchboard_store::testing::TestDb;
 

@@ -1,3 +1,4 @@
 //! The end-to-end suite: one binary, one module per feature.
 
 mod foundation;
+mod webhook_rules;

@@ -1,0 +1,366 @@
+//! Helpers for the webhook's end-to-end tests: signed posts as Twilio sends
+//! them, configurations inserted straight into the database, and waits for
+//! the router to see them.
+//!
+//! Test settings run in demo mode (no Twilio account), so webhooks are
+//! signed with the demo token over the configured public base URL, exactly
+//! as the service checks them.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Timelike, Utc};
+use serde_json::{Value, json};
+use switchboard_core::snapshot::ClinicConfig;
+use switchboard_server::config::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN};
+
+use crate::TestApp;
+
+/// The public base URL of `test_settings` (what Twilio would have signed).
+pub const PUBLIC_BASE: &str = "http://127.0.0.1:1";
+/// The account of the demo mode.
+pub const ACCOUNT_SID: &str = DEMO_ACCOUNT_SID;
+/// The token webhooks are signed with in demo mode.
+pub const TOKEN: &str = DEMO_AUTH_TOKEN;
+
+/// A caller's number.
+pub const CALLER: &str = "+14155559999";
+
+/// An answer of the webhook listener.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Reply {
+    /// Asserts a 200 TwiML answer and returns its body.
+    pub fn twiml(&self) -> &str {
+        assert_eq!(self.status, 200, "expected TwiML, got {self:?}");
+        assert_eq!(self.content_type, "text/xml; charset=utf-8", "{self:?}");
+        assert!(
+            self.body
+                .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#),
+            "{self:?}"
+        );
+        &self.body
+    }
+}
+
+/// Form pairs from string slices.
+pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A fresh call SID (Twilio's shape: CA + 32 hex).
+pub fn call_sid() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("CA{:016x}{:016x}", std::process::id(), n)
+}
+
+/// The form Twilio posts when a call to `to` arrives.
+pub fn voice_form(sid: &str, to: &str) -> Vec<(String, String)> {
+    form(&[
+        ("AccountSid", ACCOUNT_SID),
+        ("ApiVersion", "2010-04-01"),
+        ("CallSid", sid),
+        ("CallStatus", "ringing"),
+        ("Direction", "inbound"),
+        ("From", CALLER),
+        ("To", to),
+        ("FromCity", "SAN FRANCISCO"),
+    ])
+}
+
+/// The form Twilio posts when a text to `to` arrives.
+pub fn sms_form(to: &str, body: &str) -> Vec<(String, String)> {
+    let sid = call_sid().replacen("CA", "SM", 1);
+    form(&[
+        ("AccountSid", ACCOUNT_SID),
+        ("MessageSid", &sid),
+        ("SmsSid", &sid),
+        ("From", CALLER),
+        ("To", to),
+        ("Body", body),
+        ("NumMedia", "0"),
+        ("NumSegments", "1"),
+    ])
+}
+
+/// The signature Twilio sends for `form` posted to `url`.
+pub fn sign(url: &str, form: &[(String, String)], token: &str) -> String {
+    switchboard_twilio::sign_form(url, form, token.as_bytes())
+}
+
+/// A uuid-shaped id from a small number (the schema wants uuids).
+pub fn id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// The `c` parameter of the first `<Dial action>` in `twiml`.
+pub fn continuation_of(twiml: &str) -> String {
+    let start = twiml
+        .find("/twilio/voice/continue?c=")
+        .unwrap_or_else(|| panic!("no continuation in {twiml}"));
+    let rest = &twiml[start + "/twilio/voice/continue?".len()..];
+    let end = rest.find('"').expect("the action attribute ends");
+    rest[..end].replace("&amp;", "&")
+}
+
+/// A weekly window covering the current instant (±2 h) on every day, on
+/// the wall clock of a zone `offset_hours` east of UTC.
+pub fn window_now(offset_hours: i64) -> Value {
+    window_from_now(offset_hours, -2, 2)
+}
+
+/// A weekly window that does not cover the current instant (from +5 h to
+/// +7 h), on every day, in a zone `offset_hours` east of UTC.
+pub fn window_later(offset_hours: i64) -> Value {
+    window_from_now(offset_hours, 5, 7)
+}
+
+fn window_from_now(offset_hours: i64, from_hours: i64, to_hours: i64) -> Value {
+    let local = Utc::now() + chrono::Duration::hours(offset_hours);
+    let hhmm = |delta: i64| {
+        let t = local + chrono::Duration::hours(delta);
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    };
+    json!({
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": hhmm(from_hours),
+        "end": hhmm(to_hours),
+    })
+}
+
+/// The IANA name of a zone `offset_hours` east of UTC with no DST.
+pub fn fixed_zone(offset_hours: i64) -> String {
+    match offset_hours {
+        0 => "Etc/UTC".to_owned(),
+        // IANA's Etc/GMT signs are inverted: Etc/GMT-9 is UTC+9.
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    }
+}
+
+/// A clinic (ids from [`id`]) with four assistants: a stream (`id(11)`), a
+/// SIP (`id(12)`) and a redirect (`id(13)`) voice assistant and a texting
+/// one (`id(14)`), one location in UTC+9 (`id(21)`), default timezone UTC,
+/// and the given numbers (JSON in `NumberConfig`'s shape).
+pub fn clinic(clinic_id: u32, numbers: Vec<Value>) -> ClinicConfig {
+    clinic_json(clinic_id, numbers, json!({}))
+}
+
+/// Like [`clinic`], with extra clinic fields merged in (e.g. `sms_auto_reply`).
+pub fn clinic_json(clinic_id: u32, numbers: Vec<Value>, extra: Value) -> ClinicConfig {
+    let base = clinic_id * 100;
+    let mut value = json!({
+        "id": id(clinic_id),
+        "name": format!("Clinic {clinic_id}"),
+        "default_timezone": "Etc/UTC",
+        "voice": "Polly.Joanna",
+        "language": "en-US",
+        "locations": [{"id": id(base + 21), "name": "Tokyo", "timezone": fixed_zone(9)}],
+        "assistants": [
+            {"id": id(base + 11), "name": "Stream Amy", "kind": "voice",
+             "target": {"type": "stream", "url": "wss://ai.example.com/stream", "parameters": {"tenant": "t1"}}},
+            {"id": id(base + 12), "name": "Sip Sam", "kind": "voice",
+             "target": {"type": "sip", "url": "sip:sam@ai.example.com"}},
+            {"id": id(base + 13), "name": "Redirect Rex", "kind": "voice",
+             "target": {"type": "redirect", "url": "https://ai.example.com/twiml"}},
+            {"id": id(base + 14), "name": "Texting Tess", "kind": "texting",
+             "sms_url": "https://ai.example.com/sms"}
+        ],
+        "numbers": numbers,
+    });
+    if let (Some(target), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    serde_json::from_value(value).expect("test clinic JSON is a ClinicConfig")
+}
+
+/// An active number's JSON with a routing document.
+pub fn number(number_id: u32, e164: &str, routing: Value) -> Value {
+    json!({"id": id(number_id), "e164": e164, "lifecycle": "active", "routing": routing})
+}
+
+impl TestApp {
+    /// Posts `body` to `path_and_query` with an optional signature header.
+    pub async fn post_raw(
+        &self,
+        path_and_query: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        signature: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path_and_query}", self.webhook_base))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("X-Twilio-Signature", signature);
+        }
+        let response = request.send().await.expect("the webhook listener answers");
+        Reply {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+            body: response.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// Posts `form` to `path_and_query`, signed as Twilio signs it.
+    pub async fn post_signed(&self, path_and_query: &str, form: &[(String, String)]) -> Reply {
+        let signature = sign(&format!("{PUBLIC_BASE}{path_and_query}"), form, TOKEN);
+        let body = serde_urlencoded::to_string(form).expect("a form encodes");
+        self.post_raw(
+            path_and_query,
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            Some(&signature),
+        )
+        .await
+    }
+
+    /// A signed `POST /twilio/voice`.
+    pub async fn post_voice(&self, form: &[(String, String)]) -> Reply {
+        self.post_signed("/twilio/voice", form).await
+    }
+
+    /// A signed `POST /twilio/voice/continue?{query}`.
+    pub async fn post_continue(&self, query: &str, form: &[(String, String)]) -> Reply {
+        self.post_signed(&format!("/twilio/voice/continue?{query}"), form)
+            .await
+    }
+
+    /// A signed `POST /twilio/voice/status`.
+    pub async fn post_status(&self, form: &[(String, String)]) -> Reply {
+        self.post_signed("/twilio/voice/status", form).await
+    }
+
+    /// A signed `POST /twilio/voice/recording`.
+    pub async fn post_recording(&self, form: &[(String, String)]) -> Reply {
+        self.post_signed("/twilio/voice/recording", form).await
+    }
+
+    /// A signed `POST /twilio/sms`.
+    pub async fn post_sms(&self, form: &[(String, String)]) -> Reply {
+        self.post_signed("/twilio/sms", form).await
+    }
+
+    /// A call to `to` now; returns the answer.
+    pub async fn call(&self, to: &str) -> Reply {
+        self.post_voice(&voice_form(&call_sid(), to)).await
+    }
+
+    /// `GET` on the webhook listener: (status, body).
+    pub async fn get_webhook(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.webhook_base))
+            .send()
+            .await
+            .expect("the webhook listener answers");
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        )
+    }
+
+    /// One metric's value from `/metrics` (the first series of that name).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, text) = self.get_webhook("/metrics").await;
+        metric_in(&text, series).unwrap_or_else(|| panic!("no {series} in /metrics"))
+    }
+
+    /// Inserts clinics in one transaction and waits until the router routes
+    /// from a snapshot that includes them.
+    pub async fn configure(&self, clinics: &[ClinicConfig]) {
+        let version = insert_clinics(&self.db.pool, clinics).await;
+        self.wait_for_version(version, Duration::from_secs(10))
+            .await;
+    }
+
+    /// Waits until the router's snapshot is at least `version`.
+    pub async fn wait_for_version(&self, version: i64, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let (_, text) = self.get_webhook("/metrics").await;
+            if metric_in(&text, "switchboard_snapshot_version").unwrap_or(-1.0) >= version as f64 {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the router did not reach version {version} within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Inserts clinics in one transaction; returns the configuration version after.
+pub async fn insert_clinics(pool: &switchboard_store::Pool, clinics: &[ClinicConfig]) -> i64 {
+    let mut client = pool.get().await.expect("a database connection");
+    let tx = client.transaction().await.expect("a transaction");
+    for clinic in clinics {
+        switchboard_store::config::insert_clinic(&tx, clinic)
+            .await
+            .expect("the test clinic inserts");
+    }
+    tx.commit().await.expect("the test clinic commits");
+    switchboard_store::config::current_version(&client)
+        .await
+        .expect("the configuration version")
+}
+
+/// A metric's value in a Prometheus text.
+pub fn metric_in(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The row of `calls` for a call SID: (status, outcome_kind, recording_url,
+/// duration_seconds), if written.
+pub async fn call_row(
+    pool: &switchboard_store::Pool,
+    sid: &str,
+) -> Option<(Option<String>, Option<String>, Option<String>, Option<i32>)> {
+    let client = pool.get().await.ok()?;
+    let row = client
+        .query_opt(
+            "SELECT status, outcome_kind, recording_url, duration_seconds FROM calls WHERE call_sid = $1",
+            &[&sid],
+        )
+        .await
+        .ok()??;
+    Some((row.get(0), row.get(1), row.get(2), row.get(3)))
+}
