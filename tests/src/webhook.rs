@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use switchboard_core::snapshot::ClinicConfig;
 use switchboard_server::config::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN};
 
+use switchboard_server::{Application, Settings};
+
 use crate::TestApp;
 
 /// The public base URL of `test_settings` (what Twilio would have signed).
@@ -188,9 +190,19 @@ pub fn number(number_id: u32, e164: &str, routing: Value) -> Value {
     json!({"id": id(number_id), "e164": e164, "lifecycle": "active", "routing": routing})
 }
 
-impl TestApp {
+/// The webhook side of a running service, for [`TestApp`] and [`OwnApp`]
+/// alike: signed posts, metrics, and configurations it must pick up.
+#[allow(async_fn_in_trait)]
+pub trait Webhooks {
+    /// `http://127.0.0.1:<port>` of the webhook listener.
+    fn webhook_base(&self) -> &str;
+    /// The HTTP client.
+    fn http(&self) -> &reqwest::Client;
+    /// A pool on the service's database.
+    fn config_pool(&self) -> &switchboard_store::Pool;
+
     /// Posts `body` to `path_and_query` with an optional signature header.
-    pub async fn post_raw(
+    async fn post_raw(
         &self,
         path_and_query: &str,
         content_type: &str,
@@ -198,8 +210,8 @@ impl TestApp {
         signature: Option<&str>,
     ) -> Reply {
         let mut request = self
-            .http
-            .post(format!("{}{path_and_query}", self.webhook_base))
+            .http()
+            .post(format!("{}{path_and_query}", self.webhook_base()))
             .header("Content-Type", content_type)
             .body(body);
         if let Some(signature) = signature {
@@ -219,7 +231,7 @@ impl TestApp {
     }
 
     /// Posts `form` to `path_and_query`, signed as Twilio signs it.
-    pub async fn post_signed(&self, path_and_query: &str, form: &[(String, String)]) -> Reply {
+    async fn post_signed(&self, path_and_query: &str, form: &[(String, String)]) -> Reply {
         let signature = sign(&format!("{PUBLIC_BASE}{path_and_query}"), form, TOKEN);
         let body = serde_urlencoded::to_string(form).expect("a form encodes");
         self.post_raw(
@@ -232,41 +244,41 @@ impl TestApp {
     }
 
     /// A signed `POST /twilio/voice`.
-    pub async fn post_voice(&self, form: &[(String, String)]) -> Reply {
+    async fn post_voice(&self, form: &[(String, String)]) -> Reply {
         self.post_signed("/twilio/voice", form).await
     }
 
     /// A signed `POST /twilio/voice/continue?{query}`.
-    pub async fn post_continue(&self, query: &str, form: &[(String, String)]) -> Reply {
+    async fn post_continue(&self, query: &str, form: &[(String, String)]) -> Reply {
         self.post_signed(&format!("/twilio/voice/continue?{query}"), form)
             .await
     }
 
     /// A signed `POST /twilio/voice/status`.
-    pub async fn post_status(&self, form: &[(String, String)]) -> Reply {
+    async fn post_status(&self, form: &[(String, String)]) -> Reply {
         self.post_signed("/twilio/voice/status", form).await
     }
 
     /// A signed `POST /twilio/voice/recording`.
-    pub async fn post_recording(&self, form: &[(String, String)]) -> Reply {
+    async fn post_recording(&self, form: &[(String, String)]) -> Reply {
         self.post_signed("/twilio/voice/recording", form).await
     }
 
     /// A signed `POST /twilio/sms`.
-    pub async fn post_sms(&self, form: &[(String, String)]) -> Reply {
+    async fn post_sms(&self, form: &[(String, String)]) -> Reply {
         self.post_signed("/twilio/sms", form).await
     }
 
     /// A call to `to` now; returns the answer.
-    pub async fn call(&self, to: &str) -> Reply {
+    async fn call(&self, to: &str) -> Reply {
         self.post_voice(&voice_form(&call_sid(), to)).await
     }
 
     /// `GET` on the webhook listener: (status, body).
-    pub async fn get_webhook(&self, path: &str) -> (u16, String) {
+    async fn get_webhook(&self, path: &str) -> (u16, String) {
         let response = self
-            .http
-            .get(format!("{}{path}", self.webhook_base))
+            .http()
+            .get(format!("{}{path}", self.webhook_base()))
             .send()
             .await
             .expect("the webhook listener answers");
@@ -277,21 +289,21 @@ impl TestApp {
     }
 
     /// One metric's value from `/metrics` (the first series of that name).
-    pub async fn metric(&self, series: &str) -> f64 {
+    async fn metric(&self, series: &str) -> f64 {
         let (_, text) = self.get_webhook("/metrics").await;
         metric_in(&text, series).unwrap_or_else(|| panic!("no {series} in /metrics"))
     }
 
     /// Inserts clinics in one transaction and waits until the router routes
     /// from a snapshot that includes them.
-    pub async fn configure(&self, clinics: &[ClinicConfig]) {
-        let version = insert_clinics(&self.db.pool, clinics).await;
+    async fn configure(&self, clinics: &[ClinicConfig]) {
+        let version = insert_clinics(self.config_pool(), clinics).await;
         self.wait_for_version(version, Duration::from_secs(10))
             .await;
     }
 
     /// Waits until the router's snapshot is at least `version`.
-    pub async fn wait_for_version(&self, version: i64, within: Duration) {
+    async fn wait_for_version(&self, version: i64, within: Duration) {
         let started = Instant::now();
         loop {
             let (_, text) = self.get_webhook("/metrics").await;
@@ -304,6 +316,78 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+impl Webhooks for TestApp {
+    fn webhook_base(&self) -> &str {
+        &self.webhook_base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    fn config_pool(&self) -> &switchboard_store::Pool {
+        &self.db.pool
+    }
+}
+
+/// A service started on settings of the test's choosing, whose database
+/// outlives it (so a test can look at what a stopped service left behind).
+pub struct OwnApp {
+    pub webhook_base: String,
+    pub http: reqwest::Client,
+    pub pool: switchboard_store::Pool,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl OwnApp {
+    /// Builds and runs the application; `pool` reaches its database.
+    pub async fn start(settings: Settings, pool: switchboard_store::Pool) -> OwnApp {
+        let app = Application::build(settings)
+            .await
+            .expect("the application starts");
+        let webhook_base = format!("http://127.0.0.1:{}", app.webhook_port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        OwnApp {
+            webhook_base,
+            http: reqwest::Client::new(),
+            pool,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Asks for a graceful stop (as SIGTERM does) without waiting.
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Stops gracefully and waits until every event is flushed.
+    pub async fn stop(mut self) {
+        self.begin_stop();
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("the service task ends")
+                .expect("the service stops cleanly");
+        }
+    }
+}
+
+impl Webhooks for OwnApp {
+    fn webhook_base(&self) -> &str {
+        &self.webhook_base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    fn config_pool(&self) -> &switchboard_store::Pool {
+        &self.pool
     }
 }
 
@@ -363,4 +447,87 @@ pub async fn call_row(
         .await
         .ok()??;
     Some((row.get(0), row.get(1), row.get(2), row.get(3)))
+}
+
+/// Test settings (as [`crate::test_settings`]) for a database URL and a
+/// data folder of the test's choosing; `extra` is appended (top-level
+/// tables only, e.g. `[twilio.subaccounts]`).
+pub fn settings_for(database_url: &str, data_dir: &std::path::Path, extra: &str) -> Settings {
+    let toml = format!(
+        r#"
+        public_base_url = "{PUBLIC_BASE}"
+        data_dir = {data_dir:?}
+        [webhook]
+        listen = "127.0.0.1:0"
+        workers = 2
+        [admin]
+        listen = "127.0.0.1:0"
+        [database]
+        url = {database_url:?}
+        pool_size = 4
+        connect_timeout_seconds = 2
+        [demo]
+        load_when_empty = false
+        [log]
+        level = "warn"
+        {extra}
+        "#,
+    );
+    Settings::with_overrides(&toml).expect("test settings are valid")
+}
+
+/// A pool on `url` (connections are made lazily).
+pub fn pool_for(url: &str) -> switchboard_store::Pool {
+    switchboard_store::connect_pool(&switchboard_store::DbConfig {
+        url: url.to_owned(),
+        pool_size: 4,
+        connect_timeout: Duration::from_secs(2),
+    })
+    .expect("a pool")
+}
+
+/// A folder of its own under the temp dir that an unprivileged PostgreSQL
+/// (the embedded server drops root) can traverse.
+pub fn open_temp_dir(label: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("sb-{label}-"))
+        .tempdir()
+        .expect("a temp dir")
+        .keep();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+        .expect("the temp dir opens up");
+    dir
+}
+
+/// Posts a signed voice webhook with a plain client (for many concurrent
+/// tasks): `Ok((status, body))`, or the transport error.
+pub async fn post_voice_with(
+    http: &reqwest::Client,
+    webhook_base: &str,
+    form: &[(String, String)],
+) -> Result<(u16, String), reqwest::Error> {
+    let signature = sign(&format!("{PUBLIC_BASE}/twilio/voice"), form, TOKEN);
+    let response = http
+        .post(format!("{webhook_base}/twilio/voice"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Twilio-Signature", signature)
+        .body(serde_urlencoded::to_string(form).expect("a form encodes"))
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await?))
+}
+
+/// How many of `sids` have a row in `calls`.
+pub async fn calls_recorded(pool: &switchboard_store::Pool, sids: &[String]) -> i64 {
+    let client = pool.get().await.expect("a database connection");
+    client
+        .query_one(
+            "SELECT count(*) FROM calls WHERE call_sid = ANY($1)",
+            &[&sids],
+        )
+        .await
+        .expect("count calls")
+        .get(0)
 }

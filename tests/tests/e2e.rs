@@ -2,3 +2,6 @@
 
 mod foundation;
 mod webhook_rules;
+mod webhook_endpoints;
+mod webhook_signatures;
+mod webhook_resilience;

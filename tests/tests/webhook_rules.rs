@@ -7,6 +7,7 @@
 use serde_json::json;
 use switchboard_tests::spawn_app;
 use switchboard_tests::webhook::{
+    Webhooks,
     CALLER, call_sid, clinic, clinic_json, continuation_of, fixed_zone, form, id, number,
     sms_form, voice_form, window_later, window_now,
 };
