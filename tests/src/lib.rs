@@ -6,6 +6,7 @@
 //! each can grow without touching the others.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod webhook;
 
 use switchboard_server::{Application, Settings};

@@ -1,5 +1,10 @@
 //! The end-to-end suite: one binary, one module per feature.
 
+mod admin_access;
+mod admin_numbers;
+mod admin_previews;
+mod admin_provisioning;
+mod admin_resources;
 mod foundation;
 mod webhook_rules;
 mod webhook_endpoints;
