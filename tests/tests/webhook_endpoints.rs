@@ -5,8 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use switchboard_tests::spawn_app;
 use switchboard_tests::webhook::{
-    Webhooks,
-    call_row, call_sid, clinic, eventually, form, number, sms_form, voice_form,
+    Webhooks, call_row, call_sid, clinic, eventually, form, number, sms_form, voice_form,
 };
 
 const MAIN: &str = "+14155550100";
@@ -14,8 +13,11 @@ const MAIN: &str = "+14155550100";
 #[tokio::test]
 async fn a_call_is_answered_with_twiml_and_recorded_with_its_outcome() {
     let app = spawn_app().await;
-    app.configure(&[clinic(1, vec![number(1, MAIN, json!({"off_hours": {"type": "hangup"}}))])])
-        .await;
+    app.configure(&[clinic(
+        1,
+        vec![number(1, MAIN, json!({"off_hours": {"type": "hangup"}}))],
+    )])
+    .await;
     let sid = call_sid();
     let reply = app.post_voice(&voice_form(&sid, MAIN)).await;
     assert!(reply.twiml().ends_with("<Response><Hangup/></Response>"));
@@ -70,12 +72,13 @@ async fn status_callbacks_complete_the_call_in_sequence_order_whatever_the_arriv
         let reply = app.post_status(&status(sequence, state, duration)).await;
         assert_eq!(reply.status, 204, "{reply:?}");
     }
-    let (status, _, _, duration) = eventually(Duration::from_secs(5), "the final status", || async {
-        call_row(&app.db.pool, &sid)
-            .await
-            .filter(|(status, ..)| status.is_some())
-    })
-    .await;
+    let (status, _, _, duration) =
+        eventually(Duration::from_secs(5), "the final status", || async {
+            call_row(&app.db.pool, &sid)
+                .await
+                .filter(|(status, ..)| status.is_some())
+        })
+        .await;
     // Give the late, older callback time to be written, then check it lost.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status_after, ..) = call_row(&app.db.pool, &sid).await.expect("row");
@@ -104,7 +107,10 @@ async fn the_recording_callback_stores_the_voicemail_on_the_call_and_hangs_up() 
     app.post_voice(&voice_form(&sid, MAIN)).await.twiml();
     let mut recording = voice_form(&sid, MAIN);
     recording.extend(form(&[
-        ("RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"),
+        (
+            "RecordingUrl",
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        ),
         ("RecordingSid", "RE00000000000000000000000000000001"),
         ("RecordingDuration", "17"),
     ]));
@@ -139,7 +145,10 @@ async fn a_twilio_retry_of_a_voice_webhook_never_duplicates_the_call_event() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let client = app.db.pool.get().await.expect("connection");
     let events: i64 = client
-        .query_one("SELECT count(*) FROM call_events WHERE call_sid = $1", &[&sid])
+        .query_one(
+            "SELECT count(*) FROM call_events WHERE call_sid = $1",
+            &[&sid],
+        )
         .await
         .expect("count")
         .get(0);
@@ -198,7 +207,10 @@ async fn health_readiness_and_metrics_answer_on_the_webhook_listener() {
         "switchboard_events_written_total",
         "switchboard_events_spilled_total 0",
     ] {
-        assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
+        assert!(
+            metrics.contains(series),
+            "{series} missing from:\n{metrics}"
+        );
     }
     app.stop().await;
 }

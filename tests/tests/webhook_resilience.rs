@@ -9,8 +9,8 @@ use switchboard_store::embedded::{EmbeddedOptions, EmbeddedPostgres, ensure_data
 use switchboard_store::testing::TestDb;
 use switchboard_tests::spawn_app;
 use switchboard_tests::webhook::{
-    OwnApp, Webhooks, call_sid, calls_recorded, clinic, eventually, form, insert_clinics,
-    number, open_temp_dir, pool_for, post_voice_with, settings_for, sms_form, voice_form,
+    OwnApp, Webhooks, call_sid, calls_recorded, clinic, eventually, form, insert_clinics, number,
+    open_temp_dir, pool_for, post_voice_with, settings_for, sms_form, voice_form,
 };
 
 const MAIN: &str = "+14155550100";
@@ -24,34 +24,54 @@ fn greeting(text: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_committed_configuration_change_reaches_the_router_within_a_second() {
     let app = spawn_app().await;
-    app.configure(&[clinic(1, vec![number(1, MAIN, greeting("Hello from main."))])])
-        .await;
+    app.configure(&[clinic(
+        1,
+        vec![number(1, MAIN, greeting("Hello from main."))],
+    )])
+    .await;
 
     let started = Instant::now();
     insert_clinics(
         &app.db.pool,
-        &[clinic(2, vec![number(2, OTHER, greeting("Hello from the new clinic."))])],
+        &[clinic(
+            2,
+            vec![number(2, OTHER, greeting("Hello from the new clinic."))],
+        )],
     )
     .await;
     loop {
-        if app.call(OTHER).await.body.contains("Hello from the new clinic.") {
+        if app
+            .call(OTHER)
+            .await
+            .body
+            .contains("Hello from the new clinic.")
+        {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "a new number took over 1 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a new number took over 1 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
     let started = Instant::now();
     let client = app.db.pool.get().await.expect("connection");
     client
-        .execute("UPDATE numbers SET lifecycle = 'paused' WHERE e164 = $1", &[&MAIN])
+        .execute(
+            "UPDATE numbers SET lifecycle = 'paused' WHERE e164 = $1",
+            &[&MAIN],
+        )
         .await
         .expect("pause the number");
     loop {
         if app.call(MAIN).await.body.contains("<Reject") {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "pausing took over 1 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "pausing took over 1 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     app.stop().await;
@@ -107,8 +127,11 @@ async fn calls_are_answered_while_the_database_is_down_and_their_records_land_wh
     opts.port = Some(pg.port());
     let pool = pool_for(&url);
     let app = OwnApp::start(settings_for(&url, &dir.join("data"), ""), pool.clone()).await;
-    app.configure(&[clinic(1, vec![number(1, MAIN, greeting("We answer anyway."))])])
-        .await;
+    app.configure(&[clinic(
+        1,
+        vec![number(1, MAIN, greeting("We answer anyway."))],
+    )])
+    .await;
 
     tokio::task::spawn_blocking(move || pg.stop())
         .await
@@ -137,10 +160,16 @@ async fn calls_are_answered_while_the_database_is_down_and_their_records_land_wh
     .await;
     // The follower is back too: a change after the return reaches the router.
     let started = Instant::now();
-    insert_clinics(&pool, &[clinic(2, vec![number(2, OTHER, greeting("Back."))])]).await;
-    eventually(Duration::from_secs(5), "the change after the outage", || async {
-        app.call(OTHER).await.body.contains("Back.").then_some(())
-    })
+    insert_clinics(
+        &pool,
+        &[clinic(2, vec![number(2, OTHER, greeting("Back."))])],
+    )
+    .await;
+    eventually(
+        Duration::from_secs(5),
+        "the change after the outage",
+        || async { app.call(OTHER).await.body.contains("Back.").then_some(()) },
+    )
     .await;
     assert!(started.elapsed() < Duration::from_secs(5));
     app.stop().await;
@@ -181,7 +210,10 @@ async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_
         }
     }
     app.stop().await;
-    assert!(!answered.is_empty(), "some calls were answered before the stop");
+    assert!(
+        !answered.is_empty(),
+        "some calls were answered before the stop"
+    );
     assert_eq!(
         calls_recorded(&db.pool, &answered).await,
         answered.len() as i64,

@@ -7,8 +7,7 @@
 use serde_json::json;
 use switchboard_tests::spawn_app;
 use switchboard_tests::webhook::{
-    Webhooks,
-    CALLER, call_sid, clinic, clinic_json, continuation_of, fixed_zone, form, id, number,
+    CALLER, Webhooks, call_sid, clinic, clinic_json, continuation_of, fixed_zone, form, id, number,
     sms_form, voice_form, window_later, window_now,
 };
 
@@ -24,7 +23,10 @@ async fn a_call_to_a_number_nobody_owns_is_rejected() {
     app.configure(&[clinic(1, vec![number(1, MAIN, json!({}))])])
         .await;
     let reply = app.call("+19995550000").await;
-    assert!(reply.twiml().contains(r#"<Reject reason="busy"/>"#), "{reply:?}");
+    assert!(
+        reply.twiml().contains(r#"<Reject reason="busy"/>"#),
+        "{reply:?}"
+    );
     app.stop().await;
 }
 
@@ -67,7 +69,10 @@ async fn a_number_forwarding_outside_dials_there_with_the_callers_number_as_call
     app.configure(&[clinic(1, vec![forwarding])]).await;
     let reply = app.call(MAIN).await;
     let twiml = reply.twiml();
-    assert!(twiml.contains(&format!(r#"callerId="{CALLER}""#)), "{twiml}");
+    assert!(
+        twiml.contains(&format!(r#"callerId="{CALLER}""#)),
+        "{twiml}"
+    );
     assert!(twiml.contains("<Number>+15105550123</Number>"), "{twiml}");
     assert!(!twiml.contains("never heard"), "{twiml}");
     app.stop().await;
@@ -219,9 +224,18 @@ async fn a_scheduled_assistant_answers_before_a_scheduled_ring_group() {
         twiml.contains(r#"<Connect><Stream url="wss://ai.example.com/stream">"#),
         "{twiml}"
     );
-    assert!(twiml.contains(r#"<Parameter name="tenant" value="t1"/>"#), "{twiml}");
-    assert!(twiml.contains(&format!(r#"<Parameter name="caller" value="{CALLER}"/>"#)), "{twiml}");
-    assert!(twiml.contains(&format!(r#"<Parameter name="called" value="{MAIN}"/>"#)), "{twiml}");
+    assert!(
+        twiml.contains(r#"<Parameter name="tenant" value="t1"/>"#),
+        "{twiml}"
+    );
+    assert!(
+        twiml.contains(&format!(r#"<Parameter name="caller" value="{CALLER}"/>"#)),
+        "{twiml}"
+    );
+    assert!(
+        twiml.contains(&format!(r#"<Parameter name="called" value="{MAIN}"/>"#)),
+        "{twiml}"
+    );
     app.stop().await;
 }
 
@@ -235,7 +249,10 @@ async fn an_assistant_scheduled_at_another_time_does_not_answer() {
     app.configure(&[clinic(1, vec![number(1, MAIN, routing)])])
         .await;
     let twiml = app.call(MAIN).await.twiml().to_owned();
-    assert!(twiml.contains("<Sip>sip:sam@ai.example.com</Sip>"), "{twiml}");
+    assert!(
+        twiml.contains("<Sip>sip:sam@ai.example.com</Sip>"),
+        "{twiml}"
+    );
     app.stop().await;
 }
 
@@ -255,7 +272,9 @@ async fn a_simultaneous_ring_group_rings_every_member_at_once_with_a_way_back() 
     );
     assert!(twiml.contains(r#"timeout="15""#), "{twiml}");
     assert!(
-        twiml.contains("<Number>+14155550101</Number><Client>nurse</Client><Sip>sip:desk@pbx.example.com</Sip>"),
+        twiml.contains(
+            "<Number>+14155550101</Number><Client>nurse</Client><Sip>sip:desk@pbx.example.com</Sip>"
+        ),
         "{twiml}"
     );
     app.stop().await;
@@ -270,11 +289,21 @@ async fn a_sequential_ring_group_tries_each_member_then_runs_on_no_answer() {
     );
     group["strategy"] = json!("sequential");
     group["on_no_answer"] = json!({"type": "assistant", "assistant_id": id(113)});
-    app.configure(&[clinic(1, vec![number(1, MAIN, json!({"ring_groups": [group]}))])])
-        .await;
+    app.configure(&[clinic(
+        1,
+        vec![number(1, MAIN, json!({"ring_groups": [group]}))],
+    )])
+    .await;
     let sid = call_sid();
-    let first = app.post_voice(&voice_form(&sid, MAIN)).await.twiml().to_owned();
-    assert!(first.contains("<Number>+14155550101</Number></Dial>"), "{first}");
+    let first = app
+        .post_voice(&voice_form(&sid, MAIN))
+        .await
+        .twiml()
+        .to_owned();
+    assert!(
+        first.contains("<Number>+14155550101</Number></Dial>"),
+        "{first}"
+    );
 
     let mut dial_ended = voice_form(&sid, MAIN);
     dial_ended.extend(form(&[("DialCallStatus", "no-answer")]));
@@ -283,7 +312,10 @@ async fn a_sequential_ring_group_tries_each_member_then_runs_on_no_answer() {
         .await
         .twiml()
         .to_owned();
-    assert!(second.contains("<Number>+14155550102</Number></Dial>"), "{second}");
+    assert!(
+        second.contains("<Number>+14155550102</Number></Dial>"),
+        "{second}"
+    );
 
     let mut busy = voice_form(&sid, MAIN);
     busy.extend(form(&[("DialCallStatus", "busy")]));
@@ -302,13 +334,21 @@ async fn a_sequential_ring_group_tries_each_member_then_runs_on_no_answer() {
 #[tokio::test]
 async fn an_answered_dial_ends_the_call() {
     let app = spawn_app().await;
-    let routing = json!({"ring_groups": [desk(json!([{"target": "+14155550101"}]), json!([window_now(0)]))]});
+    let routing =
+        json!({"ring_groups": [desk(json!([{"target": "+14155550101"}]), json!([window_now(0)]))]});
     app.configure(&[clinic(1, vec![number(1, MAIN, routing)])])
         .await;
     let sid = call_sid();
-    let first = app.post_voice(&voice_form(&sid, MAIN)).await.twiml().to_owned();
+    let first = app
+        .post_voice(&voice_form(&sid, MAIN))
+        .await
+        .twiml()
+        .to_owned();
     let mut answered = voice_form(&sid, MAIN);
-    answered.extend(form(&[("DialCallStatus", "completed"), ("DialCallDuration", "61")]));
+    answered.extend(form(&[
+        ("DialCallStatus", "completed"),
+        ("DialCallDuration", "61"),
+    ]));
     let next = app
         .post_continue(&continuation_of(&first), &answered)
         .await
@@ -328,7 +368,11 @@ async fn a_ring_group_without_on_no_answer_hands_over_to_the_off_hours_handler()
     app.configure(&[clinic(1, vec![number(1, MAIN, routing)])])
         .await;
     let sid = call_sid();
-    let first = app.post_voice(&voice_form(&sid, MAIN)).await.twiml().to_owned();
+    let first = app
+        .post_voice(&voice_form(&sid, MAIN))
+        .await
+        .twiml()
+        .to_owned();
     let mut no_answer = voice_form(&sid, MAIN);
     no_answer.extend(form(&[("DialCallStatus", "no-answer")]));
     let next = app
@@ -352,7 +396,10 @@ async fn off_hours_runs_when_nothing_is_scheduled_now() {
     app.configure(&[clinic(1, vec![number(1, MAIN, routing)])])
         .await;
     let twiml = app.call(MAIN).await.twiml().to_owned();
-    assert!(twiml.contains(r#"<Redirect method="POST">https://ai.example.com/twiml</Redirect>"#), "{twiml}");
+    assert!(
+        twiml.contains(r#"<Redirect method="POST">https://ai.example.com/twiml</Redirect>"#),
+        "{twiml}"
+    );
     app.stop().await;
 }
 
@@ -366,7 +413,10 @@ async fn without_off_hours_the_always_on_assistant_answers() {
     app.configure(&[clinic(1, vec![number(1, MAIN, routing)])])
         .await;
     let twiml = app.call(MAIN).await.twiml().to_owned();
-    assert!(twiml.contains("<Sip>sip:sam@ai.example.com</Sip>"), "{twiml}");
+    assert!(
+        twiml.contains("<Sip>sip:sam@ai.example.com</Sip>"),
+        "{twiml}"
+    );
     app.stop().await;
 }
 
@@ -407,17 +457,34 @@ async fn with_no_handler_at_all_the_caller_reaches_voicemail_with_the_default_gr
 async fn forward_message_and_hangup_actions_render_as_routing_md_says() {
     let app = spawn_app().await;
     let numbers = vec![
-        number(1, MAIN, json!({"off_hours": {"type": "forward", "to": "+15105550199"}})),
-        number(2, OTHER, json!({"off_hours": {"type": "message", "text": "Tom & Jerry <3"}})),
+        number(
+            1,
+            MAIN,
+            json!({"off_hours": {"type": "forward", "to": "+15105550199"}}),
+        ),
+        number(
+            2,
+            OTHER,
+            json!({"off_hours": {"type": "message", "text": "Tom & Jerry <3"}}),
+        ),
         number(3, THIRD, json!({"off_hours": {"type": "hangup"}})),
     ];
     app.configure(&[clinic(1, numbers)]).await;
     let forward = app.call(MAIN).await.twiml().to_owned();
-    assert!(forward.contains("<Number>+15105550199</Number>"), "{forward}");
+    assert!(
+        forward.contains("<Number>+15105550199</Number>"),
+        "{forward}"
+    );
     let message = app.call(OTHER).await.twiml().to_owned();
-    assert!(message.contains("Tom &amp; Jerry &lt;3</Say><Hangup/>"), "{message}");
+    assert!(
+        message.contains("Tom &amp; Jerry &lt;3</Say><Hangup/>"),
+        "{message}"
+    );
     let hangup = app.call(THIRD).await.twiml().to_owned();
-    assert!(hangup.ends_with("<Response><Hangup/></Response>"), "{hangup}");
+    assert!(
+        hangup.ends_with("<Response><Hangup/></Response>"),
+        "{hangup}"
+    );
     app.stop().await;
 }
 
@@ -431,7 +498,11 @@ async fn a_text_to_an_unknown_or_paused_number_gets_an_empty_answer() {
     let texting = clinic_json(1, vec![paused], json!({"texting_assistant_id": id(114)}));
     app.configure(&[texting]).await;
     for to in [MAIN, "+19995550000"] {
-        let twiml = app.post_sms(&sms_form(to, "hello")).await.twiml().to_owned();
+        let twiml = app
+            .post_sms(&sms_form(to, "hello"))
+            .await
+            .twiml()
+            .to_owned();
         assert!(twiml.ends_with("<Response/>"), "{to}: {twiml}");
     }
     app.stop().await;
@@ -448,7 +519,11 @@ async fn a_text_goes_to_the_texting_assistant_even_on_a_forwarding_number() {
         json!({"texting_assistant_id": id(114), "sms_auto_reply": "never sent"}),
     );
     app.configure(&[texting]).await;
-    let twiml = app.post_sms(&sms_form(MAIN, "hello")).await.twiml().to_owned();
+    let twiml = app
+        .post_sms(&sms_form(MAIN, "hello"))
+        .await
+        .twiml()
+        .to_owned();
     assert!(
         twiml.contains(r#"<Redirect method="POST">https://ai.example.com/sms</Redirect>"#),
         "{twiml}"
@@ -465,7 +540,11 @@ async fn without_a_texting_assistant_the_clinics_auto_reply_answers_a_text() {
         json!({"sms_auto_reply": "Thanks! Call us at (415) 555-0100."}),
     );
     app.configure(&[replying]).await;
-    let twiml = app.post_sms(&sms_form(MAIN, "hello")).await.twiml().to_owned();
+    let twiml = app
+        .post_sms(&sms_form(MAIN, "hello"))
+        .await
+        .twiml()
+        .to_owned();
     assert!(
         twiml.contains("<Message>Thanks! Call us at (415) 555-0100.</Message>"),
         "{twiml}"
@@ -478,7 +557,11 @@ async fn without_a_texting_assistant_or_an_auto_reply_a_text_gets_an_empty_answe
     let app = spawn_app().await;
     app.configure(&[clinic(1, vec![number(1, MAIN, json!({}))])])
         .await;
-    let twiml = app.post_sms(&sms_form(MAIN, "hello")).await.twiml().to_owned();
+    let twiml = app
+        .post_sms(&sms_form(MAIN, "hello"))
+        .await
+        .twiml()
+        .to_owned();
     assert!(twiml.ends_with("<Response/>"), "{twiml}");
     app.stop().await;
 }

@@ -4,11 +4,10 @@
 //! listener refuses what Twilio did not sign.
 
 use serde_json::json;
-use switchboard_tests::webhook::{
-    Webhooks,
-    ACCOUNT_SID, PUBLIC_BASE, TOKEN, call_sid, clinic, form, number, sign, voice_form,
-};
 use switchboard_store::testing::TestDb;
+use switchboard_tests::webhook::{
+    ACCOUNT_SID, PUBLIC_BASE, TOKEN, Webhooks, call_sid, clinic, form, number, sign, voice_form,
+};
 use switchboard_tests::{spawn_app, spawn_app_on, spawn_app_with, test_settings};
 
 const MAIN: &str = "+14155550100";
@@ -29,7 +28,11 @@ async fn a_webhook_signed_with_the_wrong_token_is_forbidden() {
         .post_raw("/twilio/voice", FORM, encode(&f), Some(&signature))
         .await;
     assert_eq!(reply.status, 403, "{reply:?}");
-    assert_eq!(app.metric("switchboard_webhook_signature_failures_total").await, 1.0);
+    assert_eq!(
+        app.metric("switchboard_webhook_signature_failures_total")
+            .await,
+        1.0
+    );
     app.stop().await;
 }
 
@@ -238,7 +241,13 @@ async fn garbage_numbers_unknown_parameters_and_oversized_values_get_safe_twiml(
     let app = spawn_app().await;
     app.configure(&[clinic(1, vec![number(1, MAIN, json!({}))])])
         .await;
-    for to in ["not a number", "+1", "+99999999999999999999", "<Response/>", "\u{0}\u{1}"] {
+    for to in [
+        "not a number",
+        "+1",
+        "+99999999999999999999",
+        "<Response/>",
+        "\u{0}\u{1}",
+    ] {
         let mut f = voice_form(&call_sid(), to);
         f.push(("SomethingNew".to_owned(), "🙂".repeat(1000)));
         f.push(("From".to_owned(), "x".repeat(20_000)));
@@ -282,11 +291,14 @@ async fn random_and_mutated_bodies_never_earn_a_5xx() {
             _ => body.truncate((next() as usize) % body.len()),
         }
         let path = paths[round % paths.len()];
-        let content_type = if round % 7 == 0 { "application/json" } else { FORM };
+        let content_type = if round % 7 == 0 {
+            "application/json"
+        } else {
+            FORM
+        };
         // Signed over the mutated bytes' parameters when they parse, so the
         // handlers see the garbage too, not only the signature check.
-        let params: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
         let signature = sign(&format!("{PUBLIC_BASE}{path}"), &params, TOKEN);
         let reply = app
             .post_raw(path, content_type, body, Some(&signature))

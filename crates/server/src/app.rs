@@ -211,7 +211,10 @@ fn webhook_config(settings: &Settings) -> switchboard_webhook::WebhookConfig {
 }
 
 /// The connection settings of the snapshot follower's LISTEN connection.
-fn follower_pg_config(settings: &Settings, url: &str) -> anyhow::Result<switchboard_store::PgConfig> {
+fn follower_pg_config(
+    settings: &Settings,
+    url: &str,
+) -> anyhow::Result<switchboard_store::PgConfig> {
     let mut pg: switchboard_store::PgConfig = url
         .parse()
         .context("database.url: not a valid PostgreSQL connection URL")?;

@@ -180,8 +180,11 @@ impl EventSink {
     pub fn record(&self, event: CallEvent) {
         match self.tx.try_send(event) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event)) => {
-                self.journal.append(std::slice::from_ref(&event), &self.stats);
+            Err(
+                mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event),
+            ) => {
+                self.journal
+                    .append(std::slice::from_ref(&event), &self.stats);
             }
         }
     }
@@ -207,7 +210,10 @@ pub struct EventWriter {
 impl EventWriter {
     /// Opens the journal, replays what a previous run left there (in the
     /// background), and starts the writer.
-    pub fn start(pool: Pool, opts: EventWriterOptions) -> std::io::Result<(EventSink, EventWriter)> {
+    pub fn start(
+        pool: Pool,
+        opts: EventWriterOptions,
+    ) -> std::io::Result<(EventSink, EventWriter)> {
         let stats = Arc::new(EventStats::default());
         let journal = Arc::new(Journal::open(&opts.journal_dir, &stats)?);
         let capacity = opts.capacity.max(1);
@@ -351,7 +357,10 @@ impl Worker {
             self.stats
                 .journal_pending
                 .fetch_sub(events.len() as u64, Ordering::Relaxed);
-            tracing::info!(events = events.len(), "call events replayed from the journal");
+            tracing::info!(
+                events = events.len(),
+                "call events replayed from the journal"
+            );
         }
     }
 }
@@ -380,7 +389,10 @@ impl Journal {
         }
         stats.journal_pending.store(pending, Ordering::Relaxed);
         if pending > 0 {
-            tracing::info!(events = pending, "call events wait in the journal from a previous run");
+            tracing::info!(
+                events = pending,
+                "call events wait in the journal from a previous run"
+            );
         }
         Ok(journal)
     }
@@ -392,7 +404,10 @@ impl Journal {
                 text.push(b'\n');
             }
         }
-        let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let result = (|| {
             if active.is_none() {
                 *active = Some(
@@ -433,7 +448,10 @@ impl Journal {
     /// replay file, oldest first.
     fn take_for_replay(&self) -> std::io::Result<Vec<PathBuf>> {
         {
-            let mut active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut active = self
+                .active
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let path = self.dir.join(ACTIVE_JOURNAL);
             if path.exists() {
                 if let Some(file) = active.take() {
@@ -456,8 +474,13 @@ impl Journal {
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name == ACTIVE_JOURNAL || (name.starts_with("events-") && name.ends_with(REPLAY_SUFFIX)) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name == ACTIVE_JOURNAL
+                || (name.starts_with("events-") && name.ends_with(REPLAY_SUFFIX))
+            {
                 files.push(path);
             }
         }
@@ -465,7 +488,10 @@ impl Journal {
     }
 
     fn sync(&self) {
-        let active = self.active.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let active = self
+            .active
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(file) = active.as_ref() {
             let _ = file.sync_all();
         }
@@ -482,7 +508,9 @@ fn read_journal(path: &Path) -> std::io::Result<Vec<CallEvent>> {
         }
         match serde_json::from_str::<CallEvent>(&line) {
             Ok(event) => events.push(event),
-            Err(e) => tracing::error!(error = %e, file = %path.display(), line = number + 1, "skipping an unreadable journal line"),
+            Err(e) => {
+                tracing::error!(error = %e, file = %path.display(), line = number + 1, "skipping an unreadable journal line")
+            }
         }
     }
     Ok(events)

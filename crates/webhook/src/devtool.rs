@@ -25,7 +25,12 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// The form of an incoming call, as Twilio posts it to the Voice URL.
-pub fn voice_form(account_sid: &str, call_sid: &str, from: &str, to: &str) -> Vec<(String, String)> {
+pub fn voice_form(
+    account_sid: &str,
+    call_sid: &str,
+    from: &str,
+    to: &str,
+) -> Vec<(String, String)> {
     pairs(&[
         ("AccountSid", account_sid),
         ("ApiVersion", "2010-04-01"),

@@ -61,7 +61,9 @@ fn sid<'a>(req: &'a TwilioRequest, name: &str) -> Result<&'a str, WebhookError> 
     if value.len() <= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric()) {
         Ok(value)
     } else {
-        Err(WebhookError::BadRequest(format!("{name} is not a Twilio SID")))
+        Err(WebhookError::BadRequest(format!(
+            "{name} is not a Twilio SID"
+        )))
     }
 }
 
@@ -100,10 +102,7 @@ fn guarded(
     }
 }
 
-async fn voice(
-    state: web::Data<State>,
-    req: TwilioRequest,
-) -> Result<HttpResponse, WebhookError> {
+async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {
     let to = required(&req, "To")?;
     let call_sid = sid(&req, "CallSid")?;
     let from = req.params.non_empty("From").unwrap_or("anonymous");
@@ -153,7 +152,10 @@ async fn voice_continue(
     let dial_status_text = required(&req, "DialCallStatus")?;
     // Twilio may add statuses: an unknown one moves on, as a failure would.
     let dial_status = dial_status_text.parse::<DialStatus>().unwrap_or_else(|_| {
-        tracing::warn!(status = dial_status_text, "unknown DialCallStatus, moving on");
+        tracing::warn!(
+            status = dial_status_text,
+            "unknown DialCallStatus, moving on"
+        );
         DialStatus::Failed
     });
     let call_sid = sid(&req, "CallSid")?;
@@ -179,10 +181,7 @@ async fn voice_continue(
     Ok(twiml(body))
 }
 
-async fn status(
-    state: web::Data<State>,
-    req: TwilioRequest,
-) -> Result<HttpResponse, WebhookError> {
+async fn status(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {
     let call_sid = sid(&req, "CallSid")?;
     let call_status = required(&req, "CallStatus")?;
     state.events.record(CallEvent {
@@ -192,8 +191,20 @@ async fn status(
             status: call_status.chars().take(32).collect(),
             sequence: int(&req, "SequenceNumber"),
             duration_seconds: int(&req, "CallDuration"),
-            from: req.params.get("From").unwrap_or("").chars().take(64).collect(),
-            to: req.params.get("To").unwrap_or("").chars().take(64).collect(),
+            from: req
+                .params
+                .get("From")
+                .unwrap_or("")
+                .chars()
+                .take(64)
+                .collect(),
+            to: req
+                .params
+                .get("To")
+                .unwrap_or("")
+                .chars()
+                .take(64)
+                .collect(),
         },
     });
     Ok(HttpResponse::NoContent().finish())
@@ -217,7 +228,9 @@ async fn recording(
             },
         });
     }
-    Ok(twiml(format!("{XML_DECLARATION}<Response><Hangup/></Response>")))
+    Ok(twiml(format!(
+        "{XML_DECLARATION}<Response><Hangup/></Response>"
+    )))
 }
 
 async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {

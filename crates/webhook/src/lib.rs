@@ -70,7 +70,11 @@ impl std::fmt::Debug for WebhookConfig {
             .field("auth_token", &"<redacted>")
             .field(
                 "subaccounts",
-                &self.subaccounts.iter().map(|(sid, _)| sid).collect::<Vec<_>>(),
+                &self
+                    .subaccounts
+                    .iter()
+                    .map(|(sid, _)| sid)
+                    .collect::<Vec<_>>(),
             )
             .field("data_dir", &self.data_dir)
             .field("workers", &self.workers)
@@ -188,11 +192,9 @@ impl Webhook {
                     async move {
                         let response = response.await?;
                         if let Some(endpoint) = endpoint {
-                            metrics.metrics.observe(
-                                endpoint,
-                                response.status(),
-                                started.elapsed(),
-                            );
+                            metrics
+                                .metrics
+                                .observe(endpoint, response.status(), started.elapsed());
                         }
                         Ok(response)
                     }

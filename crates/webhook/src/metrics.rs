@@ -191,7 +191,9 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        out.push_str("# HELP switchboard_webhook_requests_total Webhook requests by endpoint and outcome.\n");
+        out.push_str(
+            "# HELP switchboard_webhook_requests_total Webhook requests by endpoint and outcome.\n",
+        );
         out.push_str("# TYPE switchboard_webhook_requests_total counter\n");
         for endpoint in Endpoint::ALL {
             for outcome in Outcome::ALL {
@@ -239,7 +241,9 @@ impl Metrics {
                 );
             }
         }
-        out.push_str("# HELP switchboard_webhook_decisions_total Routing decisions by outcome kind.\n");
+        out.push_str(
+            "# HELP switchboard_webhook_decisions_total Routing decisions by outcome kind.\n",
+        );
         out.push_str("# TYPE switchboard_webhook_decisions_total counter\n");
         for (kind, count) in OUTCOME_KINDS.iter().zip(&self.decisions) {
             let _ = writeln!(
@@ -250,10 +254,16 @@ impl Metrics {
             );
         }
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         };
         let gauge = |out: &mut String, name: &str, help: &str, value: String| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         };
         counter(
             &mut out,
