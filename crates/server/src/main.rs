@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use switchboard_server::app::{Application, Database, init_logging, shutdown_signal};
 use switchboard_server::config::Settings;
@@ -30,6 +31,32 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets hidden.
     Config,
+    /// Sign and post a webhook to a running server (or resolve it offline
+    /// against the database) and print the TwiML it answers.
+    Call(CallArgs),
+}
+
+#[derive(clap::Args)]
+struct CallArgs {
+    /// The number called or texted, in E.164 (e.g. +14155550100).
+    #[arg(long)]
+    to: String,
+    /// The caller's number.
+    #[arg(long, default_value = "+14155559876")]
+    from: String,
+    /// Send a text with this body instead of placing a call.
+    #[arg(long)]
+    sms: Option<String>,
+    /// The instant to resolve at, RFC 3339 (only with --offline: a running
+    /// server always routes at the current instant).
+    #[arg(long)]
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The running server's webhook listener (default: http://<webhook.listen>).
+    #[arg(long)]
+    url: Option<String>,
+    /// Resolve against the database here instead of posting to a server.
+    #[arg(long)]
+    offline: bool,
 }
 
 #[tokio::main]
@@ -42,14 +69,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&settings);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The call tool prints TwiML on stdout: keep logs out of it.
+    if !matches!(command, Command::Call(_)) {
+        init_logging(&settings);
+    }
+    let result = match command {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::Config => {
             println!("{settings:#?}");
             Ok(())
         }
+        Command::Call(args) => call(settings, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,5 +107,108 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let applied = switchboard_store::migrate(&db.pool).await;
     db.close().await;
     println!("applied {} migration(s)", applied?);
+    Ok(())
+}
+
+/// `switchboard call`: what Twilio would get for a call or a text.
+async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
+    use switchboard_webhook::devtool;
+    if args.offline {
+        let at = args.at.unwrap_or_else(chrono::Utc::now);
+        // An embedded server that `serve` is running must stay up after we
+        // borrowed it; one we started ourselves is stopped again.
+        let adopted = settings.database_url().is_none()
+            && settings
+                .database
+                .embedded
+                .data_dir
+                .join("postmaster.pid")
+                .exists();
+        let db = Database::open(&settings).await?;
+        let loaded = async {
+            let mut client = db.pool.get().await?;
+            switchboard_store::config::load_snapshot_input(&mut client).await
+        }
+        .await;
+        if adopted {
+            db.pool.close();
+        } else {
+            db.close().await;
+        }
+        let (input, version) = loaded?;
+        let snapshot = switchboard_core::Snapshot::build(input, version);
+        let twiml = devtool::answer_offline(
+            &snapshot,
+            settings.public_base(),
+            &args.to,
+            &args.from,
+            args.sms.as_deref(),
+            at,
+        );
+        println!("{twiml}");
+        return Ok(());
+    }
+    if args.at.is_some() {
+        anyhow::bail!("--at needs --offline: a running server routes at the current instant");
+    }
+    let (account_sid, token) = if settings.uses_fake_twilio() {
+        (
+            switchboard_server::config::DEMO_ACCOUNT_SID.to_owned(),
+            switchboard_server::config::DEMO_AUTH_TOKEN.to_owned(),
+        )
+    } else {
+        use secrecy::ExposeSecret;
+        (
+            settings.twilio.account_sid.clone(),
+            settings.twilio.auth_token.expose_secret().to_owned(),
+        )
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let (path, form) = match &args.sms {
+        Some(body) => (
+            devtool::SMS_PATH,
+            devtool::sms_form(
+                &account_sid,
+                &devtool::fake_sid("SM", seed),
+                &args.from,
+                &args.to,
+                body,
+            ),
+        ),
+        None => (
+            devtool::VOICE_PATH,
+            devtool::voice_form(
+                &account_sid,
+                &devtool::fake_sid("CA", seed),
+                &args.from,
+                &args.to,
+            ),
+        ),
+    };
+    // Signed over the public URL, as Twilio does and as the server checks.
+    let signature = switchboard_twilio::sign_form(
+        &format!("{}{path}", settings.public_base()),
+        &form,
+        token.as_bytes(),
+    );
+    let base = args
+        .url
+        .unwrap_or_else(|| format!("http://{}", settings.webhook.listen));
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", base.trim_end_matches('/')))
+        .header("X-Twilio-Signature", signature)
+        .form(&form)
+        .send()
+        .await
+        .with_context(|| format!("posting to {base}{path}: is `switchboard serve` running?"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("{status}: {body}");
+    }
+    println!("{body}");
     Ok(())
 }
