@@ -331,8 +331,31 @@ impl AdminApp {
         self.seen.lock().expect("the log lock").clone()
     }
 
-    /// Stops the service and the fake Twilio.
+    /// Checks every answer seen against the served OpenAPI document, then
+    /// stops the service and the fake Twilio.
     pub async fn stop(self) {
+        let doc: Value = self
+            .app
+            .http
+            .get(format!("{}/v1/openapi.json", self.app.admin_base))
+            .send()
+            .await
+            .expect("the OpenAPI document is served")
+            .json()
+            .await
+            .expect("the OpenAPI document is JSON");
+        let problems: Vec<String> = self
+            .seen()
+            .iter()
+            .filter_map(|s| {
+                crate::openapi_check::check(&doc, &s.method, &s.path, s.status, &s.body).err()
+            })
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "answers that do not match /v1/openapi.json:\n{}",
+            problems.join("\n")
+        );
         self.app.stop().await;
         self.twilio.stop();
     }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod openapi_check;
 pub mod webhook;
 
 use switchboard_server::{Application, Settings};

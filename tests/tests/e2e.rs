@@ -2,6 +2,7 @@
 
 mod admin_access;
 mod admin_numbers;
+mod admin_openapi;
 mod admin_previews;
 mod admin_provisioning;
 mod admin_resources;
