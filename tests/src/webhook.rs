@@ -531,3 +531,40 @@ pub async fn calls_recorded(pool: &switchboard_store::Pool, sids: &[String]) -> 
         .expect("count calls")
         .get(0)
 }
+
+/// The `switchboard` binary of this build, built first if needed (the suite
+/// links the server's library, not its binary). A no-op when it is fresh.
+pub fn switchboard_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/e2e-… → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "switchboard-server",
+            "--bin",
+            "switchboard",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building the switchboard binary failed");
+    profile_dir.join("switchboard")
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

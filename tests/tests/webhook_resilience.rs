@@ -187,28 +187,10 @@ async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_
     let mut app = OwnApp::start(settings_for(&db.url, &data, ""), db.pool.clone()).await;
     app.configure(&[clinic(1, vec![number(1, MAIN, greeting("Hello."))])])
         .await;
-    let mut tasks = Vec::new();
-    for _ in 0..400 {
-        let http = app.http.clone();
-        let base = app.webhook_base.clone();
-        let sid = call_sid();
-        tasks.push(tokio::spawn(async move {
-            let reply = post_voice_with(&http, &base, &voice_form(&sid, MAIN)).await;
-            (sid, reply)
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let load = Load::start(&app.http, &app.webhook_base, 8);
+    load.wait_for_answers(50).await;
     app.begin_stop();
-    let mut answered = Vec::new();
-    for task in tasks {
-        let (sid, reply) = task.await.expect("join");
-        // Refused at the door once stopping is fine; an answer must be TwiML.
-        if let Ok((status, body)) = reply {
-            assert_eq!(status, 200, "{body}");
-            assert!(body.contains("Hello."), "{body}");
-            answered.push(sid);
-        }
-    }
+    let answered = load.finish().await;
     app.stop().await;
     assert!(
         !answered.is_empty(),
@@ -219,4 +201,136 @@ async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_
         answered.len() as i64,
         "every answered call is recorded once the service has stopped"
     );
+}
+
+#[tokio::test]
+async fn the_real_binary_answers_every_accepted_call_and_flushes_records_on_sigterm() {
+    use switchboard_tests::webhook::{free_port, switchboard_binary};
+    let binary = tokio::task::spawn_blocking(switchboard_binary)
+        .await
+        .expect("join");
+    let db = TestDb::new().await;
+    insert_clinics(
+        &db.pool,
+        &[clinic(1, vec![number(1, MAIN, greeting("Hello."))])],
+    )
+    .await;
+    let data = open_temp_dir("sigterm");
+    let port = free_port();
+    let config = data.join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            public_base_url = "{base}"
+            data_dir = {data:?}
+            [webhook]
+            listen = "127.0.0.1:{port}"
+            workers = 2
+            [admin]
+            listen = "127.0.0.1:{admin}"
+            [database]
+            url = {url:?}
+            pool_size = 4
+            [demo]
+            load_when_empty = false
+            [log]
+            level = "warn"
+            "#,
+            base = switchboard_tests::webhook::PUBLIC_BASE,
+            data = data.join("state"),
+            admin = free_port(),
+            url = db.url,
+        ),
+    )
+    .expect("write the config");
+    let mut child = std::process::Command::new(&binary)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually(Duration::from_secs(30), "the binary is ready", || async {
+        let response = http.get(format!("{base}/readyz")).send().await.ok()?;
+        (response.status() == 200).then_some(())
+    })
+    .await;
+
+    let load = Load::start(&http, &base, 8);
+    load.wait_for_answers(50).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let answered = load.finish().await;
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("the binary exits");
+    assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit}");
+    assert!(!answered.is_empty());
+    assert_eq!(
+        calls_recorded(&db.pool, &answered).await,
+        answered.len() as i64,
+        "every answered call is recorded by the time the process exits"
+    );
+}
+
+/// Steady load: workers posting calls back to back until the service stops
+/// taking connections. Every answer must be the configured TwiML.
+struct Load {
+    answers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    workers: Vec<tokio::task::JoinHandle<Vec<String>>>,
+}
+
+impl Load {
+    fn start(http: &reqwest::Client, base: &str, workers: usize) -> Load {
+        let answers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let workers = (0..workers)
+            .map(|_| {
+                let http = http.clone();
+                let base = base.to_owned();
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let mut answered = Vec::new();
+                    for _ in 0..100_000 {
+                        let sid = call_sid();
+                        match post_voice_with(&http, &base, &voice_form(&sid, MAIN)).await {
+                            Ok((status, body)) => {
+                                assert_eq!(status, 200, "{body}");
+                                assert!(body.contains("Hello."), "{body}");
+                                answered.push(sid);
+                                answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            // Refused at the door once stopping: not accepted.
+                            Err(_) => break,
+                        }
+                    }
+                    answered
+                })
+            })
+            .collect();
+        Load { answers, workers }
+    }
+
+    async fn wait_for_answers(&self, count: usize) {
+        eventually(Duration::from_secs(30), "the load is flowing", || async {
+            (self.answers.load(std::sync::atomic::Ordering::Relaxed) >= count).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits for every worker; the call SIDs that were answered.
+    async fn finish(self) -> Vec<String> {
+        let mut answered = Vec::new();
+        for worker in self.workers {
+            answered.extend(worker.await.expect("a load worker"));
+        }
+        answered
+    }
 }
