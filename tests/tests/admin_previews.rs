@@ -351,3 +351,65 @@ async fn the_audit_log_says_who_changed_what_with_before_and_after() {
     assert_ne!(second.expect(200)["items"][0], first.body["items"][0]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_routing_change_reaches_the_router_within_a_second() {
+    let (app, c, open, _) = configured().await;
+    let before = webhook(
+        &app,
+        "/twilio/voice",
+        voice_form("CA00000000000000000000000000000abc", "+14155550100"),
+    )
+    .await;
+    assert!(before.contains("<Connect>"), "{before}");
+    app.put_routing(
+        &c,
+        &open,
+        json!({"off_hours": {"type": "message", "text": "Moved to the new line."}}),
+    )
+    .await
+    .expect(200);
+    let saved = Instant::now();
+    loop {
+        let now = webhook(
+            &app,
+            "/twilio/voice",
+            voice_form("CA00000000000000000000000000000abd", "+14155550100"),
+        )
+        .await;
+        if now.contains("Moved to the new line.") {
+            break;
+        }
+        assert!(
+            saved.elapsed() < Duration::from_secs(1),
+            "the router still answers the old routing: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Disabling is a write like any other: the next call is rejected.
+    app.post(
+        &format!("/v1/clinics/{}/numbers/{open}/disable", c.id),
+        &c.editor,
+        json!(null),
+    )
+    .await
+    .expect(200);
+    let disabled = Instant::now();
+    loop {
+        let now = webhook(
+            &app,
+            "/twilio/voice",
+            voice_form("CA00000000000000000000000000000abe", "+14155550100"),
+        )
+        .await;
+        if now.contains("<Reject") {
+            break;
+        }
+        assert!(
+            disabled.elapsed() < Duration::from_secs(1),
+            "a disabled number still answers: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! The end-to-end suite: one binary, one module per feature.
 
 mod admin_access;
+mod admin_hostile;
 mod admin_numbers;
 mod admin_openapi;
 mod admin_previews;
@@ -11,3 +12,4 @@ mod webhook_rules;
 mod webhook_endpoints;
 mod webhook_signatures;
 mod webhook_resilience;
+mod webhook_fixtures;

@@ -264,6 +264,16 @@ impl From<StoreError> for ApiError {
                 ApiError::Invalid(vec![FieldError::new(field, problem)])
             }
             StoreError::Unavailable(_) => ApiError::Unavailable,
+            // SQL class 22 (data exception: a NUL in text, a value out of
+            // range) is always about the data a client sent.
+            StoreError::Database(e)
+                if e.code().is_some_and(|code| code.code().starts_with("22")) =>
+            {
+                ApiError::invalid(
+                    "body",
+                    "a value cannot be stored (e.g. a NUL character in text)",
+                )
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -69,7 +69,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     };
     de.end()
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    if contains_nul_escape(bytes) {
+        // PostgreSQL text cannot hold NUL; refuse it here with a clear word.
+        return Err(ApiError::invalid(
+            "body",
+            "text may not contain NUL characters (\\u0000)",
+        ));
+    }
     Ok(value)
+}
+
+/// Whether JSON text holds a `\u0000` escape (a raw NUL is not valid JSON).
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|b| *b == b'0'))
 }
 
 /// serde_json's message without " at line 1 column 7".
@@ -141,6 +155,12 @@ mod tests {
             ApiError::Invalid(details) => assert_eq!(details[0].field, "size"),
             other => panic!("expected 422, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_nul_character_in_text_is_invalid() {
+        let err = parse_json::<Thing>(br#"{"name": "a\u0000b", "size": 3}"#).expect_err("refused");
+        assert_eq!(err.status_and_code().0, 422);
     }
 
     #[test]
