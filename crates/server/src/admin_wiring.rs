@@ -15,17 +15,24 @@ use switchboard_twilio::{Credentials, FakeTwilio, TwilioClient};
 
 use crate::config::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Settings};
 
+/// The secret API keys are hashed with: `admin.key_pepper`, else the one
+/// generated once into `data_dir/key_pepper` (0600). The demo loader uses it
+/// too, so a demo key it makes opens the admin API.
+pub fn key_pepper(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    let configured = settings.admin.key_pepper.expose_secret();
+    if configured.is_empty() {
+        switchboard_admin::keys::load_or_create_pepper(&settings.data_dir.join("key_pepper"))
+            .context("admin.key_pepper is empty and data_dir/key_pepper cannot be used")
+    } else {
+        Ok(configured.as_bytes().to_vec())
+    }
+}
+
 /// The admin API's state from the settings.
 pub fn admin_state(settings: &Settings, pool: Pool) -> anyhow::Result<AdminState> {
     let super_key =
         Some(settings.admin.super_key.expose_secret().to_owned()).filter(|k| !k.is_empty());
-    let configured = settings.admin.key_pepper.expose_secret();
-    let key_pepper = if configured.is_empty() {
-        switchboard_admin::keys::load_or_create_pepper(&settings.data_dir.join("key_pepper"))
-            .context("admin.key_pepper is empty and data_dir/key_pepper cannot be used")?
-    } else {
-        configured.as_bytes().to_vec()
-    };
+    let key_pepper = key_pepper(settings)?;
     let timeout = Duration::from_secs(settings.twilio.timeout_seconds);
     let (twilio, fake_twilio) = if settings.uses_fake_twilio() {
         let fake = FakeTwilio::start(

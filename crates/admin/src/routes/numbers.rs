@@ -86,7 +86,7 @@ pub async fn clinic_context(
 
 /// `{id, name}` of an assistant, ring group or the texting assistant.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct NamedRef {
+pub struct NamedRefOut {
     pub id: String,
     pub name: String,
 }
@@ -101,7 +101,7 @@ pub enum ForwardingOut {
 
 /// One card of the Phone Numbers page.
 #[derive(Debug, Clone, Serialize)]
-pub struct NumberCard {
+pub struct NumberCardOut {
     pub id: Uuid,
     pub e164: String,
     pub display: String,
@@ -110,8 +110,8 @@ pub struct NumberCard {
     pub status: NumberStatus,
     pub lifecycle: Lifecycle,
     /// For a `linked` number, the linked number's assistants.
-    pub assistants: Vec<NamedRef>,
-    pub ring_groups: Vec<NamedRef>,
+    pub assistants: Vec<NamedRefOut>,
+    pub ring_groups: Vec<NamedRefOut>,
     pub forwarding: Option<ForwardingOut>,
     pub location_id: Option<Uuid>,
     /// The effective timezone: the number's own, else its location's, else the clinic's.
@@ -121,16 +121,16 @@ pub struct NumberCard {
 
 /// The Phone Numbers page.
 #[derive(Debug, Serialize)]
-pub struct NumbersPage {
-    pub texting_assistant: Option<NamedRef>,
-    pub numbers: Vec<NumberCard>,
+pub struct NumbersPageOut {
+    pub texting_assistant: Option<NamedRefOut>,
+    pub numbers: Vec<NumberCardOut>,
 }
 
 /// A number's card with its routing document and version.
 #[derive(Debug, Serialize)]
-pub struct NumberDetail {
+pub struct NumberDetailOut {
     #[serde(flatten)]
-    pub card: NumberCard,
+    pub card: NumberCardOut,
     pub routing: RoutingDoc,
     pub version: i64,
 }
@@ -138,7 +138,7 @@ pub struct NumberDetail {
 /// Everything the cards of a clinic are derived from, read once.
 pub struct ClinicView {
     pub default_timezone: String,
-    pub texting_assistant: Option<NamedRef>,
+    pub texting_assistant: Option<NamedRefOut>,
     pub numbers: Vec<NumberRow>,
     pub routings: HashMap<Uuid, RoutingDoc>,
     assistant_names: HashMap<String, String>,
@@ -163,7 +163,7 @@ impl ClinicView {
             .collect();
         let texting_assistant = clinic.texting_assistant_id.and_then(|id| {
             let id = id.to_string();
-            assistant_names.get(&id).map(|name| NamedRef {
+            assistant_names.get(&id).map(|name| NamedRefOut {
                 id: id.clone(),
                 name: name.clone(),
             })
@@ -198,10 +198,10 @@ impl ClinicView {
         self.routings.get(&number.id).cloned().unwrap_or_default()
     }
 
-    fn assistants_of(&self, doc: &RoutingDoc) -> Vec<NamedRef> {
+    fn assistants_of(&self, doc: &RoutingDoc) -> Vec<NamedRefOut> {
         doc.assistant_ids()
             .into_iter()
-            .map(|id| NamedRef {
+            .map(|id| NamedRefOut {
                 id: id.to_owned(),
                 name: self.assistant_names.get(id).cloned().unwrap_or_default(),
             })
@@ -209,7 +209,7 @@ impl ClinicView {
     }
 
     /// The card of one number, status derived by the core's rules.
-    pub fn card(&self, number: &NumberRow) -> NumberCard {
+    pub fn card(&self, number: &NumberRow) -> NumberCardOut {
         let doc = self.routing(number);
         let (forwarding_facts, forwarding, assistants) = match &number.forwarding {
             None => (ForwardingFacts::None, None, self.assistants_of(&doc)),
@@ -258,7 +258,7 @@ impl ClinicView {
                     .and_then(|l| self.location_timezones.get(&l).cloned())
             })
             .unwrap_or_else(|| self.default_timezone.clone());
-        NumberCard {
+        NumberCardOut {
             id: number.id,
             display: display(&number.e164),
             e164: number.e164.clone(),
@@ -270,7 +270,7 @@ impl ClinicView {
             ring_groups: doc
                 .ring_groups
                 .iter()
-                .map(|g| NamedRef {
+                .map(|g| NamedRefOut {
                     id: g.id.clone().unwrap_or_default(),
                     name: g.name.clone(),
                 })
@@ -285,7 +285,7 @@ impl ClinicView {
 
 /// Whether a card matches the page's `q`: digits of the number, or a
 /// name (friendly name, assistant, ring group), case-insensitively.
-fn matches(card: &NumberCard, q: &str) -> bool {
+fn matches(card: &NumberCardOut, q: &str) -> bool {
     let q = q.trim();
     if q.is_empty() {
         return true;
@@ -338,7 +338,7 @@ async fn page(
         .map(|n| view.card(n))
         .filter(|card| matches(card, query.q.as_deref().unwrap_or("")))
         .collect();
-    Ok(HttpResponse::Ok().json(NumbersPage {
+    Ok(HttpResponse::Ok().json(NumbersPageOut {
         texting_assistant: view.texting_assistant.clone(),
         numbers,
     }))
@@ -349,21 +349,21 @@ pub async fn load_detail(
     client: &impl GenericClient,
     clinic_id: Uuid,
     id: Uuid,
-) -> ApiResult<NumberDetail> {
+) -> ApiResult<NumberDetailOut> {
     let view = ClinicView::load(client, clinic_id).await?;
     let number = view
         .numbers
         .iter()
         .find(|n| n.id == id)
         .ok_or(ApiError::NotFound)?;
-    Ok(NumberDetail {
+    Ok(NumberDetailOut {
         card: view.card(number),
         routing: view.routing(number),
         version: number.version,
     })
 }
 
-fn detail_response(status: actix_web::http::StatusCode, detail: &NumberDetail) -> HttpResponse {
+fn detail_response(status: actix_web::http::StatusCode, detail: &NumberDetailOut) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("ETag", etag(detail.version)))
         .json(detail)
@@ -592,7 +592,7 @@ async fn make_primary_once(
     access: &Access<Editor>,
     state: &AdminState,
     id: Uuid,
-) -> ApiResult<NumberDetail> {
+) -> ApiResult<NumberDetailOut> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     lock_clinic(&tx, access.clinic_id).await?;
