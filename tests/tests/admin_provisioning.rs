@@ -198,3 +198,52 @@ async fn a_release_that_fails_at_twilio_keeps_the_number() {
     assert!(app.twilio.bought_number("+14155550160").is_some());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn with_no_twilio_account_the_built_in_fake_sells_numbers_offline() {
+    use switchboard_server::config::FakeTwilio as FakeMode;
+    let db = switchboard_store::testing::TestDb::new().await;
+    let mut settings = switchboard_tests::admin::admin_settings(&db, "http://127.0.0.1:9", "");
+    settings.twilio.fake = FakeMode::Auto;
+    settings.twilio.account_sid = String::new();
+    assert!(settings.uses_fake_twilio());
+    let app = switchboard_tests::spawn_app_on(db, settings).await;
+    let http = &app.http;
+    let key = switchboard_tests::admin::SUPER_KEY;
+    let clinic: serde_json::Value = http
+        .post(format!("{}/v1/clinics", app.admin_base))
+        .bearer_auth(key)
+        .json(&json!({"name": "Demo", "default_timezone": "UTC"}))
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let id = clinic["id"].as_str().expect("id");
+    let offered: serde_json::Value = http
+        .get(format!(
+            "{}/v1/clinics/{id}/available-numbers?area_code=212",
+            app.admin_base
+        ))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let first = offered["items"][0]["phone_number"]
+        .as_str()
+        .expect("an offer")
+        .to_owned();
+    let bought = http
+        .post(format!("{}/v1/clinics/{id}/numbers", app.admin_base))
+        .bearer_auth(key)
+        .json(&json!({"phone_number": first}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(bought.status(), 201);
+    app.stop().await;
+}
