@@ -6,6 +6,7 @@
 //! `target/criterion/*/new/estimates.json`. Peak memory: the
 //! `snapshot_memory` example.
 
+#[path = "support/fleet.rs"]
 mod fleet;
 
 use std::hint::black_box;

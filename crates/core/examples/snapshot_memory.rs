@@ -5,7 +5,7 @@
 //! prints the build time and `VmHWM` (peak RSS of the whole process, input
 //! included) from `/proc/self/status`.
 
-#[path = "../benches/fleet.rs"]
+#[path = "../benches/support/fleet.rs"]
 mod fleet;
 
 use std::time::Instant;

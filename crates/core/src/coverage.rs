@@ -172,7 +172,7 @@ fn key_at(number: &NumberEntry, at: DateTime<Utc>) -> Key<'_> {
             CompiledAction::Assistant(index) => FirstKey::Assistant(*index),
             CompiledAction::RingGroup(index) => FirstKey::RingGroup(*index),
             CompiledAction::Voicemail(_) | CompiledAction::Unavailable(_) => FirstKey::Voicemail,
-            CompiledAction::Forward(to) => FirstKey::Forward(to),
+            CompiledAction::Forward(to) => FirstKey::Forward(number.text(*to)),
             CompiledAction::Message(_) => FirstKey::Message,
             CompiledAction::Hangup => FirstKey::Hangup,
         },
@@ -250,8 +250,11 @@ fn number_warnings(s: &Snapshot, number: &NumberEntry) -> Vec<String> {
         );
     }
     for group in number.ring_groups.iter() {
-        if group.members.is_empty() {
-            warnings.push(format!("ring group {} has no reachable member", group.name));
+        if group.members_len == 0 {
+            warnings.push(format!(
+                "ring group {} has no reachable member",
+                number.text(group.name)
+            ));
         }
     }
     let clinic = s.clinic_of(number);

@@ -20,9 +20,10 @@ use crate::error::ContinuationError;
 use crate::model::{AssistantKind, Lifecycle, Strategy, VoiceTargetType};
 use crate::schedule::local_wall_time;
 use crate::snapshot::{
-    ClinicEntry, CompiledAction, CompiledForwarding, MAX_LINK_HOPS, NumberEntry, Snapshot, WeekRule,
+    ClinicEntry, CompiledAction, CompiledForwarding, CompiledMember, MAX_LINK_HOPS, NumberEntry,
+    Snapshot, WeekRule,
 };
-use crate::validate::{E164, MemberTarget};
+use crate::validate::E164;
 
 /// The greeting of a voicemail that does not set one.
 pub const DEFAULT_VOICEMAIL_GREETING: &str =
@@ -403,7 +404,7 @@ pub fn resolve_voice(s: &Snapshot, call: &VoiceCall, at: DateTime<Utc>) -> Decis
         call,
         at,
         0,
-        vec![format!("call to {}", number.e164)],
+        vec![format!("call to {}", number.e164())],
     )
 }
 
@@ -454,7 +455,7 @@ pub fn resolve_sms(s: &Snapshot, to: &str, from: &str) -> Decision {
     let clinic = s.clinic_of(number);
     if number.lifecycle != Lifecycle::Active {
         return sms_ignore(
-            vec![format!("number {} is {}", number.e164, number.lifecycle)],
+            vec![format!("number {} is {}", number.e164(), number.lifecycle)],
             Some(number),
             Some(clinic),
         );
@@ -520,9 +521,9 @@ fn sms_ignore(
     Decision {
         outcome: Outcome::bare(OutcomeKind::SmsIgnore),
         handler: None,
-        resolved_number_id: number.map(|n| n.id.to_string()),
+        resolved_number_id: number.map(|n| n.id().to_owned()),
         clinic_id: clinic.map(|c| c.id.to_string()),
-        location_id: number.and_then(|n| n.location_id.as_deref().map(str::to_owned)),
+        location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
         timezone: number.map(|n| n.tz.name().to_owned()),
         local_time: None,
         trace,
@@ -539,9 +540,9 @@ fn reject(
     Decision {
         outcome: Outcome::bare(OutcomeKind::Reject),
         handler: None,
-        resolved_number_id: number.map(|n| n.id.to_string()),
+        resolved_number_id: number.map(|n| n.id().to_owned()),
         clinic_id: clinic.map(|c| c.id.to_string()),
-        location_id: number.and_then(|n| n.location_id.as_deref().map(str::to_owned)),
+        location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
         timezone: None,
         local_time: None,
         trace,
@@ -593,9 +594,9 @@ fn base_decision(
     Decision {
         outcome: Outcome::bare(OutcomeKind::Hangup),
         handler: None,
-        resolved_number_id: Some(number.id.to_string()),
+        resolved_number_id: Some(number.id().to_owned()),
         clinic_id: Some(clinic.id.to_string()),
-        location_id: number.location_id.as_deref().map(str::to_owned),
+        location_id: number.location_id().map(str::to_owned),
         timezone: Some(number.tz.name().to_owned()),
         local_time: Some(
             number
@@ -641,7 +642,11 @@ pub(crate) enum FirstAction<'a> {
 
 /// Rules 4 to 7 at a local wall time: the first that applies.
 pub(crate) fn rule_at(number: &NumberEntry, local: NaiveDateTime) -> Rule<'_> {
-    if let Some(index) = number.closures.iter().position(|c| c.test.covers(local)) {
+    if let Some(index) = number
+        .closure_tests
+        .iter()
+        .position(|test| test.covers(local))
+    {
         let closure = &number.closures[index];
         return Rule::Closure(index, closure.action.as_ref().unwrap_or(&number.off_hours));
     }
@@ -681,8 +686,8 @@ fn ring_group_handler(number: &NumberEntry, index: u16) -> Handler {
     let group = &number.ring_groups[usize::from(index)];
     Handler {
         kind: HandlerKind::RingGroup,
-        id: group.id.as_deref().map(str::to_owned),
-        name: Some(group.name.to_string()),
+        id: group.id.map(|id| number.text(id).to_owned()),
+        name: Some(number.text(group.name).to_owned()),
     }
 }
 
@@ -701,7 +706,7 @@ fn action_handler(clinic: &ClinicEntry, number: &NumberEntry, action: &CompiledA
         CompiledAction::Forward(to) => Handler {
             kind: HandlerKind::Forward,
             id: None,
-            name: Some(to.to_string()),
+            name: Some(number.text(*to).to_owned()),
         },
         CompiledAction::Message(_) => bare(HandlerKind::Message),
         CompiledAction::Hangup => bare(HandlerKind::Hangup),
@@ -729,27 +734,31 @@ pub(crate) fn follow_links<'a>(
     let mut number = start;
     for _ in 0..=MAX_LINK_HOPS {
         if number.lifecycle != Lifecycle::Active {
-            return Reach::Reject(format!("number {} is {}", number.e164, number.lifecycle));
+            return Reach::Reject(format!("number {} is {}", number.e164(), number.lifecycle));
         }
         match &number.forwarding {
             CompiledForwarding::None => return Reach::Number(number),
-            CompiledForwarding::External(to) => return Reach::Forward(number, to),
+            CompiledForwarding::External(to) => return Reach::Forward(number, number.text(*to)),
             CompiledForwarding::Broken(target) => {
                 return Reach::Broken(format!(
-                    "number {} forwards to {target}, which cannot be followed",
-                    number.e164
+                    "number {} forwards to {}, which cannot be followed",
+                    number.e164(),
+                    number.text(*target)
                 ));
+            }
+            CompiledForwarding::Pending(_) => {
+                return Reach::Broken(format!("number {} links nowhere", number.e164()));
             }
             CompiledForwarding::Link(next) => {
                 let next = s.number_at(*next);
-                trace.push(format!("linked {} → {}", number.e164, next.e164));
+                trace.push(format!("linked {} → {}", number.e164(), next.e164()));
                 number = next;
             }
         }
     }
     Reach::Broken(format!(
         "links from {} loop or chain more than {MAX_LINK_HOPS} numbers",
-        start.e164
+        start.e164()
     ))
 }
 
@@ -773,7 +782,7 @@ fn route(
         Reach::Broken(reason) => {
             trace.push(reason);
             let mut decision = error_decision(trace, Some(clinic));
-            decision.resolved_number_id = Some(start.id.to_string());
+            decision.resolved_number_id = Some(start.id().to_owned());
             return decision;
         }
         Reach::Forward(number, to) => {
@@ -801,7 +810,7 @@ fn route(
             let minute = crate::schedule::minute_of_day(local);
             trace.push(format!(
                 "closure {} covers {} {:02}:{:02}",
-                closure.name,
+                number.text(closure.name),
                 local.date(),
                 minute / 60,
                 minute % 60
@@ -811,8 +820,8 @@ fn route(
             }
             Outcome {
                 kind: OutcomeKind::Closure,
-                id: closure.id.as_deref().map(str::to_owned),
-                name: Some(closure.name.to_string()),
+                id: closure.id.map(|id| number.text(id).to_owned()),
+                name: Some(number.text(closure.name).to_owned()),
             }
         }
         Rule::Assistant(index) => {
@@ -828,11 +837,14 @@ fn route(
         Rule::RingGroup(index) => {
             let group = &number.ring_groups[usize::from(index)];
             trace.push("no closure applies; no assistant is scheduled".to_owned());
-            trace.push(format!("ring group {} is scheduled", group.name));
+            trace.push(format!(
+                "ring group {} is scheduled",
+                number.text(group.name)
+            ));
             Outcome {
                 kind: OutcomeKind::RingGroup,
-                id: group.id.as_deref().map(str::to_owned),
-                name: Some(group.name.to_string()),
+                id: group.id.map(|id| number.text(id).to_owned()),
+                name: Some(number.text(group.name).to_owned()),
             }
         }
         Rule::OffHours(_) => {
@@ -887,30 +899,36 @@ fn run(
             }
             FirstAction::RingGroup(index) => {
                 let group = &number.ring_groups[usize::from(index)];
-                let dials = match (group.strategy, group.members.len()) {
+                let group_members = number.members_of(group);
+                let dials = match (group.strategy, group_members.len()) {
                     (_, 0) => 0,
                     (Strategy::Simultaneous, _) => 1,
                     (Strategy::Sequential, count) => count as u16,
                 };
                 if remaining < dials {
                     let members: Vec<DialTarget> = match group.strategy {
-                        Strategy::Simultaneous => group.members.iter().map(dial_target).collect(),
-                        Strategy::Sequential => {
-                            vec![dial_target(&group.members[usize::from(remaining)])]
-                        }
+                        Strategy::Simultaneous => group_members
+                            .iter()
+                            .map(|member| dial_target(number, member))
+                            .collect(),
+                        Strategy::Sequential => group_members
+                            .get(usize::from(remaining))
+                            .map(|member| dial_target(number, member))
+                            .into_iter()
+                            .collect(),
                     };
                     trace.push(match group.strategy {
                         Strategy::Simultaneous => format!(
                             "ring group {}: ring {} members for {} s",
-                            group.name,
+                            number.text(group.name),
                             members.len(),
                             group.ring_seconds
                         ),
                         Strategy::Sequential => format!(
                             "ring group {}: ring member {} of {} for {} s",
-                            group.name,
+                            number.text(group.name),
                             remaining + 1,
-                            group.members.len(),
+                            group_members.len(),
                             group.ring_seconds
                         ),
                     });
@@ -920,7 +938,7 @@ fn run(
                         caller_id: None,
                         answer_on_bridge: true,
                         continuation: Some(Continuation {
-                            number_id: number.id.to_string(),
+                            number_id: number.id().to_owned(),
                             instant: at.timestamp(),
                             step,
                         }),
@@ -933,21 +951,21 @@ fn run(
                     Some(action) => {
                         trace.push(format!(
                             "ring group {}: nobody answered, on_no_answer runs",
-                            group.name
+                            number.text(group.name)
                         ));
                         action
                     }
                     None if number.off_hours == CompiledAction::RingGroup(index) => {
                         trace.push(format!(
                             "ring group {}: nobody answered; it is the off-hours handler, so voicemail",
-                            group.name
+                            number.text(group.name)
                         ));
                         &CompiledAction::Voicemail(None)
                     }
                     None => {
                         trace.push(format!(
                             "ring group {}: nobody answered, the off-hours handler answers",
-                            group.name
+                            number.text(group.name)
                         ));
                         &number.off_hours
                     }
@@ -970,14 +988,13 @@ fn run(
                     action_handler(clinic, number, action),
                     TwimlPlan::Voicemail {
                         greeting: greeting
-                            .as_deref()
-                            .unwrap_or(DEFAULT_VOICEMAIL_GREETING)
+                            .map_or(DEFAULT_VOICEMAIL_GREETING, |g| number.text(g))
                             .to_owned(),
                     },
                 );
             }
             CompiledAction::Unavailable(reason) => {
-                trace.push(format!("{reason}: voicemail"));
+                trace.push(format!("{}: voicemail", number.text(*reason)));
                 return (
                     action_handler(clinic, number, action),
                     TwimlPlan::Voicemail {
@@ -986,6 +1003,7 @@ fn run(
                 );
             }
             CompiledAction::Forward(to) => {
+                let to = number.text(*to);
                 trace.push(format!("forward to {to}"));
                 return (
                     action_handler(clinic, number, action),
@@ -997,7 +1015,7 @@ fn run(
                 return (
                     action_handler(clinic, number, action),
                     TwimlPlan::Say {
-                        text: text.to_string(),
+                        text: number.text(*text).to_owned(),
                     },
                 );
             }
@@ -1009,11 +1027,11 @@ fn run(
     }
 }
 
-fn dial_target(member: &MemberTarget) -> DialTarget {
-    match member {
-        MemberTarget::Number(n) => DialTarget::Number(n.clone()),
-        MemberTarget::Sip(uri) => DialTarget::Sip(uri.clone()),
-        MemberTarget::Client(name) => DialTarget::Client(name.clone()),
+fn dial_target(number: &NumberEntry, member: &CompiledMember) -> DialTarget {
+    match *member {
+        CompiledMember::Number(n) => DialTarget::Number(number.text(n).to_owned()),
+        CompiledMember::Sip(uri) => DialTarget::Sip(number.text(uri).to_owned()),
+        CompiledMember::Client(name) => DialTarget::Client(number.text(name).to_owned()),
     }
 }
 
@@ -1067,7 +1085,7 @@ fn assistant_plan(
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
             parameters.push(("clinic_id".to_owned(), clinic.id.to_string()));
-            parameters.push(("number_id".to_owned(), number.id.to_string()));
+            parameters.push(("number_id".to_owned(), number.id().to_owned()));
             parameters.push(("caller".to_owned(), call.from.to_owned()));
             parameters.push(("called".to_owned(), call.to.to_owned()));
             TwimlPlan::Stream {
@@ -1103,6 +1121,6 @@ pub fn route_from_number(
         call,
         at,
         0,
-        vec![format!("call to {}", number.e164)],
+        vec![format!("call to {}", number.e164())],
     )
 }

@@ -101,9 +101,46 @@ pub struct Snapshot {
     version: i64,
     clinics: Vec<ClinicEntry>,
     numbers: Vec<NumberEntry>,
-    by_e164: HashMap<Box<str>, u32, FastHash>,
+    by_e164: HashMap<E164Key, u32, FastHash>,
     by_id: HashMap<Box<str>, u32, FastHash>,
     warnings: Vec<String>,
+}
+
+/// An E.164 number stored inline in the index (at most `+` and 15 digits),
+/// so that a lookup compares keys without following a pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct E164Key([u8; 16]);
+
+impl E164Key {
+    fn new(e164: &str) -> Option<E164Key> {
+        let bytes = e164.as_bytes();
+        let mut key = [0u8; 16];
+        key.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(E164Key(key))
+    }
+}
+
+/// Where a string of a number sits in the number's text (one allocation per
+/// number keeps everything a call touches close together in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// Collects a number's strings into one buffer.
+#[derive(Debug, Default)]
+struct TextArena(String);
+
+impl TextArena {
+    fn push(&mut self, text: &str) -> Span {
+        let start = self.0.len() as u32;
+        self.0.push_str(text);
+        Span {
+            start,
+            len: text.len() as u32,
+        }
+    }
 }
 
 /// The index hasher: keys are the service's own numbers and ids, looked up
@@ -178,20 +215,26 @@ pub struct AssistantEntry {
 /// A compiled number.
 #[derive(Debug)]
 pub struct NumberEntry {
-    pub(crate) id: Box<str>,
-    pub(crate) e164: Box<str>,
+    /// Every string of the number; the spans below point into it.
+    text: Box<str>,
+    id: Span,
+    e164: Span,
+    location_id: Option<Span>,
     pub(crate) clinic: u32,
     pub(crate) lifecycle: Lifecycle,
     pub(crate) is_primary: bool,
-    pub(crate) location_id: Option<Box<str>>,
     pub(crate) tz: Tz,
     pub(crate) forwarding: CompiledForwarding,
     pub(crate) assistants: Box<[CompiledBinding]>,
     pub(crate) ring_groups: Box<[CompiledRingGroup]>,
+    /// The members of all ring groups, each group holding a range of them.
+    pub(crate) members: Box<[CompiledMember]>,
     /// The off-hours handler of routing.md rule 7, resolved once.
     pub(crate) off_hours: CompiledAction,
     /// Whether `off_hours` was set explicitly (for coverage warnings).
     pub(crate) off_hours_explicit: bool,
+    /// The closures' date tests, apart from their names: the hot part.
+    pub(crate) closure_tests: Box<[ClosureTest]>,
     pub(crate) closures: Box<[CompiledClosure]>,
     /// Rules 5 to 7 over the week, precomputed: sorted by start minute, the
     /// first entry starts at minute 0, each runs until the next one starts.
@@ -220,11 +263,13 @@ pub(crate) enum WeekRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CompiledForwarding {
     None,
-    External(Box<str>),
+    External(Span),
     /// Index of a number of the same clinic.
     Link(u32),
+    /// A link by id, resolved when the whole snapshot is known.
+    Pending(Span),
     /// A stored link that cannot be followed (unknown, other clinic, bad E.164).
-    Broken(Box<str>),
+    Broken(Span),
 }
 
 /// An action with its references resolved to indices.
@@ -234,13 +279,13 @@ pub(crate) enum CompiledAction {
     Assistant(u32),
     /// Index into the number's ring groups.
     RingGroup(u16),
-    Voicemail(Option<Box<str>>),
-    Forward(Box<str>),
-    Message(Box<str>),
+    Voicemail(Option<Span>),
+    Forward(Span),
+    Message(Span),
     Hangup,
     /// A stored reference that does not resolve; answered with the default
     /// voicemail so that the caller never meets dead air.
-    Unavailable(Box<str>),
+    Unavailable(Span),
 }
 
 #[derive(Debug)]
@@ -253,22 +298,32 @@ pub(crate) struct CompiledBinding {
 
 #[derive(Debug)]
 pub(crate) struct CompiledRingGroup {
-    pub(crate) id: Option<Box<str>>,
-    pub(crate) name: Box<str>,
+    pub(crate) id: Option<Span>,
+    pub(crate) name: Span,
     pub(crate) strategy: Strategy,
     pub(crate) ring_seconds: u16,
-    pub(crate) members: Box<[MemberTarget]>,
+    /// The range of the number's `members` that are this group's.
+    pub(crate) members_start: u16,
+    pub(crate) members_len: u16,
     pub(crate) scheduled: bool,
     /// `None`: the routing.md default (off-hours handler, or voicemail when
     /// this group is the off-hours handler).
     pub(crate) on_no_answer: Option<CompiledAction>,
 }
 
+/// A ring-group member: what to dial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompiledMember {
+    Number(Span),
+    Sip(Span),
+    /// The client name, without `client:`.
+    Client(Span),
+}
+
 #[derive(Debug)]
 pub(crate) struct CompiledClosure {
-    pub(crate) id: Option<Box<str>>,
-    pub(crate) name: Box<str>,
-    pub(crate) test: ClosureTest,
+    pub(crate) id: Option<Span>,
+    pub(crate) name: Span,
     pub(crate) action: Option<CompiledAction>,
 }
 
@@ -290,7 +345,7 @@ impl Snapshot {
         builder.finish()
     }
 
-    fn add_clinic(&mut self, clinic: ClinicConfig, pending_links: &mut Vec<(u32, String)>) {
+    fn add_clinic(&mut self, clinic: ClinicConfig, pending_links: &mut Vec<u32>) {
         let clinic_index = self.clinics.len() as u32;
         let default_tz = match clinic.default_timezone.parse::<Tz>() {
             Ok(tz) => tz,
@@ -340,10 +395,22 @@ impl Snapshot {
         for number in clinic.numbers {
             let tz = self.number_tz(&number, &location_tz, default_tz);
             let index = self.numbers.len() as u32;
+            let Some(e164_key) = E164Key::new(&number.e164) else {
+                self.warnings.push(format!(
+                    "number {}: {:?} is not an E.164 number, skipped",
+                    number.id, number.e164
+                ));
+                continue;
+            };
+            let mut text = TextArena(String::with_capacity(256));
+            let id = text.push(&number.id);
+            let e164 = text.push(&number.e164);
+            let location_id = number.location_id.as_deref().map(|l| text.push(l));
             let mut compiler = NumberCompiler {
                 number_id: &number.id,
                 assistants: &assistant_index,
                 warnings: &mut self.warnings,
+                text,
                 group_ids: number
                     .routing
                     .ring_groups
@@ -355,54 +422,58 @@ impl Snapshot {
             let forwarding = match &number.forwarding {
                 None => CompiledForwarding::None,
                 Some(Forwarding::External { to }) => match E164::parse(to) {
-                    Ok(to) => CompiledForwarding::External(to.into_inner().into_boxed_str()),
+                    Ok(to) => CompiledForwarding::External(compiler.text.push(to.as_str())),
                     Err(_) => {
                         compiler.warn(format!("forwards to {to:?}, which is not E.164"));
-                        CompiledForwarding::Broken(to.clone().into_boxed_str())
+                        CompiledForwarding::Broken(compiler.text.push(to))
                     }
                 },
                 Some(Forwarding::Number { number_id }) => {
-                    pending_links.push((index, number_id.clone()));
-                    CompiledForwarding::None
+                    pending_links.push(index);
+                    CompiledForwarding::Pending(compiler.text.push(number_id))
                 }
             };
             let compiled = compiler.compile(&number.routing);
             let entry = NumberEntry {
-                id: number.id.into_boxed_str(),
-                e164: number.e164.into_boxed_str(),
+                text: compiler.text.0.into_boxed_str(),
+                id,
+                e164,
+                location_id,
                 clinic: clinic_index,
                 lifecycle: number.lifecycle,
                 is_primary: number.is_primary,
-                location_id: number.location_id.map(String::into_boxed_str),
                 tz,
                 forwarding,
                 assistants: compiled.assistants,
                 ring_groups: compiled.ring_groups,
+                members: compiled.members,
                 off_hours: compiled.off_hours,
                 off_hours_explicit: compiled.off_hours_explicit,
+                closure_tests: compiled.closure_tests,
                 closures: compiled.closures,
                 week: compiled.week,
                 has_assistant: compiled.has_assistant,
             };
-            if self.by_id.insert(entry.id.clone(), index).is_some() {
+            if self.by_id.insert(Box::from(entry.id()), index).is_some() {
                 self.warnings.push(format!(
                     "number {}: duplicate id, the later one wins",
-                    entry.id
+                    entry.id()
                 ));
             }
             // A released number keeps its row but must not shadow a live number
             // that took the same E.164 later.
-            let e164_taken_by_live = self.by_e164.get(&entry.e164).is_some_and(|&other| {
+            let e164_taken_by_live = self.by_e164.get(&e164_key).is_some_and(|&other| {
                 self.numbers[other as usize].lifecycle != Lifecycle::Released
             });
             if !(e164_taken_by_live && entry.lifecycle == Lifecycle::Released) {
                 if e164_taken_by_live {
                     self.warnings.push(format!(
                         "number {}: {} is used by two live numbers, the later one wins",
-                        entry.id, entry.e164
+                        entry.id(),
+                        entry.e164()
                     ));
                 }
-                self.by_e164.insert(entry.e164.clone(), index);
+                self.by_e164.insert(e164_key, index);
             }
             self.numbers.push(entry);
         }
@@ -474,7 +545,7 @@ impl Snapshot {
     /// The number a call to this E.164 reaches, if any.
     pub fn number_by_e164(&self, e164: &str) -> Option<&NumberEntry> {
         self.by_e164
-            .get(e164)
+            .get(&E164Key::new(e164)?)
             .map(|&index| &self.numbers[index as usize])
     }
 
@@ -519,9 +590,9 @@ impl Snapshot {
             lifecycle: number.lifecycle,
             forwarding: match number.forwarding {
                 CompiledForwarding::None => crate::status::ForwardingFacts::None,
-                CompiledForwarding::External(_) | CompiledForwarding::Broken(_) => {
-                    crate::status::ForwardingFacts::External
-                }
+                CompiledForwarding::External(_)
+                | CompiledForwarding::Broken(_)
+                | CompiledForwarding::Pending(_) => crate::status::ForwardingFacts::External,
                 CompiledForwarding::Link(_) => crate::status::ForwardingFacts::Linked {
                     target_has_assistant: self
                         .link_end(number)
@@ -557,7 +628,7 @@ impl Snapshot {
 pub struct SnapshotBuilder {
     snapshot: Snapshot,
     // Links can point forward in the list: remember them, resolve at the end.
-    pending_links: Vec<(u32, String)>,
+    pending_links: Vec<u32>,
 }
 
 impl SnapshotBuilder {
@@ -589,21 +660,22 @@ impl SnapshotBuilder {
     /// Resolves links across the clinics added and returns the snapshot.
     pub fn finish(self) -> Snapshot {
         let mut snapshot = self.snapshot;
-        for (index, target_id) in self.pending_links {
-            let resolved = match snapshot.by_id.get(target_id.as_str()) {
-                Some(&target)
-                    if snapshot.numbers[target as usize].clinic
-                        == snapshot.numbers[index as usize].clinic =>
-                {
+        for index in self.pending_links {
+            let number = &snapshot.numbers[index as usize];
+            let CompiledForwarding::Pending(target_span) = number.forwarding else {
+                continue;
+            };
+            let target_id = number.text(target_span);
+            let resolved = match snapshot.by_id.get(target_id) {
+                Some(&target) if snapshot.numbers[target as usize].clinic == number.clinic => {
                     CompiledForwarding::Link(target)
                 }
                 _ => {
-                    let number = &snapshot.numbers[index as usize];
                     snapshot.warnings.push(format!(
                         "number {}: links to {target_id}, which is not a number of its clinic",
-                        number.id
+                        number.id()
                     ));
-                    CompiledForwarding::Broken(target_id.into_boxed_str())
+                    CompiledForwarding::Broken(target_span)
                 }
             };
             snapshot.numbers[index as usize].forwarding = resolved;
@@ -616,11 +688,11 @@ impl SnapshotBuilder {
 impl NumberEntry {
     /// The number's id.
     pub fn id(&self) -> &str {
-        &self.id
+        self.text(self.id)
     }
     /// The number in E.164.
     pub fn e164(&self) -> &str {
-        &self.e164
+        self.text(self.e164)
     }
     /// Its lifecycle.
     pub fn lifecycle(&self) -> Lifecycle {
@@ -632,11 +704,25 @@ impl NumberEntry {
     }
     /// Its location, if any.
     pub fn location_id(&self) -> Option<&str> {
-        self.location_id.as_deref()
+        self.location_id.map(|span| self.text(span))
     }
     /// Its effective timezone (own, else location's, else clinic's).
     pub fn timezone(&self) -> Tz {
         self.tz
+    }
+    /// A string of the number.
+    pub(crate) fn text(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        self.text
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+    /// The members of a ring group.
+    pub(crate) fn members_of(&self, group: &CompiledRingGroup) -> &[CompiledMember] {
+        let start = usize::from(group.members_start);
+        self.members
+            .get(start..start + usize::from(group.members_len))
+            .unwrap_or_default()
     }
 }
 
@@ -661,6 +747,8 @@ impl ClinicEntry {
 struct CompiledRouting {
     assistants: Box<[CompiledBinding]>,
     ring_groups: Box<[CompiledRingGroup]>,
+    members: Box<[CompiledMember]>,
+    closure_tests: Box<[ClosureTest]>,
     off_hours: CompiledAction,
     off_hours_explicit: bool,
     closures: Box<[CompiledClosure]>,
@@ -716,6 +804,7 @@ struct NumberCompiler<'a> {
     assistants: &'a HashMap<&'a str, (u32, AssistantKindTag)>,
     group_ids: HashMap<&'a str, u16>,
     warnings: &'a mut Vec<String>,
+    text: TextArena,
 }
 
 impl NumberCompiler<'_> {
@@ -745,22 +834,28 @@ impl NumberCompiler<'_> {
             }
         }
         let mut ring_groups = Vec::with_capacity(doc.ring_groups.len());
+        let mut members: Vec<CompiledMember> = Vec::new();
         for (i, group) in doc.ring_groups.iter().enumerate() {
-            let members: Vec<MemberTarget> = group
-                .members
-                .iter()
-                .filter_map(|member| match MemberTarget::parse(&member.target) {
-                    Ok(target) => Some(target),
+            let members_start = members.len();
+            for member in &group.members {
+                let compiled = match MemberTarget::parse(&member.target) {
+                    Ok(MemberTarget::Number(number)) => {
+                        CompiledMember::Number(self.text.push(&number))
+                    }
+                    Ok(MemberTarget::Sip(uri)) => CompiledMember::Sip(self.text.push(&uri)),
+                    Ok(MemberTarget::Client(name)) => CompiledMember::Client(self.text.push(&name)),
                     Err(_) => {
                         self.warn(format!(
                             "ring_groups[{i}]: member {:?} is not a valid target, skipped",
                             member.target
                         ));
-                        None
+                        continue;
                     }
-                })
-                .take(10)
-                .collect();
+                };
+                if members.len() - members_start < 10 {
+                    members.push(compiled);
+                }
+            }
             let schedule = group
                 .schedule
                 .as_ref()
@@ -770,28 +865,33 @@ impl NumberCompiler<'_> {
             if let Some(schedule) = schedule {
                 group_schedules.push((i as u16, schedule));
             }
+            let id = group.id.as_deref().map(|id| self.text.push(id));
+            let name = self.text.push(&group.name);
             ring_groups.push(CompiledRingGroup {
-                id: group.id.clone().map(String::into_boxed_str),
-                name: group.name.clone().into_boxed_str(),
+                id,
+                name,
                 strategy: group.strategy,
                 ring_seconds: group
                     .ring_seconds
                     .unwrap_or(DEFAULT_RING_SECONDS)
                     .clamp(5, 120),
-                members: members.into_boxed_slice(),
+                members_start: u16::try_from(members_start).unwrap_or(u16::MAX),
+                members_len: (members.len() - members_start) as u16,
                 scheduled,
                 on_no_answer,
             });
         }
         let mut closures = Vec::with_capacity(doc.closures.len());
+        let mut closure_tests = Vec::with_capacity(doc.closures.len());
         for (i, closure) in doc.closures.iter().enumerate() {
             match ClosureTest::compile(closure) {
-                Ok(test) => closures.push(CompiledClosure {
-                    id: closure.id.clone().map(String::into_boxed_str),
-                    name: closure.name.clone().into_boxed_str(),
-                    test,
-                    action: closure.action.as_ref().map(|a| self.action(a)),
-                }),
+                Ok(test) => {
+                    closure_tests.push(test);
+                    let id = closure.id.as_deref().map(|id| self.text.push(id));
+                    let name = self.text.push(&closure.name);
+                    let action = closure.action.as_ref().map(|a| self.action(a));
+                    closures.push(CompiledClosure { id, name, action });
+                }
                 Err(problems) => self.warn(format!(
                     "closures[{i}] skipped: {}",
                     join_problems(&problems)
@@ -818,8 +918,10 @@ impl NumberCompiler<'_> {
         CompiledRouting {
             assistants: assistants.into_boxed_slice(),
             ring_groups: ring_groups.into_boxed_slice(),
+            members: members.into_boxed_slice(),
             off_hours,
             off_hours_explicit,
+            closure_tests: closure_tests.into_boxed_slice(),
             closures: closures.into_boxed_slice(),
             week: compile_week(&assistant_schedules, &group_schedules),
             has_assistant: doc.has_assistant(),
@@ -859,7 +961,8 @@ impl NumberCompiler<'_> {
             Action::Assistant { assistant_id } => match self.voice_assistant(assistant_id) {
                 Some(index) => CompiledAction::Assistant(index),
                 None => CompiledAction::Unavailable(
-                    format!("assistant {assistant_id} is unavailable").into_boxed_str(),
+                    self.text
+                        .push(&format!("assistant {assistant_id} is unavailable")),
                 ),
             },
             Action::RingGroup { ring_group_id } => match self.group_ids.get(ring_group_id.as_str())
@@ -868,23 +971,24 @@ impl NumberCompiler<'_> {
                 None => {
                     self.warn(format!("ring group {ring_group_id} does not exist"));
                     CompiledAction::Unavailable(
-                        format!("ring group {ring_group_id} is unavailable").into_boxed_str(),
+                        self.text
+                            .push(&format!("ring group {ring_group_id} is unavailable")),
                     )
                 }
             },
             Action::Voicemail { greeting } => {
-                CompiledAction::Voicemail(greeting.clone().map(String::into_boxed_str))
+                CompiledAction::Voicemail(greeting.as_deref().map(|g| self.text.push(g)))
             }
             Action::Forward { to } => match E164::parse(to) {
-                Ok(to) => CompiledAction::Forward(to.into_inner().into_boxed_str()),
+                Ok(to) => CompiledAction::Forward(self.text.push(to.as_str())),
                 Err(_) => {
                     self.warn(format!("forward to {to:?} is not E.164"));
                     CompiledAction::Unavailable(
-                        format!("forward to {to} is invalid").into_boxed_str(),
+                        self.text.push(&format!("forward to {to} is invalid")),
                     )
                 }
             },
-            Action::Message { text } => CompiledAction::Message(text.clone().into_boxed_str()),
+            Action::Message { text } => CompiledAction::Message(self.text.push(text)),
             Action::Hangup => CompiledAction::Hangup,
         }
     }

@@ -48,7 +48,7 @@ fn routing(n: u64, assistant: &str) -> RoutingDoc {
         |k: u32, name: &str, schedule: Vec<Window>, on_no_answer: Option<Action>| RingGroup {
             id: Some(id(k, n)),
             name: name.to_owned(),
-            strategy: if k % 2 == 0 {
+            strategy: if k.is_multiple_of(2) {
                 Strategy::Simultaneous
             } else {
                 Strategy::Sequential
