@@ -368,27 +368,44 @@ pub fn assistant_kind_columns(
 pub async fn load_snapshot_input(
     client: &mut deadpool_postgres::Client,
 ) -> StoreResult<(SnapshotInput, i64)> {
+    load_input(client, None).await
+}
+
+/// One clinic exactly as [`load_snapshot_input`] loads it (links never leave
+/// a clinic), for simulate and coverage: a preview compiles what a real call
+/// meets. `NotFound` when the clinic does not exist.
+pub async fn load_clinic_input(
+    client: &mut deadpool_postgres::Client,
+    clinic_id: Uuid,
+) -> StoreResult<(SnapshotInput, i64)> {
+    let (input, version) = load_input(client, Some(clinic_id)).await?;
+    if input.clinics.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    Ok((input, version))
+}
+
+/// Every clinic, or only `only`, with the version read first: a change
+/// committed after that point notifies again.
+async fn load_input(
+    client: &mut deadpool_postgres::Client,
+    only: Option<Uuid>,
+) -> StoreResult<(SnapshotInput, i64)> {
     let tx = client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
         .await?;
-    // Read first: a change committed after this point notifies again.
-    let version: i64 = tx
-        .query_one(
-            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM config_version",
-            &[],
-        )
-        .await?
-        .get(0);
+    let version = current_version(&tx).await?;
     let mut clinics: Vec<ClinicConfig> = Vec::new();
     let mut clinic_index: HashMap<Uuid, usize> = HashMap::new();
     for row in tx
         .query(
             "SELECT id, name, default_timezone, voice, language, sms_auto_reply, \
-             texting_assistant_id, twilio_account_sid FROM clinics ORDER BY created_at, id",
-            &[],
+             texting_assistant_id, twilio_account_sid FROM clinics \
+             WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id",
+            &[&only],
         )
         .await?
     {
@@ -410,8 +427,9 @@ pub async fn load_snapshot_input(
     }
     for row in tx
         .query(
-            "SELECT clinic_id, id, name, timezone FROM locations ORDER BY created_at, id",
-            &[],
+            "SELECT clinic_id, id, name, timezone FROM locations \
+             WHERE $1::uuid IS NULL OR clinic_id = $1 ORDER BY created_at, id",
+            &[&only],
         )
         .await?
     {
@@ -426,8 +444,8 @@ pub async fn load_snapshot_input(
     for row in tx
         .query(
             "SELECT clinic_id, id, name, kind, target_type, target_url, target_parameters, sms_url \
-             FROM assistants ORDER BY created_at, id",
-            &[],
+             FROM assistants WHERE $1::uuid IS NULL OR clinic_id = $1 ORDER BY created_at, id",
+            &[&only],
         )
         .await?
     {
@@ -449,8 +467,9 @@ pub async fn load_snapshot_input(
         .query(
             "SELECT clinic_id, id, e164, lifecycle, is_primary, timezone, location_id, \
              forward_to_e164, forward_to_number_id FROM numbers \
-             WHERE lifecycle <> 'released' ORDER BY created_at, id",
-            &[],
+             WHERE lifecycle <> 'released' AND ($1::uuid IS NULL OR clinic_id = $1) \
+             ORDER BY created_at, id",
+            &[&only],
         )
         .await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.get(1)).collect();

@@ -18,7 +18,6 @@ pub mod clinics;
 pub mod keys;
 pub mod locations;
 pub mod numbers;
-pub mod preview;
 
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
