@@ -96,7 +96,8 @@ impl Application {
                 }
             }
             if settings.demo.load_when_empty && database_up {
-                crate::demo::load_if_empty(&database.pool)
+                let pepper = crate::admin_wiring::key_pepper(&settings)?;
+                crate::demo::load_if_empty(&database.pool, &pepper, &settings.data_dir)
                     .await
                     .context("loading the demo clinic")?;
             }

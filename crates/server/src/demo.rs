@@ -7,7 +7,10 @@
 //! off-hours handler; a number linked to it; a forwarding number; a
 //! disabled number.
 
+use std::path::Path;
+
 use anyhow::Context;
+use switchboard_admin::{Role, create_api_key};
 use switchboard_core::snapshot::ClinicConfig;
 use switchboard_store::Pool;
 
@@ -19,9 +22,16 @@ pub fn demo_clinic() -> anyhow::Result<ClinicConfig> {
     serde_json::from_str(DEMO_JSON).context("fixtures/demo.json does not parse")
 }
 
+/// Where the demo admin key is written, under `data_dir`.
+pub const DEMO_KEY_FILE: &str = "demo_admin_key";
+
 /// Loads the demo clinic unless a clinic exists already; true when loaded.
-pub async fn load_if_empty(pool: &Pool) -> anyhow::Result<bool> {
+/// Also makes an admin key for it (hashed with `pepper` like any other key),
+/// written to `data_dir/demo_admin_key` (0600) and logged once, so the
+/// admin API can be tried straight away.
+pub async fn load_if_empty(pool: &Pool, pepper: &[u8], data_dir: &Path) -> anyhow::Result<bool> {
     let clinic = demo_clinic()?;
+    let clinic_id = uuid::Uuid::parse_str(&clinic.id).context("the demo clinic id")?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     // Two servers starting on one empty database must not both load it.
@@ -35,9 +45,35 @@ pub async fn load_if_empty(pool: &Pool) -> anyhow::Result<bool> {
         return Ok(false);
     }
     switchboard_store::config::insert_clinic(&tx, &clinic).await?;
+    let (_, key) = create_api_key(&tx, pepper, clinic_id, "Demo admin", Role::Admin).await?;
+    let key_path = data_dir.join(DEMO_KEY_FILE);
+    write_private(&key_path, &key).with_context(|| format!("writing {}", key_path.display()))?;
     tx.commit().await?;
-    tracing::info!(clinic = %clinic.name, numbers = clinic.numbers.len(), "demo clinic loaded");
+    tracing::info!(
+        clinic = %clinic.name,
+        clinic_id = %clinic.id,
+        numbers = clinic.numbers.len(),
+        admin_key_file = %key_path.display(),
+        "demo clinic loaded"
+    );
     Ok(true)
+}
+
+/// Writes a secret readable by this user only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
 }
 
 #[cfg(test)]
