@@ -12,3 +12,4 @@ mod webhook_rules;
 mod webhook_endpoints;
 mod webhook_signatures;
 mod webhook_resilience;
+mod webhook_fixtures;

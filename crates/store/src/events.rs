@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -333,6 +333,7 @@ impl Worker {
         let files = match self.journal.take_for_replay() {
             Ok(files) => files,
             Err(e) => {
+                self.journal.mark_pending();
                 tracing::error!(error = %e, "cannot read the call-event journal");
                 return;
             }
@@ -341,16 +342,19 @@ impl Worker {
             let events = match read_journal(&file) {
                 Ok(events) => events,
                 Err(e) => {
+                    self.journal.mark_pending();
                     tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
                     return;
                 }
             };
             for chunk in events.chunks(self.opts.batch_size.max(1)) {
                 if self.write(chunk).await.is_err() {
+                    self.journal.mark_pending();
                     return;
                 }
             }
             if let Err(e) = fs::remove_file(&file) {
+                self.journal.mark_pending();
                 tracing::error!(error = %e, file = %file.display(), "cannot remove a replayed journal file");
                 return;
             }
@@ -371,6 +375,9 @@ impl Worker {
 struct Journal {
     dir: PathBuf,
     active: Mutex<Option<File>>,
+    /// Whether any journal file may hold events; kept in memory so that the
+    /// writer does not list the folder for every batch.
+    dirty: AtomicBool,
 }
 
 const ACTIVE_JOURNAL: &str = "events.jsonl";
@@ -382,12 +389,16 @@ impl Journal {
         let journal = Journal {
             dir: dir.to_path_buf(),
             active: Mutex::new(None),
+            dirty: AtomicBool::new(false),
         };
         let mut pending = 0u64;
         for file in journal.files()? {
             pending += read_journal(&file).map(|e| e.len() as u64).unwrap_or(0);
         }
         stats.journal_pending.store(pending, Ordering::Relaxed);
+        journal
+            .dirty
+            .store(!journal.files()?.is_empty(), Ordering::Relaxed);
         if pending > 0 {
             tracing::info!(
                 events = pending,
@@ -424,6 +435,7 @@ impl Journal {
         })();
         match result {
             Ok(()) => {
+                self.dirty.store(true, Ordering::Relaxed);
                 stats
                     .spilled
                     .fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -439,9 +451,14 @@ impl Journal {
         }
     }
 
-    /// Whether any journal file exists (only the writer asks, never the hot path).
+    /// Whether any journal file may hold events.
     fn has_pending(&self) -> bool {
-        self.files().map(|f| !f.is_empty()).unwrap_or(false)
+        self.dirty.load(Ordering::Relaxed)
+    }
+
+    /// A replay did not finish: files are left for the next one.
+    fn mark_pending(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
     }
 
     /// Closes the active file and renames it for replay; returns every
@@ -460,6 +477,8 @@ impl Journal {
                 let name = format!("events-{}{REPLAY_SUFFIX}", Utc::now().timestamp_micros());
                 fs::rename(&path, self.dir.join(name))?;
             }
+            // Appends from now on set it again; a failed replay too.
+            self.dirty.store(false, Ordering::Relaxed);
         }
         let mut files: Vec<PathBuf> = self
             .files()?

@@ -346,3 +346,48 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_lands_in_its_endpoint_outcome_and_latency_bucket() {
+        let metrics = Metrics::default();
+        metrics.observe(Endpoint::Voice, StatusCode::OK, Duration::from_micros(300));
+        metrics.observe(
+            Endpoint::Voice,
+            StatusCode::FORBIDDEN,
+            Duration::from_millis(2),
+        );
+        let text = metrics.render(&Gauges::default());
+        assert!(
+            text.contains(r#"switchboard_webhook_requests_total{endpoint="voice",outcome="ok"} 1"#)
+        );
+        assert!(text.contains(
+            r#"switchboard_webhook_requests_total{endpoint="voice",outcome="forbidden"} 1"#
+        ));
+        assert!(text.contains(
+            r#"switchboard_webhook_request_duration_seconds_bucket{endpoint="voice",outcome="ok",le="0.0005"} 1"#
+        ));
+        assert!(text.contains(
+            r#"switchboard_webhook_request_duration_seconds_bucket{endpoint="voice",outcome="ok",le="0.00025"} 0"#
+        ));
+    }
+
+    #[test]
+    fn without_a_snapshot_the_gauges_say_so() {
+        let text = Metrics::default().render(&Gauges::default());
+        assert!(text.contains("switchboard_snapshot_loaded 0"));
+        assert!(text.contains("switchboard_snapshot_version -1"));
+    }
+
+    #[test]
+    fn only_webhook_paths_are_endpoints() {
+        assert_eq!(
+            Endpoint::of_path("/twilio/voice/continue"),
+            Some(Endpoint::Continue)
+        );
+        assert_eq!(Endpoint::of_path("/metrics"), None);
+    }
+}

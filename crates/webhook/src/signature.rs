@@ -134,3 +134,52 @@ fn verify(state: &State, req: &HttpRequest, body: &[u8]) -> Result<TwilioRequest
         Err(WebhookError::Forbidden)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://switchboard.example.com/twilio/voice";
+
+    fn params() -> Vec<(String, String)> {
+        vec![
+            ("AccountSid".to_owned(), "AC1".to_owned()),
+            ("To".to_owned(), "+14155550100".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn a_listed_subaccount_is_checked_with_its_own_token() {
+        let keys = Keys::new("main-token", &[("AC1".to_owned(), "sub-token".to_owned())]);
+        let signed = switchboard_twilio::sign_form(URL, &params(), b"sub-token");
+        assert!(
+            keys.for_account(Some("AC1"))
+                .validate_form(URL, &params(), &signed)
+        );
+        assert!(
+            !keys
+                .for_account(None)
+                .validate_form(URL, &params(), &signed)
+        );
+    }
+
+    #[test]
+    fn an_unlisted_account_falls_back_to_the_default_token() {
+        let keys = Keys::new("main-token", &[("AC1".to_owned(), "sub-token".to_owned())]);
+        let signed = switchboard_twilio::sign_form(URL, &params(), b"main-token");
+        assert!(
+            keys.for_account(Some("AC2"))
+                .validate_form(URL, &params(), &signed)
+        );
+    }
+
+    #[test]
+    fn keys_never_print_their_tokens() {
+        let keys = Keys::new("main-token", &[("AC1".to_owned(), "sub-token".to_owned())]);
+        let shown = format!("{keys:?}");
+        assert!(
+            !shown.contains("main-token") && !shown.contains("sub-token"),
+            "{shown}"
+        );
+    }
+}
