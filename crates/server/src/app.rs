@@ -2,6 +2,7 @@
 //! ports, and runs until stopped. `main` is a few lines around it.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use anyhow::Context;
 use switchboard_store::embedded::{EmbeddedOptions, EmbeddedPostgres, ensure_database};
@@ -113,6 +114,13 @@ impl Application {
                 follower_pg_config(&settings, &database.url)?,
             )
             .context("starting the webhook service")?;
+            if database_up {
+                // Announce "serving" only once calls can be routed.
+                let limit = Duration::from_secs(settings.database.connect_timeout_seconds);
+                if !webhook_service.wait_for_snapshot(limit).await {
+                    tracing::warn!("no routing snapshot yet: voice webhooks answer 503 until one loads");
+                }
+            }
             let webhook = webhook_service.server(webhook_listener)?;
             let admin = switchboard_admin::server(
                 admin_listener,

@@ -71,22 +71,50 @@ fn serve(dir: &Path) -> Serving {
     panic!("serve did not come up within 90 s: {log:#?}");
 }
 
-fn get(port: u16, path: &str) -> u16 {
+/// One HTTP/1.1 exchange; the status and the body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).expect("write");
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    out.split_whitespace()
+    let status = out
+        .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn get(port: u16, path: &str) -> u16 {
+    http(port, "GET", path, &[], "").0
+}
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/requests")
+        .join(name);
+    std::fs::read_to_string(path)
+        .expect("fixture")
+        .trim()
+        .to_string()
 }
 
 fn interrupt_and_wait(mut s: Serving) {
@@ -136,6 +164,37 @@ fn serve_runs_on_its_own_database_stops_on_ctrl_c_and_reuses_the_data() {
         postmaster_alive(&data),
         "PostgreSQL runs from the data folder"
     );
+
+    // The README's signed sample call gets TwiML from the demo clinic.
+    let (status, twiml) = http(
+        first.webhook,
+        "POST",
+        "/twilio/voice",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-Twilio-Signature", &fixture("quickstart-voice.signature")),
+        ],
+        &fixture("quickstart-voice.form"),
+    );
+    assert_eq!(status, 200, "{twiml}");
+    assert!(
+        twiml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>"),
+        "{twiml}"
+    );
+
+    // The demo admin key opens the admin API on the demo clinic.
+    let key = std::fs::read_to_string(dir.path().join(".switchboard/demo_admin_key"))
+        .expect("the demo key file");
+    let auth = format!("Bearer {}", key.trim());
+    let (status, page) = http(
+        first.admin,
+        "GET",
+        "/v1/clinics/00000000-0000-4000-8000-00000000c001/numbers",
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("+14155550100"), "{page}");
     interrupt_and_wait(first);
     assert!(!postmaster_alive(&data), "Ctrl-C stops PostgreSQL too");
 

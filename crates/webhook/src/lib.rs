@@ -169,6 +169,20 @@ impl Webhook {
         })
     }
 
+    /// Waits until a snapshot is loaded (from the database or the persisted
+    /// copy), at most `limit`; true when one is. Startup uses this so that the
+    /// service does not announce itself ready and then answer 503.
+    pub async fn wait_for_snapshot(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.state.snapshot.current().is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// The shared state (tests and tools read the snapshot and metrics).
     pub fn state(&self) -> Arc<State> {
         self.state.clone().into_inner()
