@@ -118,7 +118,9 @@ impl Application {
                 // Announce "serving" only once calls can be routed.
                 let limit = Duration::from_secs(settings.database.connect_timeout_seconds);
                 if !webhook_service.wait_for_snapshot(limit).await {
-                    tracing::warn!("no routing snapshot yet: voice webhooks answer 503 until one loads");
+                    tracing::warn!(
+                        "no routing snapshot yet: voice webhooks answer 503 until one loads"
+                    );
                 }
             }
             let webhook = webhook_service.server(webhook_listener)?;
