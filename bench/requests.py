@@ -84,6 +84,8 @@ def main() -> int:
                         help="one request to the last active synthetic number")
     parser.add_argument("--check-form", help="a fixture form body to sign, for a self-check")
     parser.add_argument("--check-signature", help="its expected signature")
+    parser.add_argument("--check-url", default="http://127.0.0.1:8080/twilio/voice",
+                        help="the URL the fixture was signed for")
     args = parser.parse_args()
 
     if args.check_form is not None:
@@ -91,7 +93,7 @@ def main() -> int:
             params = urllib.parse.parse_qsl(f.read().strip(), keep_blank_values=True)
         with open(args.check_signature, encoding="utf-8") as f:
             expected = f.read().strip()
-        got = signature(args.token, args.url, params)
+        got = signature(args.token, args.check_url, params)
         if got != expected:
             print(f"requests.py: signing self-check failed: {got} != {expected}", file=sys.stderr)
             return 1

@@ -28,7 +28,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use switchboard_bench_baseline::answers::without_instants;
 use switchboard_bench_baseline::http1::{SignedForm, parse_response_head};
-use switchboard_bench_baseline::stats::summarise;
+use switchboard_bench_baseline::stats::{LatencySummary, summarise};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -382,9 +382,11 @@ async fn run_rate(
             end,
         )));
     }
-    if plan.rate > 0 {
-        pace(&shared, plan.rate, start, end).await;
-    }
+    let mut lags = if plan.rate > 0 {
+        pace(&shared, plan.rate, start, end).await
+    } else {
+        Vec::new()
+    };
     shared.finished.store(true, Ordering::SeqCst);
     shared.wake.notify_waiters();
     let mut tally = Tally::default();
@@ -398,7 +400,8 @@ async fn run_rate(
         }
     }
     let unsent = shared.queue.lock().map(|q| q.len()).unwrap_or_default();
-    report(label, plan, &mut tally, unsent, expectations.is_some());
+    let lag = summarise(&mut lags);
+    report(label, plan, &mut tally, unsent, expectations.is_some(), lag);
     Ok(tally.errors == 0
         && tally.non_200 == 0
         && tally.mismatched == 0
@@ -407,7 +410,10 @@ async fn run_rate(
 }
 
 /// Puts request k on the queue at `start + k / rate`, spinning between.
-async fn pace(shared: &Shared, rate: u64, start: Instant, end: Instant) {
+/// Returns how late each request was queued: the generator's own lag (a
+/// descheduled load generator shows here, not as the server's latency alone).
+async fn pace(shared: &Shared, rate: u64, start: Instant, end: Instant) -> Vec<Duration> {
+    let mut lags = Vec::new();
     let interval_nanos = 1_000_000_000f64 / rate as f64;
     let mut k: u64 = 0;
     loop {
@@ -419,6 +425,7 @@ async fn pace(shared: &Shared, rate: u64, start: Instant, end: Instant) {
         while Instant::now() < due {
             tokio::task::yield_now().await;
         }
+        lags.push(due.elapsed());
         if let Ok(mut queue) = shared.queue.lock() {
             queue.push_back(Job {
                 index: usize::try_from(k).unwrap_or(usize::MAX),
@@ -428,6 +435,7 @@ async fn pace(shared: &Shared, rate: u64, start: Instant, end: Instant) {
         shared.wake.notify_one();
         k += 1;
     }
+    lags
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -536,7 +544,14 @@ fn check(
     }
 }
 
-fn report(label: &str, plan: Plan, tally: &mut Tally, unsent: usize, checked: bool) {
+fn report(
+    label: &str,
+    plan: Plan,
+    tally: &mut Tally,
+    unsent: usize,
+    checked: bool,
+    lag: Option<LatencySummary>,
+) {
     let seconds = plan.duration.as_secs_f64();
     let throughput = tally.answered as f64 / seconds;
     let summary = summarise(&mut tally.latencies);
@@ -568,12 +583,21 @@ fn report(label: &str, plan: Plan, tally: &mut Tally, unsent: usize, checked: bo
         tally.errors,
         unsent,
     );
+    let (lag_p99, lag_max) = (us(lag.map(|s| s.p99)), us(lag.map(|s| s.max)));
+    if plan.rate > 0 {
+        println!(
+            "{label}: the generator queued requests late by p99 {:.3} ms, max {:.3} ms",
+            lag_p99 as f64 / 1000.0,
+            lag_max as f64 / 1000.0
+        );
+    }
     if let Some(problem) = &tally.first_problem {
         println!("{label}: first problem: {problem}");
     }
     println!(
         "RESULT label={label} answered={} ok={} non200={} mismatched={} errors={} unsent={unsent} \
-         rps={throughput:.0} p50_us={p50} p99_us={p99} p999_us={p999} max_us={max}",
+         rps={throughput:.0} p50_us={p50} p99_us={p99} p999_us={p999} max_us={max} \
+         lag_p99_us={lag_p99} lag_max_us={lag_max}",
         tally.answered, tally.ok, tally.non_200, tally.mismatched, tally.errors,
     );
 }
