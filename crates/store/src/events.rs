@@ -150,6 +150,9 @@ pub struct EventWriterOptions {
     pub retry_interval: Duration,
     /// Longest a batch write may take before it counts as failed.
     pub write_timeout: Duration,
+    /// How long a batch that is not full waits for more events: one
+    /// transaction every few milliseconds under load, not one per event.
+    pub linger: Duration,
 }
 
 impl EventWriterOptions {
@@ -161,6 +164,7 @@ impl EventWriterOptions {
             batch_size: 512,
             retry_interval: Duration::from_secs(1),
             write_timeout: Duration::from_secs(10),
+            linger: Duration::from_millis(10),
         }
     }
 }
@@ -275,6 +279,7 @@ impl Worker {
                     if received == 0 {
                         break;
                     }
+                    self.fill(&mut rx, &mut batch, batch_size).await;
                     self.flush(&mut batch).await;
                 }
                 _ = retry.tick() => {
@@ -293,6 +298,30 @@ impl Worker {
             self.replay().await;
         }
         self.journal.sync();
+    }
+
+    /// Lets a batch that is not full gather more events for `linger`.
+    async fn fill(
+        &self,
+        rx: &mut mpsc::Receiver<CallEvent>,
+        batch: &mut Vec<CallEvent>,
+        batch_size: usize,
+    ) {
+        if batch.len() >= batch_size || self.opts.linger.is_zero() {
+            return;
+        }
+        let deadline = tokio::time::sleep(self.opts.linger);
+        tokio::pin!(deadline);
+        while batch.len() < batch_size {
+            tokio::select! {
+                _ = &mut deadline => return,
+                more = rx.recv_many(batch, batch_size - batch.len()) => {
+                    if more == 0 {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Writes a batch, or journals it while the database is away (or while
@@ -560,13 +589,15 @@ pub async fn write_batch(pool: &Pool, batch: &[CallEvent]) -> StoreResult<()> {
         ats.push(event.at);
         payloads.push(serde_json::to_value(&event.detail).unwrap_or(serde_json::Value::Null));
     }
-    tx.execute(
-        "INSERT INTO call_events (call_sid, kind, event_key, at, payload) \
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO call_events (call_sid, kind, event_key, at, payload) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) \
          ON CONFLICT DO NOTHING",
-        &[&sids, &kinds, &keys, &ats, &payloads],
-    )
-    .await?;
+        )
+        .await?;
+    tx.execute(&statement, &[&sids, &kinds, &keys, &ats, &payloads])
+        .await?;
 
     // One row per call and kind in each statement (an upsert may not touch a
     // row twice): the last voice event, the latest status, the last recording.
@@ -646,8 +677,7 @@ async fn write_voice<'a>(
     }
     // Ids that no longer exist (a clinic deleted meanwhile) become NULL
     // rather than failing the batch on a foreign key.
-    tx.execute(
-        "INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number, \
+    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number, \
                             started_at, outcome_kind, outcome_id, outcome_name) \
          SELECT u.sid, c.id, n.id, l.id, u.from_number, u.to_number, u.at, u.kind, u.oid, u.oname \
          FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], \
@@ -666,7 +696,9 @@ async fn write_voice<'a>(
             outcome_kind = EXCLUDED.outcome_kind, \
             outcome_id = EXCLUDED.outcome_id, \
             outcome_name = EXCLUDED.outcome_name, \
-            updated_at = now()",
+            updated_at = now()").await?;
+    tx.execute(
+        &statement,
         &[
             &sid,
             &clinic,
@@ -714,15 +746,16 @@ async fn write_status<'a>(
         }
     }
     // Callbacks may arrive out of order: only a newer SequenceNumber lands.
-    tx.execute(
-        "INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds) \
+    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int4[], $7::int4[]) \
          ON CONFLICT (call_sid) DO UPDATE SET \
             status = EXCLUDED.status, \
             status_sequence = EXCLUDED.status_sequence, \
             duration_seconds = COALESCE(EXCLUDED.duration_seconds, calls.duration_seconds), \
             updated_at = now() \
-         WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence",
+         WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence").await?;
+    tx.execute(
+        &statement,
         &[&sid, &from, &to, &at, &status, &sequence, &duration],
     )
     .await?;
@@ -754,17 +787,15 @@ async fn write_recording<'a>(
     }
     // The call row normally exists; if the voice event is still on its way
     // (journal order), a placeholder row is completed when it lands.
-    tx.execute(
-        "INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration) \
+    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration) \
          SELECT u.sid, '', '', u.at, u.url, u.rsid, u.duration \
          FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int4[]) AS u(sid, at, url, rsid, duration) \
          ON CONFLICT (call_sid) DO UPDATE SET \
             recording_url = EXCLUDED.recording_url, \
             recording_sid = EXCLUDED.recording_sid, \
             recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration), \
-            updated_at = now()",
-        &[&sid, &at, &url, &rsid, &duration],
-    )
-    .await?;
+            updated_at = now()").await?;
+    tx.execute(&statement, &[&sid, &at, &url, &rsid, &duration])
+        .await?;
     Ok(())
 }
