@@ -522,7 +522,7 @@ fn sms_ignore(
         outcome: Outcome::bare(OutcomeKind::SmsIgnore),
         handler: None,
         resolved_number_id: number.map(|n| n.id().to_owned()),
-        clinic_id: clinic.map(|c| c.id.to_string()),
+        clinic_id: clinic.map(|c| c.id().to_owned()),
         location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
         timezone: number.map(|n| n.tz.name().to_owned()),
         local_time: None,
@@ -541,7 +541,7 @@ fn reject(
         outcome: Outcome::bare(OutcomeKind::Reject),
         handler: None,
         resolved_number_id: number.map(|n| n.id().to_owned()),
-        clinic_id: clinic.map(|c| c.id.to_string()),
+        clinic_id: clinic.map(|c| c.id().to_owned()),
         location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
         timezone: None,
         local_time: None,
@@ -557,7 +557,7 @@ fn error_decision(mut trace: Vec<String>, clinic: Option<&ClinicEntry>) -> Decis
         outcome: Outcome::bare(OutcomeKind::Error),
         handler: Some(hangup_handler()),
         resolved_number_id: None,
-        clinic_id: clinic.map(|c| c.id.to_string()),
+        clinic_id: clinic.map(|c| c.id().to_owned()),
         location_id: None,
         timezone: None,
         local_time: None,
@@ -579,8 +579,8 @@ fn hangup_handler() -> Handler {
 
 fn speech_of(clinic: &ClinicEntry) -> Speech {
     Speech {
-        voice: clinic.voice.as_deref().map(str::to_owned),
-        language: clinic.language.as_deref().map(str::to_owned),
+        voice: clinic.voice().map(str::to_owned),
+        language: clinic.language().map(str::to_owned),
     }
 }
 
@@ -595,7 +595,7 @@ fn base_decision(
         outcome: Outcome::bare(OutcomeKind::Hangup),
         handler: None,
         resolved_number_id: Some(number.id().to_owned()),
-        clinic_id: Some(clinic.id.to_string()),
+        clinic_id: Some(clinic.id().to_owned()),
         location_id: number.location_id().map(str::to_owned),
         timezone: Some(number.tz.name().to_owned()),
         local_time: Some(
@@ -1084,7 +1084,7 @@ fn assistant_plan(
                 .filter(|(name, _)| !reserved.contains(&name.as_str()))
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect();
-            parameters.push(("clinic_id".to_owned(), clinic.id.to_string()));
+            parameters.push(("clinic_id".to_owned(), clinic.id().to_owned()));
             parameters.push(("number_id".to_owned(), number.id().to_owned()));
             parameters.push(("caller".to_owned(), call.from.to_owned()));
             parameters.push(("called".to_owned(), call.to.to_owned()));

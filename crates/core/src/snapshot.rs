@@ -193,10 +193,12 @@ impl Hasher for FxHasher {
 /// A compiled clinic.
 #[derive(Debug)]
 pub struct ClinicEntry {
-    pub(crate) id: Box<str>,
+    /// The id, voice and language, which every call reads, in one buffer.
+    hot: Box<str>,
+    hot_id: Span,
+    hot_voice: Option<Span>,
+    hot_language: Option<Span>,
     pub(crate) name: Box<str>,
-    pub(crate) voice: Option<Box<str>>,
-    pub(crate) language: Option<Box<str>>,
     pub(crate) sms_auto_reply: Option<Box<str>>,
     /// The texting assistant's id and `sms_url`, when it exists and is texting.
     pub(crate) texting: Option<(Box<str>, Box<str>)>,
@@ -478,11 +480,16 @@ impl Snapshot {
             self.numbers.push(entry);
         }
 
+        let mut hot = TextArena::default();
+        let hot_id = hot.push(&clinic.id);
+        let hot_voice = clinic.voice.as_deref().map(|v| hot.push(v));
+        let hot_language = clinic.language.as_deref().map(|l| hot.push(l));
         self.clinics.push(ClinicEntry {
-            id: clinic.id.into_boxed_str(),
+            hot: hot.0.into_boxed_str(),
+            hot_id,
+            hot_voice,
+            hot_language,
             name: clinic.name.into_boxed_str(),
-            voice: clinic.voice.map(String::into_boxed_str),
-            language: clinic.language.map(String::into_boxed_str),
             sms_auto_reply: clinic.sms_auto_reply.map(String::into_boxed_str),
             texting,
             twilio_account_sid: clinic.twilio_account_sid.map(String::into_boxed_str),
@@ -563,7 +570,7 @@ impl Snapshot {
 
     /// A clinic by id.
     pub fn clinic_by_id(&self, id: &str) -> Option<&ClinicEntry> {
-        self.clinics.iter().find(|clinic| &*clinic.id == id)
+        self.clinics.iter().find(|clinic| clinic.id() == id)
     }
 
     /// The Twilio account a call to this E.164 belongs to, for signature checks.
@@ -729,7 +736,21 @@ impl NumberEntry {
 impl ClinicEntry {
     /// The clinic's id.
     pub fn id(&self) -> &str {
-        &self.id
+        self.hot_text(self.hot_id)
+    }
+    /// The voice for `<Say>`.
+    pub fn voice(&self) -> Option<&str> {
+        self.hot_voice.map(|span| self.hot_text(span))
+    }
+    /// The language for `<Say>`.
+    pub fn language(&self) -> Option<&str> {
+        self.hot_language.map(|span| self.hot_text(span))
+    }
+    fn hot_text(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        self.hot
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
     }
     /// The clinic's name.
     pub fn name(&self) -> &str {
