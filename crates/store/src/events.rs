@@ -300,7 +300,9 @@ impl Worker {
         self.journal.sync();
     }
 
-    /// Lets a batch that is not full gather more events for `linger`.
+    /// Lets a batch that is not full gather more events for `linger`. It
+    /// sleeps rather than waits on the channel, so senders do not wake the
+    /// writer once per event (a cross-thread wake-up costs more than the event).
     async fn fill(
         &self,
         rx: &mut mpsc::Receiver<CallEvent>,
@@ -310,16 +312,11 @@ impl Worker {
         if batch.len() >= batch_size || self.opts.linger.is_zero() {
             return;
         }
-        let deadline = tokio::time::sleep(self.opts.linger);
-        tokio::pin!(deadline);
+        tokio::time::sleep(self.opts.linger).await;
         while batch.len() < batch_size {
-            tokio::select! {
-                _ = &mut deadline => return,
-                more = rx.recv_many(batch, batch_size - batch.len()) => {
-                    if more == 0 {
-                        return;
-                    }
-                }
+            match rx.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => return,
             }
         }
     }
