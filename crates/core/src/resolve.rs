@@ -417,7 +417,20 @@ pub fn continue_voice(
     call: &VoiceCall,
 ) -> Decision {
     let at = DateTime::<Utc>::from_timestamp(c.instant, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let Some(number) = s.number_by_id(&c.number_id) else {
+    let number = s.number_by_id(&c.number_id);
+    if status.was_answered() {
+        // Somebody took the call: it ends, whatever became of the number.
+        let mut decision = match number {
+            Some(number) => base_decision(s, number, s.clinic_of(number), at),
+            None => error_decision(Vec::new(), None),
+        };
+        decision.trace = vec![format!("dial {status}: the call is over")];
+        decision.outcome = Outcome::bare(OutcomeKind::Hangup);
+        decision.handler = Some(hangup_handler());
+        decision.action = TwimlPlan::Hangup;
+        return decision;
+    }
+    let Some(number) = number else {
         return error_decision(
             vec![format!(
                 "continuation names number {}, which is gone",
@@ -426,15 +439,6 @@ pub fn continue_voice(
             None,
         );
     };
-    if status.was_answered() {
-        let clinic = s.clinic_of(number);
-        let mut decision = base_decision(s, number, clinic, at);
-        decision.trace = vec![format!("dial {status}: the call is over")];
-        decision.outcome = Outcome::bare(OutcomeKind::Hangup);
-        decision.handler = Some(hangup_handler());
-        decision.action = TwimlPlan::Hangup;
-        return decision;
-    }
     let step = c.step.saturating_add(1);
     route(
         s,
@@ -771,7 +775,9 @@ fn route(
     step: u16,
     mut trace: Vec<String>,
 ) -> Decision {
+    start.warm_up();
     let clinic = s.clinic_of(start);
+    std::hint::black_box(clinic.id().as_bytes().first());
     let number = match follow_links(s, start, &mut trace) {
         Reach::Number(number) => number,
         Reach::Reject(reason) => {

@@ -825,3 +825,17 @@ fn each_number_shows_the_status_its_lifecycle_forwarding_and_handlers_call_for()
         assert_eq!(s.status_of(n), status, "{id}");
     }
 }
+
+#[test]
+fn a_continuation_for_a_number_that_is_gone_ends_an_answered_call_and_apologises_otherwise() {
+    let s = one_number(json!({"ring_groups": [front_desk()]}));
+    let first = call(&s, ny(2026, 11, 25, 10, 0));
+    let empty = Snapshot::empty();
+    assert_eq!(
+        continue_after(&empty, &first.action, DialStatus::Completed).action,
+        TwimlPlan::Hangup
+    );
+    let d = continue_after(&empty, &first.action, DialStatus::NoAnswer);
+    assert_eq!(d.outcome.kind, OutcomeKind::Error);
+    assert!(matches!(d.action, TwimlPlan::Say { .. }));
+}
