@@ -24,11 +24,19 @@ use switchboard_core::snapshot::{Snapshot, SnapshotInput};
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 
 /// The persisted form: the input (plain data) and its version.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Persisted {
     version: i64,
     saved_at: chrono::DateTime<Utc>,
     input: SnapshotInput,
+}
+
+/// [`Persisted`] as written, borrowing the input (no copy of a large input).
+#[derive(Serialize)]
+struct PersistedRef<'a> {
+    version: i64,
+    saved_at: chrono::DateTime<Utc>,
+    input: &'a SnapshotInput,
 }
 
 /// Where the current snapshot lives.
@@ -67,10 +75,10 @@ impl SnapshotCell {
     /// and writes a file): run it off the async threads.
     pub fn install(&self, input: SnapshotInput, version: i64) {
         let persisted = self.persist_path.as_ref().map(|_| {
-            serde_json::to_vec(&Persisted {
+            serde_json::to_vec(&PersistedRef {
                 version,
                 saved_at: Utc::now(),
-                input: input.clone(),
+                input: &input,
             })
         });
         self.swap(Snapshot::build(input, version));
