@@ -334,3 +334,48 @@ impl Load {
         answered
     }
 }
+
+#[tokio::test]
+async fn a_change_reaches_every_replica_within_a_second() {
+    let db = TestDb::new().await;
+    let replicas = [
+        OwnApp::start(
+            settings_for(&db.url, &open_temp_dir("replica-a"), ""),
+            db.pool.clone(),
+        )
+        .await,
+        OwnApp::start(
+            settings_for(&db.url, &open_temp_dir("replica-b"), ""),
+            db.pool.clone(),
+        )
+        .await,
+    ];
+    replicas[0]
+        .configure(&[clinic(1, vec![number(1, MAIN, greeting("Before."))])])
+        .await;
+    replicas[1]
+        .wait_for_version(0, Duration::from_secs(10))
+        .await;
+
+    let started = Instant::now();
+    insert_clinics(
+        &db.pool,
+        &[clinic(2, vec![number(2, OTHER, greeting("Everywhere."))])],
+    )
+    .await;
+    for replica in &replicas {
+        loop {
+            if replica.call(OTHER).await.body.contains("Everywhere.") {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "a replica took over 1 s to see the change"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let [a, b] = replicas;
+    a.stop().await;
+    b.stop().await;
+}
