@@ -13,6 +13,17 @@
 //! - [`Webhook::server`] binds the actix-web listener;
 //! - [`Webhook::shutdown`] (after the listener stopped) stops following and
 //!   flushes every event.
+//!
+//! Rules where the design is silent, decided here:
+//! - a webhook without `To` or `CallSid` (`MessageSid` for SMS) is not
+//!   Twilio's: 400; a `To` that matches no number is routed (rejected), not
+//!   refused;
+//! - an unknown `DialCallStatus` moves the call on, as `failed` would;
+//! - without any snapshot, voice, continue and SMS webhooks answer 503 (the
+//!   number's fallback URL takes over); status and recording callbacks need
+//!   no routing and are still taken and recorded;
+//! - both the `<Record action>` and its status callback post to
+//!   `/twilio/voice/recording`; either stores the voicemail, idempotently.
 #![forbid(unsafe_code)]
 
 pub mod devtool;
