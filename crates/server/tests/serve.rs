@@ -15,6 +15,25 @@ struct Serving {
     log: Vec<String>,
 }
 
+impl Drop for Serving {
+    /// A failed assertion must not leave the service (and its PostgreSQL) running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `switchboard serve` in `dir` and waits for its "serving" line.
 fn serve(dir: &Path) -> Serving {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -195,16 +214,38 @@ fn serve_runs_on_its_own_database_stops_on_ctrl_c_and_reuses_the_data() {
     );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("+14155550100"), "{page}");
+
+    // A second service on the same data folder shares the running PostgreSQL
+    // and, when it stops, leaves it to the first.
+    let second = serve(dir.path());
+    assert_eq!(get(second.webhook, "/healthz"), 200);
+    interrupt_and_wait(second);
+    assert!(
+        postmaster_alive(&data),
+        "the first service's PostgreSQL still runs"
+    );
+    assert_eq!(get(first.admin, "/healthz"), 200);
+    let (status, _) = http(
+        first.admin,
+        "GET",
+        "/v1/clinics/00000000-0000-4000-8000-00000000c001/numbers",
+        &[("Authorization", &auth)],
+        "",
+    );
+    assert_eq!(status, 200, "the first service still reaches its database");
     interrupt_and_wait(first);
     assert!(!postmaster_alive(&data), "Ctrl-C stops PostgreSQL too");
 
-    let second = serve(dir.path());
-    assert_eq!(get(second.webhook, "/healthz"), 200);
+    let restarted = serve(dir.path());
+    assert_eq!(get(restarted.webhook, "/healthz"), 200);
     assert!(
-        !second.log.iter().any(|l| l.contains("demo clinic loaded")),
+        !restarted
+            .log
+            .iter()
+            .any(|l| l.contains("demo clinic loaded")),
         "the second start reuses the data: {:#?}",
-        second.log
+        restarted.log
     );
-    interrupt_and_wait(second);
+    interrupt_and_wait(restarted);
     assert!(!postmaster_alive(&data));
 }

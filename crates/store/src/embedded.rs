@@ -67,6 +67,9 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     port: u16,
     run_as: Option<(u32, u32)>,
+    /// Whether `stop` may stop the server: this process started it, or
+    /// adopted it from a process that is gone. Never one a live process owns.
+    owned: bool,
 }
 
 impl EmbeddedPostgres {
@@ -92,13 +95,20 @@ impl EmbeddedPostgres {
             bin_dir,
             port: 0,
             run_as,
+            owned: false,
         };
         if !pg.data_dir.join("PG_VERSION").is_file() {
             pg.initdb(opts)?;
         }
         if let Some(port) = pg.running_port() {
-            tracing::info!(port, data_dir = %pg.data_dir.display(), "reusing the embedded PostgreSQL already running");
             pg.port = port;
+            pg.owned = pg.claim_if_orphaned();
+            tracing::info!(
+                port,
+                data_dir = %pg.data_dir.display(),
+                owned = pg.owned,
+                "reusing the embedded PostgreSQL already running"
+            );
             return Ok(pg);
         }
         pg.port = match opts.port {
@@ -106,6 +116,8 @@ impl EmbeddedPostgres {
             None => free_port()?,
         };
         pg.pg_ctl_start()?;
+        pg.owned = true;
+        pg.write_owner();
         tracing::info!(port = pg.port, data_dir = %pg.data_dir.display(), "embedded PostgreSQL started");
         Ok(pg)
     }
@@ -126,8 +138,13 @@ impl EmbeddedPostgres {
         )
     }
 
-    /// Stops the server (fast shutdown: sessions are ended, data is kept). Blocking.
+    /// Stops the server (fast shutdown: sessions are ended, data is kept),
+    /// unless another live process owns it. Blocking.
     pub fn stop(&self) -> Result<(), EmbeddedError> {
+        if !self.owned {
+            tracing::info!(data_dir = %self.data_dir.display(), "leaving the embedded PostgreSQL to the process that started it");
+            return Ok(());
+        }
         let out = self
             .command("pg_ctl")
             .arg("-D")
@@ -138,8 +155,37 @@ impl EmbeddedPostgres {
         if !out.status.success() && self.running_port().is_some() {
             return Err(cmd_err("pg_ctl stop", String::from_utf8_lossy(&out.stderr)));
         }
+        let _ = fs::remove_file(self.owner_file());
         tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
         Ok(())
+    }
+
+    /// Beside the data folder (which belongs to the server's user): the pid
+    /// of the process that answers for stopping the server.
+    fn owner_file(&self) -> PathBuf {
+        self.data_dir.with_extension("owner")
+    }
+
+    fn write_owner(&self) {
+        if let Err(e) = fs::write(self.owner_file(), std::process::id().to_string()) {
+            tracing::warn!(error = %e, "cannot record the owner of the embedded PostgreSQL");
+        }
+    }
+
+    /// Takes over a running server whose owner is gone (a crashed run), so
+    /// that it is stopped on exit; leaves one a live process owns alone.
+    fn claim_if_orphaned(&self) -> bool {
+        let owner = fs::read_to_string(self.owner_file())
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        let alive = owner.is_some_and(|pid| {
+            pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if alive {
+            return false;
+        }
+        self.write_owner();
+        true
     }
 
     fn initdb(&self, opts: &EmbeddedOptions) -> Result<(), EmbeddedError> {
