@@ -19,8 +19,51 @@ pub struct TestApp {
     pub admin_base: String,
     pub http: reqwest::Client,
     pub db: TestDb,
+    service: ServiceTask,
+}
+
+/// The application running in the test's runtime until asked to stop.
+pub struct ServiceTask {
+    pub webhook_port: u16,
+    pub admin_port: u16,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl ServiceTask {
+    /// Builds the application on `settings` and runs it until stopped.
+    pub async fn start(settings: Settings) -> ServiceTask {
+        let app = Application::build(settings)
+            .await
+            .expect("the application starts");
+        let (webhook_port, admin_port) = (app.webhook_port(), app.admin_port());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        ServiceTask {
+            webhook_port,
+            admin_port,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Asks for a graceful stop (as SIGTERM does) without waiting.
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Stops gracefully and waits; what the service's run returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.begin_stop();
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
 }
 
 /// Settings for a test: port 0 everywhere, the given database, no demo.
@@ -63,33 +106,19 @@ pub async fn spawn_app_with(extra: &str) -> TestApp {
 
 /// Starts the service with explicit settings on `db`.
 pub async fn spawn_app_on(db: TestDb, settings: Settings) -> TestApp {
-    let app = Application::build(settings)
-        .await
-        .expect("the application starts");
-    let webhook_base = format!("http://127.0.0.1:{}", app.webhook_port());
-    let admin_base = format!("http://127.0.0.1:{}", app.admin_port());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let service = ServiceTask::start(settings).await;
     TestApp {
-        webhook_base,
-        admin_base,
+        webhook_base: format!("http://127.0.0.1:{}", service.webhook_port),
+        admin_base: format!("http://127.0.0.1:{}", service.admin_port),
         http: reqwest::Client::new(),
         db,
-        shutdown: Some(tx),
-        task: Some(task),
+        service,
     }
 }
 
 impl TestApp {
     /// Stops the service gracefully and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        let _ = self.service.stop().await;
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use switchboard_core::snapshot::ClinicConfig;
 use switchboard_server::config::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN};
 
-use switchboard_server::{Application, Settings};
+use switchboard_server::Settings;
 
 use crate::TestApp;
 
@@ -337,45 +337,32 @@ pub struct OwnApp {
     pub webhook_base: String,
     pub http: reqwest::Client,
     pub pool: switchboard_store::Pool,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    service: crate::ServiceTask,
 }
 
 impl OwnApp {
     /// Builds and runs the application; `pool` reaches its database.
     pub async fn start(settings: Settings, pool: switchboard_store::Pool) -> OwnApp {
-        let app = Application::build(settings)
-            .await
-            .expect("the application starts");
-        let webhook_base = format!("http://127.0.0.1:{}", app.webhook_port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until(async {
-            let _ = rx.await;
-        }));
+        let service = crate::ServiceTask::start(settings).await;
         OwnApp {
-            webhook_base,
+            webhook_base: format!("http://127.0.0.1:{}", service.webhook_port),
             http: reqwest::Client::new(),
             pool,
-            shutdown: Some(tx),
-            task: Some(task),
+            service,
         }
     }
 
     /// Asks for a graceful stop (as SIGTERM does) without waiting.
     pub fn begin_stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.service.begin_stop();
     }
 
     /// Stops gracefully and waits until every event is flushed.
-    pub async fn stop(mut self) {
-        self.begin_stop();
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("the service task ends")
-                .expect("the service stops cleanly");
-        }
+    pub async fn stop(self) {
+        self.service
+            .stop()
+            .await
+            .expect("the service stops cleanly");
     }
 }
 
