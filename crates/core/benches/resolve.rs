@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use switchboard_core::resolve::{VoiceCall, resolve_voice};
+use switchboard_core::resolve::{Explain, VoiceCall, resolve_voice};
 use switchboard_core::snapshot::Snapshot;
 use switchboard_core::twiml::{RenderContext, render};
 
@@ -60,7 +60,7 @@ fn decision_cost(c: &mut Criterion) {
                 from: "+14155559999",
                 call_sid: "CA0123456789abcdef0123456789abcdef",
             };
-            let decision = resolve_voice(black_box(&snapshot), &call, *at);
+            let decision = resolve_voice(black_box(&snapshot), &call, *at, Explain::Quiet);
             black_box(render(&decision, &ctx))
         })
     });

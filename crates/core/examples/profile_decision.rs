@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use switchboard_core::resolve::{VoiceCall, resolve_voice};
+use switchboard_core::resolve::{Explain, VoiceCall, resolve_voice};
 use switchboard_core::snapshot::Snapshot;
 use switchboard_core::twiml::{RenderContext, render};
 
@@ -74,6 +74,7 @@ fn main() {
                         call_sid: "CA1",
                     },
                     *at,
+                    Explain::Quiet,
                 ));
             });
         }
@@ -103,6 +104,7 @@ fn main() {
                     call_sid: "CA1",
                 },
                 *at,
+                Explain::Quiet,
             )
         })
         .collect();
@@ -116,6 +118,7 @@ fn main() {
                 call_sid: "CA1",
             },
             *at,
+            Explain::Quiet,
         ));
     });
     time("render", &mut |i| {

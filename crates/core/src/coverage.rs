@@ -9,14 +9,16 @@
 //! repeated hour is walked twice. 62 days are under 90 000 minutes, a few
 //! milliseconds of work.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, PreviewError};
 use crate::resolve::{
-    FirstAction, Handler, HandlerKind, OutcomeKind, Reach, Rule, first_handler, follow_links,
-    rule_at,
+    FirstAction, Handler, HandlerKind, OutcomeKind, Reach, Rule, Trace, first_handler,
+    follow_links, rule_at,
 };
 use crate::schedule::local_wall_time;
 use crate::snapshot::{CompiledAction, NumberEntry, Snapshot};
@@ -43,7 +45,7 @@ pub struct Segment {
     pub kind: OutcomeKind,
     /// Who answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handler: Option<Handler>,
+    pub handler: Option<Handler<'static>>,
 }
 
 /// The coverage of a number over `days` local days from `start`.
@@ -65,7 +67,7 @@ pub fn coverage(
     let end = start
         .checked_add_signed(Duration::days(i64::from(days)))
         .ok_or_else(|| PreviewError::Invalid(FieldError::new("start", "start is out of range")))?;
-    let reach = follow_links(s, number, &mut Vec::new());
+    let reach = follow_links(s, number, &mut Trace::quiet());
     let resolving = match &reach {
         Reach::Number(resolving) => resolving,
         Reach::Forward(resolving, _) => resolving,
@@ -108,7 +110,7 @@ pub fn coverage(
             handler: Some(Handler {
                 kind: HandlerKind::Forward,
                 id: None,
-                name: Some(to.to_owned()),
+                name: Some(Cow::Owned(to.to_owned())),
             }),
         }),
         Reach::Reject(_) => segments.push(Segment {
@@ -130,7 +132,7 @@ pub fn coverage(
     }
     let mut warnings = Vec::new();
     if let Reach::Broken(reason) = &reach {
-        warnings.push(reason.clone());
+        warnings.push(reason.to_string());
     }
     warnings.extend(number_warnings(s, resolving));
     Ok(CoverageResponse {
@@ -180,7 +182,11 @@ fn key_at(number: &NumberEntry, at: DateTime<Utc>) -> Key<'_> {
     Key { kind, first }
 }
 
-fn handler_of(clinic: &crate::snapshot::ClinicEntry, number: &NumberEntry, key: Key) -> Handler {
+fn handler_of<'a>(
+    clinic: &'a crate::snapshot::ClinicEntry,
+    number: &'a NumberEntry,
+    key: Key<'a>,
+) -> Handler<'a> {
     let action = match key.first {
         FirstKey::Assistant(index) => FirstAction::Assistant(index),
         FirstKey::RingGroup(index) => FirstAction::RingGroup(index),
@@ -197,7 +203,7 @@ fn handler_of(clinic: &crate::snapshot::ClinicEntry, number: &NumberEntry, key: 
             return Handler {
                 kind: HandlerKind::Forward,
                 id: None,
-                name: Some(to.to_owned()),
+                name: Some(Cow::Borrowed(to)),
             };
         }
     };
@@ -216,7 +222,7 @@ fn segment(
         start: stamp(tz, begin),
         end: stamp(tz, end),
         kind: key.kind,
-        handler: Some(handler_of(clinic, number, key)),
+        handler: Some(handler_of(clinic, number, key).into_owned()),
     }
 }
 

@@ -26,6 +26,8 @@ pub mod twiml;
 pub mod validate;
 
 pub use error::FieldError;
-pub use resolve::{Decision, DialStatus, VoiceCall, continue_voice, resolve_sms, resolve_voice};
+pub use resolve::{
+    Decision, DialStatus, Explain, VoiceCall, continue_voice, resolve_sms, resolve_voice,
+};
 pub use snapshot::{Snapshot, SnapshotInput};
 pub use twiml::{RenderContext, render};

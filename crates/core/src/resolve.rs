@@ -10,10 +10,12 @@
 //! TwiML is a pure function of the snapshot, so any replica can serve any
 //! continuation and simulate can replay played outcomes with the same code.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ContinuationError;
@@ -23,7 +25,7 @@ use crate::snapshot::{
     ClinicEntry, CompiledAction, CompiledForwarding, CompiledMember, MAX_LINK_HOPS, NumberEntry,
     Snapshot, WeekRule,
 };
-use crate::validate::E164;
+use crate::validate::is_e164;
 
 /// The greeting of a voicemail that does not set one.
 pub const DEFAULT_VOICEMAIL_GREETING: &str =
@@ -42,6 +44,44 @@ pub struct VoiceCall<'a> {
     pub to: &'a str,
     pub from: &'a str,
     pub call_sid: &'a str,
+}
+
+/// Whether resolution writes down, for people, every rule it considered.
+///
+/// Simulate shows the trace; the webhook does not read it, so it resolves
+/// [`Explain::Quiet`] and pays for no text (it resolves again with the trace
+/// only to log a call the configuration cannot route).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    Trace,
+    Quiet,
+}
+
+/// The lines of the trace, written only when asked for.
+pub(crate) struct Trace {
+    lines: Vec<String>,
+    on: bool,
+}
+
+impl Trace {
+    fn new(explain: Explain) -> Trace {
+        Trace {
+            lines: Vec::new(),
+            on: explain == Explain::Trace,
+        }
+    }
+
+    /// A trace that writes nothing.
+    pub(crate) fn quiet() -> Trace {
+        Trace::new(Explain::Quiet)
+    }
+
+    /// Adds a line; `line` runs only when the trace is on.
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.on {
+            self.lines.push(line());
+        }
+    }
 }
 
 /// The rule or handler that took a call (api.md simulate `outcome.kind`).
@@ -84,22 +124,35 @@ impl OutcomeKind {
     }
 }
 
+/// Text of a decision: borrowed from the snapshot or the request on the
+/// webhook's path (no allocation per call), owned once it leaves them.
+pub type Text<'a> = Cow<'a, str>;
+
 /// api.md's `outcome`: `{kind, id, name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
+pub struct Outcome<'a> {
     pub kind: OutcomeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Text<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
 }
 
-impl Outcome {
-    fn bare(kind: OutcomeKind) -> Outcome {
+impl Outcome<'_> {
+    fn bare(kind: OutcomeKind) -> Outcome<'static> {
         Outcome {
             kind,
             id: None,
             name: None,
+        }
+    }
+
+    /// The same outcome, owning its text.
+    pub fn into_owned(self) -> Outcome<'static> {
+        Outcome {
+            kind: self.kind,
+            id: self.id.map(|id| Cow::Owned(id.into_owned())),
+            name: self.name.map(|name| Cow::Owned(name.into_owned())),
         }
     }
 }
@@ -118,87 +171,125 @@ pub enum HandlerKind {
 
 /// api.md's `handler`: `{type, id, name}`. For a forward, `name` is the number dialled.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Handler {
+pub struct Handler<'a> {
     #[serde(rename = "type")]
     pub kind: HandlerKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<Text<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text<'a>>,
+}
+
+impl Handler<'_> {
+    fn bare(kind: HandlerKind) -> Handler<'static> {
+        Handler {
+            kind,
+            id: None,
+            name: None,
+        }
+    }
+
+    /// The same handler, owning its text.
+    pub fn into_owned(self) -> Handler<'static> {
+        Handler {
+            kind: self.kind,
+            id: self.id.map(|id| Cow::Owned(id.into_owned())),
+            name: self.name.map(|name| Cow::Owned(name.into_owned())),
+        }
+    }
 }
 
 /// The clinic's `voice` and `language`, put on every `<Say>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Speech {
-    pub voice: Option<String>,
-    pub language: Option<String>,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Speech<'a> {
+    pub voice: Option<&'a str>,
+    pub language: Option<&'a str>,
 }
 
 /// One noun of a `<Dial>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DialTarget {
-    Number(String),
-    Sip(String),
-    Client(String),
+pub enum DialTarget<'a> {
+    Number(Text<'a>),
+    Sip(Text<'a>),
+    Client(Text<'a>),
 }
 
 /// A `<Dial>` to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialPlan {
-    pub targets: Vec<DialTarget>,
+pub struct DialPlan<'a> {
+    pub targets: Vec<DialTarget<'a>>,
     /// `timeout` in seconds; Twilio's default when `None`.
     pub timeout: Option<u16>,
-    pub caller_id: Option<String>,
+    pub caller_id: Option<Text<'a>>,
     pub answer_on_bridge: bool,
     /// Where the call stands, for the `action` URL; `None` when the dial
     /// cannot move on.
-    pub continuation: Option<Continuation>,
+    pub continuation: Option<Continuation<'a>>,
 }
 
 /// What to render as TwiML.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TwimlPlan {
+pub enum TwimlPlan<'a> {
     /// `<Reject reason="busy"/>`: not answered, not billed.
     Reject,
     /// `<Dial>` numbers, SIP or clients.
-    Dial(DialPlan),
+    Dial(DialPlan<'a>),
     /// `<Connect><Stream url>` with `<Parameter>`s.
     Stream {
-        url: String,
-        parameters: Vec<(String, String)>,
+        url: Text<'a>,
+        parameters: Vec<(Text<'a>, Text<'a>)>,
     },
     /// `<Redirect method="POST">` to a TwiML URL.
-    Redirect { url: String },
+    Redirect { url: Text<'a> },
     /// `<Say>` greeting, `<Record>`, `<Hangup/>`.
-    Voicemail { greeting: String },
+    Voicemail { greeting: Text<'a> },
     /// `<Say>` text, `<Hangup/>`.
-    Say { text: String },
+    Say { text: Text<'a> },
     /// `<Hangup/>`.
     Hangup,
     /// Messaging: `<Redirect method="POST">` to the texting assistant.
-    SmsRedirect { url: String },
+    SmsRedirect { url: Text<'a> },
     /// Messaging: one `<Message>`.
-    SmsMessage { text: String },
+    SmsMessage { text: Text<'a> },
     /// Messaging: an empty `<Response/>`.
     SmsEmpty,
 }
 
-/// The answer to a call or text at an instant, with its explanation.
+/// The answer to a call or text at an instant, with its explanation. It
+/// borrows from the snapshot and the call it was resolved for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub outcome: Outcome,
-    pub handler: Option<Handler>,
-    pub resolved_number_id: Option<String>,
-    pub clinic_id: Option<String>,
-    pub location_id: Option<String>,
-    /// IANA name of the effective timezone.
-    pub timezone: Option<String>,
-    /// RFC 3339 local time with offset, e.g. `2026-11-26T10:00:00-05:00`.
-    pub local_time: Option<String>,
-    /// Every rule considered, in order, for people.
+pub struct Decision<'a> {
+    pub outcome: Outcome<'a>,
+    pub handler: Option<Handler<'a>>,
+    pub resolved_number_id: Option<&'a str>,
+    pub clinic_id: Option<&'a str>,
+    pub location_id: Option<&'a str>,
+    /// The effective timezone, when a number's rules applied.
+    pub zone: Option<Tz>,
+    /// The instant the number's rules were applied at (the call's original
+    /// instant); `None` when no schedule was read (reject, error, SMS).
+    pub at: Option<DateTime<Utc>>,
+    /// Every rule considered, in order, for people; empty unless resolved
+    /// with [`Explain::Trace`].
     pub trace: Vec<String>,
-    pub speech: Speech,
-    pub action: TwimlPlan,
+    pub speech: Speech<'a>,
+    pub action: TwimlPlan<'a>,
+}
+
+impl Decision<'_> {
+    /// IANA name of the effective timezone.
+    pub fn timezone(&self) -> Option<&'static str> {
+        self.zone.map(|zone| zone.name())
+    }
+
+    /// RFC 3339 local time with offset, e.g. `2026-11-26T10:00:00-05:00`.
+    pub fn local_time(&self) -> Option<String> {
+        let (zone, at) = (self.zone?, self.at?);
+        Some(
+            zone.from_utc_datetime(&at.naive_utc())
+                .to_rfc3339_opts(SecondsFormat::Secs, false),
+        )
+    }
 }
 
 /// The `DialCallStatus` Twilio posts when a `<Dial>` ends.
@@ -261,8 +352,8 @@ impl fmt::Display for DialStatus {
 /// Where a call stands after a `<Dial>`: the resolving number (after links),
 /// the original instant, and how many dials ended unanswered before this one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Continuation {
-    pub number_id: String,
+pub struct Continuation<'a> {
+    pub number_id: Text<'a>,
     /// Unix seconds of the call's original instant.
     pub instant: i64,
     /// Dials that ended unanswered before the one carrying this continuation.
@@ -271,17 +362,24 @@ pub struct Continuation {
 
 const CONTINUATION_VERSION: &str = "1";
 
-impl Continuation {
+impl Continuation<'_> {
     /// A compact, URL-safe text: `1.<step>.<instant base36>.<id>`, where the
     /// id keeps `[A-Za-z0-9-]` and writes any other byte as `_XX` (hex), so the
     /// result holds only unreserved URL characters and needs no escaping.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(16 + self.number_id.len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// [`Continuation::encode`], appended to `out`.
+    pub fn encode_into(&self, out: &mut String) {
         out.push_str(CONTINUATION_VERSION);
         out.push('.');
-        out.push_str(&self.step.to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}", self.step);
         out.push('.');
-        push_base36(&mut out, self.instant);
+        push_base36(out, self.instant);
         out.push('.');
         for byte in self.number_id.bytes() {
             if byte.is_ascii_alphanumeric() || byte == b'-' {
@@ -292,11 +390,10 @@ impl Continuation {
                 out.push(char::from(HEX[usize::from(byte & 0xf)]));
             }
         }
-        out
     }
 
     /// Reads what [`Continuation::encode`] wrote; anything else is an error.
-    pub fn decode(s: &str) -> Result<Continuation, ContinuationError> {
+    pub fn decode(s: &str) -> Result<Continuation<'static>, ContinuationError> {
         let mut parts = s.splitn(4, '.');
         let version = parts.next().ok_or(ContinuationError("empty"))?;
         if version != CONTINUATION_VERSION {
@@ -328,7 +425,7 @@ impl Continuation {
         }
         let number_id = String::from_utf8(bytes).map_err(|_| ContinuationError("bad utf-8"))?;
         Ok(Continuation {
-            number_id,
+            number_id: Cow::Owned(number_id),
             instant,
             step,
         })
@@ -394,220 +491,202 @@ fn parse_base36(s: &str) -> Option<i64> {
 }
 
 /// Resolves a call to `call.to` at instant `at` (routing.md "Order of resolution").
-pub fn resolve_voice(s: &Snapshot, call: &VoiceCall, at: DateTime<Utc>) -> Decision {
+pub fn resolve_voice<'a>(
+    s: &'a Snapshot,
+    call: &VoiceCall<'a>,
+    at: DateTime<Utc>,
+    explain: Explain,
+) -> Decision<'a> {
+    let mut trace = Trace::new(explain);
     let Some(number) = s.number_by_e164(call.to) else {
-        return reject(vec![format!("no number matches {}", call.to)], None, None);
+        trace.note(|| format!("no number matches {}", call.to));
+        return reject(trace, None, None);
     };
-    route(
-        s,
-        number,
-        call,
-        at,
-        0,
-        vec![format!("call to {}", number.e164())],
-    )
+    route_from_number(s, number, call, at, trace)
+}
+
+/// Resolves a call placed to a given number of the snapshot (as
+/// [`resolve_voice`] does once it found the number by `To`).
+pub fn resolve_number<'a>(
+    s: &'a Snapshot,
+    number: &'a NumberEntry,
+    call: &VoiceCall<'a>,
+    at: DateTime<Utc>,
+    explain: Explain,
+) -> Decision<'a> {
+    route_from_number(s, number, call, at, Trace::new(explain))
+}
+
+fn route_from_number<'a>(
+    s: &'a Snapshot,
+    number: &'a NumberEntry,
+    call: &VoiceCall<'a>,
+    at: DateTime<Utc>,
+    mut trace: Trace,
+) -> Decision<'a> {
+    trace.note(|| format!("call to {}", number.e164()));
+    route(s, number, call, at, 0, trace)
 }
 
 /// Takes a call on after a `<Dial>` ended with `status`, from the original
 /// instant carried by the continuation.
-pub fn continue_voice(
-    s: &Snapshot,
-    c: &Continuation,
+pub fn continue_voice<'a>(
+    s: &'a Snapshot,
+    c: &Continuation<'_>,
     status: DialStatus,
-    call: &VoiceCall,
-) -> Decision {
+    call: &VoiceCall<'a>,
+    explain: Explain,
+) -> Decision<'a> {
     let at = DateTime::<Utc>::from_timestamp(c.instant, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let number = s.number_by_id(&c.number_id);
+    let mut trace = Trace::new(explain);
     if status.was_answered() {
         // Somebody took the call: it ends, whatever became of the number.
+        trace.note(|| format!("dial {status}: the call is over"));
         let mut decision = match number {
-            Some(number) => base_decision(s, number, s.clinic_of(number), at),
-            None => error_decision(Vec::new(), None),
+            Some(number) => base_decision(number, s.clinic_of(number), at),
+            None => error_decision(Trace::new(Explain::Quiet), None),
         };
-        decision.trace = vec![format!("dial {status}: the call is over")];
+        decision.trace = trace.lines;
         decision.outcome = Outcome::bare(OutcomeKind::Hangup);
-        decision.handler = Some(hangup_handler());
+        decision.handler = Some(Handler::bare(HandlerKind::Hangup));
         decision.action = TwimlPlan::Hangup;
         return decision;
     }
     let Some(number) = number else {
-        return error_decision(
-            vec![format!(
-                "continuation names number {}, which is gone",
-                c.number_id
-            )],
-            None,
-        );
+        trace.note(|| format!("continuation names number {}, which is gone", c.number_id));
+        return error_decision(trace, None);
     };
-    let step = c.step.saturating_add(1);
-    route(
-        s,
-        number,
-        call,
-        at,
-        step,
-        vec![format!("dial {status} at step {}: moving on", c.step)],
-    )
+    trace.note(|| format!("dial {status} at step {}: moving on", c.step));
+    route(s, number, call, at, c.step.saturating_add(1), trace)
 }
 
 /// Resolves a text to `to` (routing.md "Messages (SMS)").
-pub fn resolve_sms(s: &Snapshot, to: &str, from: &str) -> Decision {
+pub fn resolve_sms<'a>(s: &'a Snapshot, to: &str, from: &str, explain: Explain) -> Decision<'a> {
     let _ = from;
+    let mut trace = Trace::new(explain);
     let Some(number) = s.number_by_e164(to) else {
-        return sms_ignore(vec![format!("no number matches {to}")], None, None);
+        trace.note(|| format!("no number matches {to}"));
+        return sms_ignore(trace, None, None);
     };
     let clinic = s.clinic_of(number);
     if number.lifecycle != Lifecycle::Active {
-        return sms_ignore(
-            vec![format!("number {} is {}", number.e164(), number.lifecycle)],
-            Some(number),
-            Some(clinic),
-        );
+        trace.note(|| format!("number {} is {}", number.e164(), number.lifecycle));
+        return sms_ignore(trace, Some(number), Some(clinic));
     }
     if let Some((id, url)) = &clinic.texting {
         let name = clinic
             .assistants
             .iter()
             .find(|a| a.id == *id)
-            .map(|a| a.name.to_string());
-        let mut decision = sms_ignore(
-            vec![format!(
-                "texting assistant {} handles SMS",
-                name.as_deref().unwrap_or(id)
-            )],
-            Some(number),
-            Some(clinic),
-        );
+            .map(|a| &*a.name);
+        trace.note(|| format!("texting assistant {} handles SMS", name.unwrap_or(id)));
+        let mut decision = sms_ignore(trace, Some(number), Some(clinic));
         decision.outcome = Outcome {
             kind: OutcomeKind::SmsAssistant,
-            id: Some(id.to_string()),
-            name: name.clone(),
+            id: Some(Cow::Borrowed(id)),
+            name: name.map(Cow::Borrowed),
         };
         decision.handler = Some(Handler {
             kind: HandlerKind::Assistant,
-            id: Some(id.to_string()),
-            name,
+            id: Some(Cow::Borrowed(id)),
+            name: name.map(Cow::Borrowed),
         });
         decision.action = TwimlPlan::SmsRedirect {
-            url: url.to_string(),
+            url: Cow::Borrowed(url),
         };
         return decision;
     }
     if let Some(reply) = &clinic.sms_auto_reply {
-        let mut decision = sms_ignore(
-            vec!["no texting assistant: the clinic's auto-reply answers".to_owned()],
-            Some(number),
-            Some(clinic),
-        );
+        trace.note(|| "no texting assistant: the clinic's auto-reply answers".to_owned());
+        let mut decision = sms_ignore(trace, Some(number), Some(clinic));
         decision.outcome = Outcome::bare(OutcomeKind::SmsReply);
-        decision.handler = Some(Handler {
-            kind: HandlerKind::Message,
-            id: None,
-            name: None,
-        });
+        decision.handler = Some(Handler::bare(HandlerKind::Message));
         decision.action = TwimlPlan::SmsMessage {
-            text: reply.to_string(),
+            text: Cow::Borrowed(reply),
         };
         return decision;
     }
-    sms_ignore(
-        vec!["no texting assistant and no auto-reply: no answer".to_owned()],
-        Some(number),
-        Some(clinic),
-    )
+    trace.note(|| "no texting assistant and no auto-reply: no answer".to_owned());
+    sms_ignore(trace, Some(number), Some(clinic))
 }
 
-fn sms_ignore(
-    trace: Vec<String>,
-    number: Option<&NumberEntry>,
-    clinic: Option<&ClinicEntry>,
-) -> Decision {
+fn sms_ignore<'a>(
+    trace: Trace,
+    number: Option<&'a NumberEntry>,
+    clinic: Option<&'a ClinicEntry>,
+) -> Decision<'a> {
     Decision {
         outcome: Outcome::bare(OutcomeKind::SmsIgnore),
         handler: None,
-        resolved_number_id: number.map(|n| n.id().to_owned()),
-        clinic_id: clinic.map(|c| c.id().to_owned()),
-        location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
-        timezone: number.map(|n| n.tz.name().to_owned()),
-        local_time: None,
-        trace,
+        resolved_number_id: number.map(NumberEntry::id),
+        clinic_id: clinic.map(ClinicEntry::id),
+        location_id: number.and_then(NumberEntry::location_id),
+        zone: number.map(NumberEntry::timezone),
+        at: None,
+        trace: trace.lines,
         speech: clinic.map(speech_of).unwrap_or_default(),
         action: TwimlPlan::SmsEmpty,
     }
 }
 
-fn reject(
-    trace: Vec<String>,
-    number: Option<&NumberEntry>,
-    clinic: Option<&ClinicEntry>,
-) -> Decision {
+fn reject<'a>(
+    trace: Trace,
+    number: Option<&'a NumberEntry>,
+    clinic: Option<&'a ClinicEntry>,
+) -> Decision<'a> {
     Decision {
         outcome: Outcome::bare(OutcomeKind::Reject),
         handler: None,
-        resolved_number_id: number.map(|n| n.id().to_owned()),
-        clinic_id: clinic.map(|c| c.id().to_owned()),
-        location_id: number.and_then(|n| n.location_id().map(str::to_owned)),
-        timezone: None,
-        local_time: None,
-        trace,
+        resolved_number_id: number.map(NumberEntry::id),
+        clinic_id: clinic.map(ClinicEntry::id),
+        location_id: number.and_then(NumberEntry::location_id),
+        zone: None,
+        at: None,
+        trace: trace.lines,
         speech: clinic.map(speech_of).unwrap_or_default(),
         action: TwimlPlan::Reject,
     }
 }
 
-fn error_decision(mut trace: Vec<String>, clinic: Option<&ClinicEntry>) -> Decision {
-    trace.push("apologise and hang up".to_owned());
+fn error_decision<'a>(mut trace: Trace, clinic: Option<&'a ClinicEntry>) -> Decision<'a> {
+    trace.note(|| "apologise and hang up".to_owned());
     Decision {
         outcome: Outcome::bare(OutcomeKind::Error),
-        handler: Some(hangup_handler()),
+        handler: Some(Handler::bare(HandlerKind::Hangup)),
         resolved_number_id: None,
-        clinic_id: clinic.map(|c| c.id().to_owned()),
+        clinic_id: clinic.map(ClinicEntry::id),
         location_id: None,
-        timezone: None,
-        local_time: None,
-        trace,
+        zone: None,
+        at: None,
+        trace: trace.lines,
         speech: clinic.map(speech_of).unwrap_or_default(),
         action: TwimlPlan::Say {
-            text: APOLOGY.to_owned(),
+            text: Cow::Borrowed(APOLOGY),
         },
     }
 }
 
-fn hangup_handler() -> Handler {
-    Handler {
-        kind: HandlerKind::Hangup,
-        id: None,
-        name: None,
-    }
-}
-
-fn speech_of(clinic: &ClinicEntry) -> Speech {
+fn speech_of(clinic: &ClinicEntry) -> Speech<'_> {
     Speech {
-        voice: clinic.voice().map(str::to_owned),
-        language: clinic.language().map(str::to_owned),
+        voice: clinic.voice(),
+        language: clinic.language(),
     }
 }
 
-fn base_decision(
-    s: &Snapshot,
-    number: &NumberEntry,
-    clinic: &ClinicEntry,
+fn base_decision<'a>(
+    number: &'a NumberEntry,
+    clinic: &'a ClinicEntry,
     at: DateTime<Utc>,
-) -> Decision {
-    let _ = s;
+) -> Decision<'a> {
     Decision {
         outcome: Outcome::bare(OutcomeKind::Hangup),
         handler: None,
-        resolved_number_id: Some(number.id().to_owned()),
-        clinic_id: Some(clinic.id().to_owned()),
-        location_id: number.location_id().map(str::to_owned),
-        timezone: Some(number.tz.name().to_owned()),
-        local_time: Some(
-            number
-                .tz
-                .from_utc_datetime(&at.naive_utc())
-                .to_rfc3339_opts(SecondsFormat::Secs, false),
-        ),
+        resolved_number_id: Some(number.id()),
+        clinic_id: Some(clinic.id()),
+        location_id: number.location_id(),
+        zone: Some(number.tz),
+        at: Some(at),
         trace: Vec::new(),
         speech: speech_of(clinic),
         action: TwimlPlan::Hangup,
@@ -665,11 +744,11 @@ pub(crate) fn rule_at(number: &NumberEntry, local: NaiveDateTime) -> Rule<'_> {
 }
 
 /// Who answers first for a rule: the handler the coverage shows.
-pub(crate) fn first_handler(
-    clinic: &ClinicEntry,
-    number: &NumberEntry,
+pub(crate) fn first_handler<'a>(
+    clinic: &'a ClinicEntry,
+    number: &'a NumberEntry,
     first: FirstAction,
-) -> Handler {
+) -> Handler<'a> {
     match first {
         FirstAction::Assistant(index) => assistant_handler(clinic, index),
         FirstAction::RingGroup(index) => ring_group_handler(number, index),
@@ -677,188 +756,211 @@ pub(crate) fn first_handler(
     }
 }
 
-fn assistant_handler(clinic: &ClinicEntry, index: u32) -> Handler {
+fn assistant_handler(clinic: &ClinicEntry, index: u32) -> Handler<'_> {
     let assistant = clinic.assistant(index);
     Handler {
         kind: HandlerKind::Assistant,
-        id: Some(assistant.id.to_string()),
-        name: Some(assistant.name.to_string()),
+        id: Some(Cow::Borrowed(&assistant.id)),
+        name: Some(Cow::Borrowed(&assistant.name)),
     }
 }
 
-fn ring_group_handler(number: &NumberEntry, index: u16) -> Handler {
+fn ring_group_handler(number: &NumberEntry, index: u16) -> Handler<'_> {
     let group = &number.ring_groups[usize::from(index)];
     Handler {
         kind: HandlerKind::RingGroup,
-        id: group.id.map(|id| number.text(id).to_owned()),
-        name: Some(number.text(group.name).to_owned()),
+        id: group.id.map(|id| Cow::Borrowed(number.text(id))),
+        name: Some(Cow::Borrowed(number.text(group.name))),
     }
 }
 
-fn action_handler(clinic: &ClinicEntry, number: &NumberEntry, action: &CompiledAction) -> Handler {
-    let bare = |kind| Handler {
-        kind,
-        id: None,
-        name: None,
-    };
+fn action_handler<'a>(
+    clinic: &'a ClinicEntry,
+    number: &'a NumberEntry,
+    action: &CompiledAction,
+) -> Handler<'a> {
     match action {
         CompiledAction::Assistant(index) => assistant_handler(clinic, *index),
         CompiledAction::RingGroup(index) => ring_group_handler(number, *index),
         CompiledAction::Voicemail(_) | CompiledAction::Unavailable(_) => {
-            bare(HandlerKind::Voicemail)
+            Handler::bare(HandlerKind::Voicemail)
         }
         CompiledAction::Forward(to) => Handler {
             kind: HandlerKind::Forward,
             id: None,
-            name: Some(number.text(*to).to_owned()),
+            name: Some(Cow::Borrowed(number.text(*to))),
         },
-        CompiledAction::Message(_) => bare(HandlerKind::Message),
-        CompiledAction::Hangup => bare(HandlerKind::Hangup),
+        CompiledAction::Message(_) => Handler::bare(HandlerKind::Message),
+        CompiledAction::Hangup => Handler::bare(HandlerKind::Hangup),
     }
 }
 
 /// Where a call ends up once links are followed.
 pub(crate) enum Reach<'a> {
-    /// Not routable: reject, with the reason.
-    Reject(String),
+    /// Not routable (this number of the chain is not active): reject.
+    Reject(&'a NumberEntry),
     /// Forwarded to an external number.
     Forward(&'a NumberEntry, &'a str),
     /// A link cycle, a chain too long or a broken link.
-    Broken(String),
+    Broken(BrokenLink<'a>),
     /// The number whose rules apply.
     Number(&'a NumberEntry),
+}
+
+/// Why the links of a number cannot be followed; described only when read.
+pub(crate) enum BrokenLink<'a> {
+    /// A stored link to something that is not a number of the clinic.
+    Target(&'a NumberEntry, &'a str),
+    /// A link never resolved.
+    Nowhere(&'a NumberEntry),
+    /// From this number, links loop or chain too far.
+    TooLong(&'a NumberEntry),
+}
+
+impl fmt::Display for BrokenLink<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokenLink::Target(number, target) => write!(
+                f,
+                "number {} forwards to {target}, which cannot be followed",
+                number.e164()
+            ),
+            BrokenLink::Nowhere(number) => write!(f, "number {} links nowhere", number.e164()),
+            BrokenLink::TooLong(start) => write!(
+                f,
+                "links from {} loop or chain more than {MAX_LINK_HOPS} numbers",
+                start.e164()
+            ),
+        }
+    }
 }
 
 /// Rules 1 and 2: lifecycle and forwarding, following links.
 pub(crate) fn follow_links<'a>(
     s: &'a Snapshot,
     start: &'a NumberEntry,
-    trace: &mut Vec<String>,
+    trace: &mut Trace,
 ) -> Reach<'a> {
     let mut number = start;
     for _ in 0..=MAX_LINK_HOPS {
         if number.lifecycle != Lifecycle::Active {
-            return Reach::Reject(format!("number {} is {}", number.e164(), number.lifecycle));
+            return Reach::Reject(number);
         }
         match &number.forwarding {
             CompiledForwarding::None => return Reach::Number(number),
             CompiledForwarding::External(to) => return Reach::Forward(number, number.text(*to)),
             CompiledForwarding::Broken(target) => {
-                return Reach::Broken(format!(
-                    "number {} forwards to {}, which cannot be followed",
-                    number.e164(),
-                    number.text(*target)
-                ));
+                return Reach::Broken(BrokenLink::Target(number, number.text(*target)));
             }
-            CompiledForwarding::Pending(_) => {
-                return Reach::Broken(format!("number {} links nowhere", number.e164()));
-            }
+            CompiledForwarding::Pending(_) => return Reach::Broken(BrokenLink::Nowhere(number)),
             CompiledForwarding::Link(next) => {
                 let next = s.number_at(*next);
-                trace.push(format!("linked {} → {}", number.e164(), next.e164()));
+                trace.note(|| format!("linked {} → {}", number.e164(), next.e164()));
                 number = next;
             }
         }
     }
-    Reach::Broken(format!(
-        "links from {} loop or chain more than {MAX_LINK_HOPS} numbers",
-        start.e164()
-    ))
+    Reach::Broken(BrokenLink::TooLong(start))
 }
 
 /// The whole order of resolution from a number, after `step` unanswered dials.
-fn route(
-    s: &Snapshot,
-    start: &NumberEntry,
-    call: &VoiceCall,
+fn route<'a>(
+    s: &'a Snapshot,
+    start: &'a NumberEntry,
+    call: &VoiceCall<'a>,
     at: DateTime<Utc>,
     step: u16,
-    mut trace: Vec<String>,
-) -> Decision {
+    mut trace: Trace,
+) -> Decision<'a> {
     start.warm_up();
     let clinic = s.clinic_of(start);
     std::hint::black_box(clinic.id().as_bytes().first());
     let number = match follow_links(s, start, &mut trace) {
         Reach::Number(number) => number,
-        Reach::Reject(reason) => {
-            trace.push(reason);
-            trace.push("reject".to_owned());
+        Reach::Reject(inactive) => {
+            trace.note(|| format!("number {} is {}", inactive.e164(), inactive.lifecycle));
+            trace.note(|| "reject".to_owned());
             return reject(trace, Some(start), Some(clinic));
         }
         Reach::Broken(reason) => {
-            trace.push(reason);
+            trace.note(|| reason.to_string());
             let mut decision = error_decision(trace, Some(clinic));
-            decision.resolved_number_id = Some(start.id().to_owned());
+            decision.resolved_number_id = Some(start.id());
             return decision;
         }
         Reach::Forward(number, to) => {
-            trace.push(format!("forwards to {to}"));
-            let mut decision = base_decision(s, number, clinic, at);
-            decision.trace = trace;
+            trace.note(|| format!("forwards to {to}"));
+            let mut decision = base_decision(number, clinic, at);
+            decision.trace = trace.lines;
             decision.outcome = Outcome::bare(OutcomeKind::Forward);
             decision.handler = Some(Handler {
                 kind: HandlerKind::Forward,
                 id: None,
-                name: Some(to.to_owned()),
+                name: Some(Cow::Borrowed(to)),
             });
             decision.action = forward_plan(to, call);
             return decision;
         }
     };
-    let mut decision = base_decision(s, number, clinic, at);
+    let mut decision = base_decision(number, clinic, at);
     let local = local_wall_time(number.tz, at);
-    let local_text = decision.local_time.as_deref().unwrap_or_default();
-    trace.push(format!("local time {local_text} ({})", number.tz.name()));
+    trace.note(|| {
+        format!(
+            "local time {} ({})",
+            decision.local_time().unwrap_or_default(),
+            number.tz.name()
+        )
+    });
     let rule = rule_at(number, local);
     let outcome = match rule {
         Rule::Closure(index, _) => {
             let closure = &number.closures[index];
-            let minute = crate::schedule::minute_of_day(local);
-            trace.push(format!(
-                "closure {} covers {} {:02}:{:02}",
-                number.text(closure.name),
-                local.date(),
-                minute / 60,
-                minute % 60
-            ));
+            trace.note(|| {
+                let minute = crate::schedule::minute_of_day(local);
+                format!(
+                    "closure {} covers {} {:02}:{:02}",
+                    number.text(closure.name),
+                    local.date(),
+                    minute / 60,
+                    minute % 60
+                )
+            });
             if closure.action.is_none() {
-                trace.push("the closure has no action: the off-hours handler answers".to_owned());
+                trace
+                    .note(|| "the closure has no action: the off-hours handler answers".to_owned());
             }
             Outcome {
                 kind: OutcomeKind::Closure,
-                id: closure.id.map(|id| number.text(id).to_owned()),
-                name: Some(number.text(closure.name).to_owned()),
+                id: closure.id.map(|id| Cow::Borrowed(number.text(id))),
+                name: Some(Cow::Borrowed(number.text(closure.name))),
             }
         }
         Rule::Assistant(index) => {
             let assistant = clinic.assistant(index);
-            trace.push("no closure applies".to_owned());
-            trace.push(format!("assistant {} is scheduled", assistant.name));
+            trace.note(|| "no closure applies".to_owned());
+            trace.note(|| format!("assistant {} is scheduled", assistant.name));
             Outcome {
                 kind: OutcomeKind::Assistant,
-                id: Some(assistant.id.to_string()),
-                name: Some(assistant.name.to_string()),
+                id: Some(Cow::Borrowed(&assistant.id)),
+                name: Some(Cow::Borrowed(&assistant.name)),
             }
         }
         Rule::RingGroup(index) => {
             let group = &number.ring_groups[usize::from(index)];
-            trace.push("no closure applies; no assistant is scheduled".to_owned());
-            trace.push(format!(
-                "ring group {} is scheduled",
-                number.text(group.name)
-            ));
+            trace.note(|| "no closure applies; no assistant is scheduled".to_owned());
+            trace.note(|| format!("ring group {} is scheduled", number.text(group.name)));
             Outcome {
                 kind: OutcomeKind::RingGroup,
-                id: group.id.map(|id| number.text(id).to_owned()),
-                name: Some(number.text(group.name).to_owned()),
+                id: group.id.map(|id| Cow::Borrowed(number.text(id))),
+                name: Some(Cow::Borrowed(number.text(group.name))),
             }
         }
         Rule::OffHours(_) => {
-            trace.push("no closure, assistant or ring group is scheduled".to_owned());
+            trace.note(|| "no closure, assistant or ring group is scheduled".to_owned());
             Outcome::bare(OutcomeKind::OffHours)
         }
     };
-    let (handler, plan) = run(s, clinic, number, rule.action(), step, call, at, &mut trace);
+    let (handler, plan) = run(clinic, number, rule.action(), step, call, at, &mut trace);
     decision.outcome = if step == 0 {
         outcome
     } else {
@@ -876,25 +978,22 @@ fn route(
         }
     };
     decision.handler = Some(handler);
-    decision.trace = trace;
+    decision.trace = trace.lines;
     decision.action = plan;
     decision
 }
 
 /// Runs a handler after `step` dials ended unanswered: skips the dials
 /// already made (moving through `on_no_answer`) and plans the next verb.
-#[allow(clippy::too_many_arguments)]
-fn run(
-    s: &Snapshot,
-    clinic: &ClinicEntry,
-    number: &NumberEntry,
+fn run<'a>(
+    clinic: &'a ClinicEntry,
+    number: &'a NumberEntry,
     first: FirstAction,
     step: u16,
-    call: &VoiceCall,
+    call: &VoiceCall<'a>,
     at: DateTime<Utc>,
-    trace: &mut Vec<String>,
-) -> (Handler, TwimlPlan) {
-    let _ = s;
+    trace: &mut Trace,
+) -> (Handler<'a>, TwimlPlan<'a>) {
     let mut remaining = step;
     let mut current = first;
     let mut hand_overs = 0;
@@ -923,7 +1022,7 @@ fn run(
                             .into_iter()
                             .collect(),
                     };
-                    trace.push(match group.strategy {
+                    trace.note(|| match group.strategy {
                         Strategy::Simultaneous => format!(
                             "ring group {}: ring {} members for {} s",
                             number.text(group.name),
@@ -944,7 +1043,7 @@ fn run(
                         caller_id: None,
                         answer_on_bridge: true,
                         continuation: Some(Continuation {
-                            number_id: number.id().to_owned(),
+                            number_id: Cow::Borrowed(number.id()),
                             instant: at.timestamp(),
                             step,
                         }),
@@ -953,31 +1052,33 @@ fn run(
                 }
                 remaining -= dials;
                 hand_overs += 1;
+                let name = number.text(group.name);
                 let next = match &group.on_no_answer {
                     Some(action) => {
-                        trace.push(format!(
-                            "ring group {}: nobody answered, on_no_answer runs",
-                            number.text(group.name)
-                        ));
+                        trace.note(|| {
+                            format!("ring group {name}: nobody answered, on_no_answer runs")
+                        });
                         action
                     }
                     None if number.off_hours == CompiledAction::RingGroup(index) => {
-                        trace.push(format!(
-                            "ring group {}: nobody answered; it is the off-hours handler, so voicemail",
-                            number.text(group.name)
-                        ));
+                        trace.note(|| {
+                            format!(
+                                "ring group {name}: nobody answered; it is the off-hours handler, so voicemail"
+                            )
+                        });
                         &CompiledAction::Voicemail(None)
                     }
                     None => {
-                        trace.push(format!(
-                            "ring group {}: nobody answered, the off-hours handler answers",
-                            number.text(group.name)
-                        ));
+                        trace.note(|| {
+                            format!(
+                                "ring group {name}: nobody answered, the off-hours handler answers"
+                            )
+                        });
                         &number.off_hours
                     }
                 };
                 if hand_overs > MAX_HAND_OVERS {
-                    trace.push("on_no_answer chain loops: voicemail".to_owned());
+                    trace.note(|| "on_no_answer chain loops: voicemail".to_owned());
                     &CompiledAction::Voicemail(None)
                 } else {
                     next
@@ -985,148 +1086,131 @@ fn run(
             }
             FirstAction::Action(action) => action,
         };
+        let handler = || action_handler(clinic, number, action);
         match action {
             CompiledAction::Assistant(index) => current = FirstAction::Assistant(*index),
             CompiledAction::RingGroup(index) => current = FirstAction::RingGroup(*index),
             CompiledAction::Voicemail(greeting) => {
-                trace.push("voicemail".to_owned());
+                trace.note(|| "voicemail".to_owned());
+                let greeting = greeting.map_or(DEFAULT_VOICEMAIL_GREETING, |g| number.text(g));
                 return (
-                    action_handler(clinic, number, action),
+                    handler(),
                     TwimlPlan::Voicemail {
-                        greeting: greeting
-                            .map_or(DEFAULT_VOICEMAIL_GREETING, |g| number.text(g))
-                            .to_owned(),
+                        greeting: Cow::Borrowed(greeting),
                     },
                 );
             }
             CompiledAction::Unavailable(reason) => {
-                trace.push(format!("{}: voicemail", number.text(*reason)));
+                trace.note(|| format!("{}: voicemail", number.text(*reason)));
                 return (
-                    action_handler(clinic, number, action),
+                    handler(),
                     TwimlPlan::Voicemail {
-                        greeting: DEFAULT_VOICEMAIL_GREETING.to_owned(),
+                        greeting: Cow::Borrowed(DEFAULT_VOICEMAIL_GREETING),
                     },
                 );
             }
             CompiledAction::Forward(to) => {
                 let to = number.text(*to);
-                trace.push(format!("forward to {to}"));
-                return (
-                    action_handler(clinic, number, action),
-                    forward_plan(to, call),
-                );
+                trace.note(|| format!("forward to {to}"));
+                return (handler(), forward_plan(to, call));
             }
             CompiledAction::Message(text) => {
-                trace.push("say a message and hang up".to_owned());
+                trace.note(|| "say a message and hang up".to_owned());
                 return (
-                    action_handler(clinic, number, action),
+                    handler(),
                     TwimlPlan::Say {
-                        text: number.text(*text).to_owned(),
+                        text: Cow::Borrowed(number.text(*text)),
                     },
                 );
             }
             CompiledAction::Hangup => {
-                trace.push("hang up".to_owned());
-                return (action_handler(clinic, number, action), TwimlPlan::Hangup);
+                trace.note(|| "hang up".to_owned());
+                return (handler(), TwimlPlan::Hangup);
             }
         }
     }
 }
 
-fn dial_target(number: &NumberEntry, member: &CompiledMember) -> DialTarget {
+fn dial_target<'a>(number: &'a NumberEntry, member: &CompiledMember) -> DialTarget<'a> {
     match *member {
-        CompiledMember::Number(n) => DialTarget::Number(number.text(n).to_owned()),
-        CompiledMember::Sip(uri) => DialTarget::Sip(number.text(uri).to_owned()),
-        CompiledMember::Client(name) => DialTarget::Client(number.text(name).to_owned()),
+        CompiledMember::Number(n) => DialTarget::Number(Cow::Borrowed(number.text(n))),
+        CompiledMember::Sip(uri) => DialTarget::Sip(Cow::Borrowed(number.text(uri))),
+        CompiledMember::Client(name) => DialTarget::Client(Cow::Borrowed(number.text(name))),
     }
 }
 
 /// Dial an external number with the caller's own number as caller ID (when
 /// it is a number; `anonymous` or `client:…` cannot be a caller ID).
-fn forward_plan(to: &str, call: &VoiceCall) -> TwimlPlan {
+fn forward_plan<'a>(to: &'a str, call: &VoiceCall<'a>) -> TwimlPlan<'a> {
     TwimlPlan::Dial(DialPlan {
-        targets: vec![DialTarget::Number(to.to_owned())],
+        targets: vec![DialTarget::Number(Cow::Borrowed(to))],
         timeout: None,
-        caller_id: E164::parse(call.from).ok().map(E164::into_inner),
+        caller_id: is_e164(call.from).then_some(Cow::Borrowed(call.from)),
         answer_on_bridge: true,
         continuation: None,
     })
 }
 
-fn assistant_plan(
-    clinic: &ClinicEntry,
-    number: &NumberEntry,
+/// Stream parameters the service sets itself; an assistant's own of the
+/// same name are dropped.
+const RESERVED_STREAM_PARAMETERS: [&str; 4] = ["clinic_id", "number_id", "caller", "called"];
+
+fn assistant_plan<'a>(
+    clinic: &'a ClinicEntry,
+    number: &'a NumberEntry,
     index: u32,
-    call: &VoiceCall,
-    trace: &mut Vec<String>,
-) -> (Handler, TwimlPlan) {
+    call: &VoiceCall<'a>,
+    trace: &mut Trace,
+) -> (Handler<'a>, TwimlPlan<'a>) {
     let assistant = clinic.assistant(index);
-    let handler = assistant_handler(clinic, index);
     let AssistantKind::Voice { target } = &assistant.kind else {
         // The snapshot only binds voice assistants; kept total all the same.
-        trace.push(format!(
-            "assistant {} is not a voice assistant: voicemail",
-            assistant.name
-        ));
+        trace.note(|| {
+            format!(
+                "assistant {} is not a voice assistant: voicemail",
+                assistant.name
+            )
+        });
         return (
-            Handler {
-                kind: HandlerKind::Voicemail,
-                id: None,
-                name: None,
-            },
+            Handler::bare(HandlerKind::Voicemail),
             TwimlPlan::Voicemail {
-                greeting: DEFAULT_VOICEMAIL_GREETING.to_owned(),
+                greeting: Cow::Borrowed(DEFAULT_VOICEMAIL_GREETING),
             },
         );
     };
-    trace.push(format!("assistant {} answers", assistant.name));
+    trace.note(|| format!("assistant {} answers", assistant.name));
+    let url = Cow::Borrowed(target.url.as_str());
     let plan = match target.kind {
         VoiceTargetType::Stream => {
-            let reserved = ["clinic_id", "number_id", "caller", "called"];
-            let mut parameters: Vec<(String, String)> = target
-                .parameters
-                .iter()
-                .flatten()
-                .filter(|(name, _)| !reserved.contains(&name.as_str()))
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect();
-            parameters.push(("clinic_id".to_owned(), clinic.id().to_owned()));
-            parameters.push(("number_id".to_owned(), number.id().to_owned()));
-            parameters.push(("caller".to_owned(), call.from.to_owned()));
-            parameters.push(("called".to_owned(), call.to.to_owned()));
-            TwimlPlan::Stream {
-                url: target.url.clone(),
-                parameters,
+            let own = target.parameters.iter().flatten();
+            let mut parameters: Vec<(Text, Text)> = Vec::with_capacity(
+                target.parameters.as_ref().map_or(0, |p| p.len())
+                    + RESERVED_STREAM_PARAMETERS.len(),
+            );
+            parameters.extend(
+                own.filter(|(name, _)| !RESERVED_STREAM_PARAMETERS.contains(&name.as_str()))
+                    .map(|(name, value)| {
+                        (Cow::Borrowed(name.as_str()), Cow::Borrowed(value.as_str()))
+                    }),
+            );
+            for (name, value) in RESERVED_STREAM_PARAMETERS.into_iter().zip([
+                clinic.id(),
+                number.id(),
+                call.from,
+                call.to,
+            ]) {
+                parameters.push((Cow::Borrowed(name), Cow::Borrowed(value)));
             }
+            TwimlPlan::Stream { url, parameters }
         }
         VoiceTargetType::Sip => TwimlPlan::Dial(DialPlan {
-            targets: vec![DialTarget::Sip(target.url.clone())],
+            targets: vec![DialTarget::Sip(url)],
             timeout: None,
             caller_id: None,
             answer_on_bridge: true,
             continuation: None,
         }),
-        VoiceTargetType::Redirect => TwimlPlan::Redirect {
-            url: target.url.clone(),
-        },
+        VoiceTargetType::Redirect => TwimlPlan::Redirect { url },
     };
-    (handler, plan)
-}
-
-/// Resolves a call placed to a given number of the snapshot (as
-/// [`resolve_voice`] does once it found the number by `To`).
-pub fn route_from_number(
-    s: &Snapshot,
-    number: &NumberEntry,
-    call: &VoiceCall,
-    at: DateTime<Utc>,
-) -> Decision {
-    route(
-        s,
-        number,
-        call,
-        at,
-        0,
-        vec![format!("call to {}", number.e164())],
-    )
+    (assistant_handler(clinic, index), plan)
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PreviewError;
 use crate::resolve::{
-    Decision, DialStatus, Handler, Outcome, TwimlPlan, VoiceCall, continue_voice, resolve_sms,
-    route_from_number,
+    Decision, DialStatus, Explain, Handler, Outcome, TwimlPlan, VoiceCall, continue_voice,
+    resolve_number, resolve_sms,
 };
 use crate::snapshot::Snapshot;
 use crate::twiml::{RenderContext, render};
@@ -50,8 +50,8 @@ pub struct SimulateResponse {
     pub resolved_number_id: Option<String>,
     pub timezone: Option<String>,
     pub local_time: Option<String>,
-    pub outcome: Outcome,
-    pub handler: Option<Handler>,
+    pub outcome: Outcome<'static>,
+    pub handler: Option<Handler<'static>>,
     pub trace: Vec<String>,
     pub twiml: String,
 }
@@ -68,14 +68,14 @@ pub fn simulate(
         .ok_or_else(|| PreviewError::NumberNotFound(number_id.to_owned()))?;
     let from = req.from.as_deref().unwrap_or(DEFAULT_SIMULATED_CALLER);
     let decision = match req.channel {
-        Channel::Sms => resolve_sms(s, number.e164(), from),
+        Channel::Sms => resolve_sms(s, number.e164(), from, Explain::Trace),
         Channel::Voice => {
             let call = VoiceCall {
                 to: number.e164(),
                 from,
                 call_sid: SIMULATED_CALL_SID,
             };
-            let mut decision = route_from_number(s, number, &call, req.at);
+            let mut decision = resolve_number(s, number, &call, req.at, Explain::Trace);
             let mut trace = Vec::new();
             for (played, status) in req.outcomes.iter().enumerate() {
                 let continuation = match &decision.action {
@@ -89,7 +89,7 @@ pub fn simulate(
                     break;
                 };
                 trace.append(&mut decision.trace);
-                decision = continue_voice(s, &continuation, *status, &call);
+                decision = continue_voice(s, &continuation, *status, &call, Explain::Trace);
             }
             trace.append(&mut decision.trace);
             decision.trace = trace;
@@ -102,11 +102,11 @@ pub fn simulate(
 fn response(decision: Decision, ctx: &RenderContext) -> SimulateResponse {
     let twiml = render(&decision, ctx);
     SimulateResponse {
-        resolved_number_id: decision.resolved_number_id,
-        timezone: decision.timezone,
-        local_time: decision.local_time,
-        outcome: decision.outcome,
-        handler: decision.handler,
+        resolved_number_id: decision.resolved_number_id.map(str::to_owned),
+        timezone: decision.timezone().map(str::to_owned),
+        local_time: decision.local_time(),
+        outcome: decision.outcome.into_owned(),
+        handler: decision.handler.map(Handler::into_owned),
         trace: decision.trace,
         twiml,
     }

@@ -8,10 +8,12 @@
 //! from the Host a request came with (Twilio signs the public URL).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::io;
 
 use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::escape::escape;
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 
 use crate::resolve::{Decision, DialPlan, DialTarget, Speech, TwimlPlan};
 
@@ -34,89 +36,179 @@ pub struct RenderContext<'a> {
 }
 
 impl RenderContext<'_> {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.public_base_url.trim_end_matches('/'))
+    /// Writes `base + path` into `out`.
+    fn push_url(&self, out: &mut String, path: &str) {
+        out.push_str(self.public_base_url.trim_end_matches('/'));
+        out.push_str(path);
     }
 }
 
 /// Renders a decision as TwiML.
 pub fn render(d: &Decision, ctx: &RenderContext) -> String {
-    let mut writer = Writer::new(Vec::with_capacity(512));
-    match write_response(&mut writer, d, ctx) {
-        Ok(()) => String::from_utf8(writer.into_inner())
-            .unwrap_or_else(|_| fallback_response().to_owned()),
+    let (tag, url) = SCRATCH.take().unwrap_or_default();
+    let mut out = Out {
+        w: Writer::new(Vec::with_capacity(512)),
+        tag,
+        url,
+    };
+    let written = write_response(&mut out, d, ctx);
+    let Out { w, tag, url } = out;
+    SCRATCH.set(Some((tag, url)));
+    match written {
+        Ok(()) => {
+            String::from_utf8(w.into_inner()).unwrap_or_else(|_| fallback_response().to_owned())
+        }
         // Writing into a Vec cannot fail; answer something safe all the same.
         Err(_) => fallback_response().to_owned(),
     }
+}
+
+thread_local! {
+    /// The start-tag and URL buffers, kept by each thread from one answer to
+    /// the next so that rendering allocates only its output.
+    static SCRATCH: Cell<Option<(String, String)>> = const { Cell::new(None) };
 }
 
 fn fallback_response() -> &'static str {
     r#"<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>"#
 }
 
-type Xml = Writer<Vec<u8>>;
+/// The writer, with scratch buffers reused for every start tag and URL, so
+/// that rendering allocates the output and little else.
+struct Out {
+    w: Writer<Vec<u8>>,
+    tag: String,
+    url: String,
+}
 
-fn write_response(w: &mut Xml, d: &Decision, ctx: &RenderContext) -> io::Result<()> {
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    if matches!(d.action, TwimlPlan::SmsEmpty) {
-        return w.write_event(Event::Empty(BytesStart::new("Response")));
+impl Out {
+    /// Writes a start tag (`empty`: a self-closing one) with its attributes,
+    /// each value escaped.
+    fn open(&mut self, name: &str, attributes: &[(&str, &str)], empty: bool) -> io::Result<()> {
+        self.tag.clear();
+        self.tag.push_str(name);
+        for (key, value) in attributes {
+            self.tag.push(' ');
+            self.tag.push_str(key);
+            self.tag.push_str("=\"");
+            self.tag.push_str(&escape(xml_safe(value)));
+            self.tag.push('"');
+        }
+        let element = BytesStart::from_content(self.tag.as_str(), name.len());
+        self.w.write_event(if empty {
+            Event::Empty(element)
+        } else {
+            Event::Start(element)
+        })
     }
-    w.write_event(Event::Start(BytesStart::new("Response")))?;
+
+    fn start(&mut self, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
+        self.open(name, attributes, false)
+    }
+
+    fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
+        self.open(name, attributes, true)
+    }
+
+    fn end(&mut self, name: &str) -> io::Result<()> {
+        self.w.write_event(Event::End(BytesEnd::new(name)))
+    }
+
+    fn text_element(
+        &mut self,
+        name: &str,
+        attributes: &[(&str, &str)],
+        text: &str,
+    ) -> io::Result<()> {
+        self.start(name, attributes)?;
+        self.w
+            .write_event(Event::Text(BytesText::new(&xml_safe(text))))?;
+        self.end(name)
+    }
+
+    fn say(&mut self, speech: &Speech, text: &str) -> io::Result<()> {
+        let mut attributes = AttributeList::default();
+        if let Some(voice) = speech.voice {
+            attributes.push("voice", voice);
+        }
+        if let Some(language) = speech.language {
+            attributes.push("language", language);
+        }
+        self.text_element("Say", attributes.as_slice(), text)
+    }
+}
+
+fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Result<()> {
+    // A constant: written as is rather than through BytesDecl, which
+    // would assemble it anew for every answer.
+    out.w
+        .get_mut()
+        .extend_from_slice(XML_DECLARATION.as_bytes());
+    if matches!(d.action, TwimlPlan::SmsEmpty) {
+        return out.empty("Response", &[]);
+    }
+    out.start("Response", &[])?;
     match &d.action {
-        TwimlPlan::Reject => empty(w, "Reject", &[("reason", "busy")])?,
-        TwimlPlan::Dial(dial) => write_dial(w, dial, ctx)?,
+        TwimlPlan::Reject => out.empty("Reject", &[("reason", "busy")])?,
+        TwimlPlan::Dial(dial) => write_dial(out, dial, ctx)?,
         TwimlPlan::Stream { url, parameters } => {
-            start(w, "Connect", &[])?;
-            start(w, "Stream", &[("url", url)])?;
+            out.start("Connect", &[])?;
+            out.start("Stream", &[("url", url)])?;
             for (name, value) in parameters {
-                empty(w, "Parameter", &[("name", name), ("value", value)])?;
+                out.empty("Parameter", &[("name", name), ("value", value)])?;
             }
-            end(w, "Stream")?;
-            end(w, "Connect")?;
+            out.end("Stream")?;
+            out.end("Connect")?;
         }
         TwimlPlan::Redirect { url } | TwimlPlan::SmsRedirect { url } => {
-            text_element(w, "Redirect", &[("method", "POST")], url)?;
+            out.text_element("Redirect", &[("method", "POST")], url)?;
         }
         TwimlPlan::Voicemail { greeting } => {
-            say(w, &d.speech, greeting)?;
-            let recording = ctx.url(RECORDING_PATH);
-            let max_length = VOICEMAIL_MAX_SECONDS.to_string();
-            empty(
-                w,
+            out.say(&d.speech, greeting)?;
+            let mut recording = std::mem::take(&mut out.url);
+            recording.clear();
+            ctx.push_url(&mut recording, RECORDING_PATH);
+            let mut max_length = [0u8; 5];
+            let max_length = small_number(VOICEMAIL_MAX_SECONDS, &mut max_length);
+            out.empty(
                 "Record",
                 &[
                     ("action", &recording),
                     ("method", "POST"),
-                    ("maxLength", &max_length),
+                    ("maxLength", max_length),
                     ("playBeep", "true"),
                     ("recordingStatusCallback", &recording),
                     ("recordingStatusCallbackMethod", "POST"),
                 ],
             )?;
+            out.url = recording;
             // Twilio skips the action when nothing was recorded and goes on.
-            empty(w, "Hangup", &[])?;
+            out.empty("Hangup", &[])?;
         }
         TwimlPlan::Say { text } => {
-            say(w, &d.speech, text)?;
-            empty(w, "Hangup", &[])?;
+            out.say(&d.speech, text)?;
+            out.empty("Hangup", &[])?;
         }
-        TwimlPlan::Hangup => empty(w, "Hangup", &[])?,
-        TwimlPlan::SmsMessage { text } => text_element(w, "Message", &[], text)?,
+        TwimlPlan::Hangup => out.empty("Hangup", &[])?,
+        TwimlPlan::SmsMessage { text } => out.text_element("Message", &[], text)?,
         TwimlPlan::SmsEmpty => {}
     }
-    end(w, "Response")
+    out.end("Response")
 }
 
-fn write_dial(w: &mut Xml, dial: &DialPlan, ctx: &RenderContext) -> io::Result<()> {
-    let action = dial
-        .continuation
-        .as_ref()
-        .map(|c| format!("{}?c={}", ctx.url(CONTINUE_PATH), c.encode()));
+fn write_dial(out: &mut Out, dial: &DialPlan, ctx: &RenderContext) -> io::Result<()> {
+    let mut action = std::mem::take(&mut out.url);
+    action.clear();
+    if let Some(continuation) = &dial.continuation {
+        ctx.push_url(&mut action, CONTINUE_PATH);
+        action.push_str("?c=");
+        continuation.encode_into(&mut action);
+    }
     let mut timeout_digits = [0u8; 5];
     let timeout = dial.timeout.map(|t| small_number(t, &mut timeout_digits));
     let mut attributes = AttributeList::default();
-    if let Some(action) = &action {
-        attributes.push("action", action);
+    if dial.continuation.is_some() {
+        attributes.push("action", &action);
         attributes.push("method", "POST");
     }
     if let Some(timeout) = timeout {
@@ -128,26 +220,16 @@ fn write_dial(w: &mut Xml, dial: &DialPlan, ctx: &RenderContext) -> io::Result<(
     if dial.answer_on_bridge {
         attributes.push("answerOnBridge", "true");
     }
-    start(w, "Dial", attributes.as_slice())?;
+    out.start("Dial", attributes.as_slice())?;
+    out.url = action;
     for target in &dial.targets {
         match target {
-            DialTarget::Number(number) => text_element(w, "Number", &[], number)?,
-            DialTarget::Sip(uri) => text_element(w, "Sip", &[], uri)?,
-            DialTarget::Client(name) => text_element(w, "Client", &[], name)?,
+            DialTarget::Number(number) => out.text_element("Number", &[], number)?,
+            DialTarget::Sip(uri) => out.text_element("Sip", &[], uri)?,
+            DialTarget::Client(name) => out.text_element("Client", &[], name)?,
         }
     }
-    end(w, "Dial")
-}
-
-fn say(w: &mut Xml, speech: &Speech, text: &str) -> io::Result<()> {
-    let mut attributes = AttributeList::default();
-    if let Some(voice) = &speech.voice {
-        attributes.push("voice", voice);
-    }
-    if let Some(language) = &speech.language {
-        attributes.push("language", language);
-    }
-    text_element(w, "Say", attributes.as_slice(), text)
+    out.end("Dial")
 }
 
 /// Up to six attributes on the stack: the hot path allocates little.
@@ -185,43 +267,18 @@ fn small_number(value: u16, buffer: &mut [u8; 5]) -> &str {
     std::str::from_utf8(&buffer[start..]).unwrap_or("30")
 }
 
-fn element<'a>(name: &'a str, attributes: &[(&str, &str)]) -> BytesStart<'a> {
-    let mut element = BytesStart::new(name);
-    for (key, value) in attributes {
-        element.push_attribute((*key, xml_safe(value).as_ref()));
-    }
-    element
-}
-
-fn start(w: &mut Xml, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
-    w.write_event(Event::Start(element(name, attributes)))
-}
-
-fn empty(w: &mut Xml, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
-    w.write_event(Event::Empty(element(name, attributes)))
-}
-
-fn end(w: &mut Xml, name: &str) -> io::Result<()> {
-    w.write_event(Event::End(BytesEnd::new(name)))
-}
-
-fn text_element(
-    w: &mut Xml,
-    name: &str,
-    attributes: &[(&str, &str)],
-    text: &str,
-) -> io::Result<()> {
-    start(w, name, attributes)?;
-    w.write_event(Event::Text(BytesText::new(&xml_safe(text))))?;
-    end(w, name)
-}
-
 /// Drops characters XML 1.0 cannot hold in any form (escaping does not help).
 fn xml_safe(text: &str) -> Cow<'_, str> {
     let allowed = |c: char| {
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
     };
-    if text.chars().all(allowed) {
+    // A byte test first, without branches so that it runs over many bytes
+    // at once: no control byte and no 0xEF (the lead byte of U+FFFE and
+    // U+FFFF) means every character is allowed.
+    let suspect = text
+        .bytes()
+        .fold(false, |seen, b| seen | (b < b' ') | (b == 0xEF));
+    if !suspect || text.chars().all(allowed) {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.chars().filter(|&c| allowed(c)).collect())

@@ -38,11 +38,7 @@ pub struct E164Error(pub String);
 impl E164 {
     /// Parses strictly: no spaces, dashes or brackets.
     pub fn parse(s: &str) -> Result<E164, E164Error> {
-        let digits = s.strip_prefix('+').ok_or_else(|| E164Error(s.to_owned()))?;
-        let ok = (7..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        if ok {
+        if is_e164(s) {
             Ok(E164(s.to_owned()))
         } else {
             Err(E164Error(s.to_owned()))
@@ -64,6 +60,15 @@ impl fmt::Display for E164 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether `s` is strictly E.164 (see [`E164::parse`]), without allocating.
+pub fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|digits| {
+        (7..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
 }
 
 /// Parses an E.164 number (see [`E164::parse`]).

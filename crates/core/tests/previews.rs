@@ -9,7 +9,9 @@ use serde_json::json;
 use switchboard_core::coverage::coverage;
 use switchboard_core::error::PreviewError;
 use switchboard_core::model::Forwarding;
-use switchboard_core::resolve::{DialStatus, OutcomeKind, TwimlPlan, VoiceCall, continue_voice};
+use switchboard_core::resolve::{
+    DialStatus, Explain, OutcomeKind, TwimlPlan, VoiceCall, continue_voice,
+};
 use switchboard_core::simulate::{Channel, SimulateRequest, simulate};
 use switchboard_core::twiml::{RenderContext, render};
 
@@ -119,6 +121,7 @@ fn simulate_twiml_is_byte_for_byte_what_the_webhook_answers() {
         dial.continuation.as_ref().expect("continuation"),
         DialStatus::Busy,
         &call,
+        Explain::Trace,
     );
     for (outcomes, webhook) in [
         (vec![], render(&first, &CTX)),

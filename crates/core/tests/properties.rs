@@ -8,7 +8,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use switchboard_core::coverage::{coverage, first_instant_of};
 use switchboard_core::model::{AssistantKindTag, RoutingDoc};
-use switchboard_core::resolve::{Continuation, OutcomeKind, resolve_sms};
+use switchboard_core::resolve::{
+    Continuation, DialPlan, DialStatus, Explain, OutcomeKind, TwimlPlan, VoiceCall, continue_voice,
+    resolve_sms, resolve_voice,
+};
 use switchboard_core::snapshot::{Snapshot, SnapshotInput};
 use switchboard_core::twiml::{RenderContext, render};
 use switchboard_core::validate::{ClinicContext, validate_routing};
@@ -210,8 +213,41 @@ proptest! {
     }
 
     #[test]
+    fn resolving_without_the_trace_gives_the_same_decision_and_twiml(
+        routing in routing(), at in instant(), played in proptest::collection::vec(0usize..6, 0..4)
+    ) {
+        // The webhook resolves quietly, simulate with the trace: they must
+        // never disagree on anything but the trace itself.
+        let s = one_number(routing);
+        let voice = VoiceCall { to: MAIN, from: CALLER, call_sid: "CA1" };
+        let mut traced = resolve_voice(&s, &voice, at, Explain::Trace);
+        let mut quiet = resolve_voice(&s, &voice, at, Explain::Quiet);
+        let statuses = [DialStatus::Busy, DialStatus::NoAnswer, DialStatus::Failed,
+                        DialStatus::Canceled, DialStatus::Completed, DialStatus::Answered];
+        let mut played = played.into_iter().map(|i| statuses[i]);
+        loop {
+            prop_assert!(!traced.trace.is_empty());
+            prop_assert!(quiet.trace.is_empty());
+            let ctx = RenderContext { public_base_url: BASE };
+            prop_assert_eq!(render(&traced, &ctx), render(&quiet, &ctx));
+            traced.trace.clear();
+            prop_assert_eq!(&traced, &quiet);
+            let TwimlPlan::Dial(DialPlan { continuation: Some(c), .. }) = &quiet.action else { break };
+            let Some(status) = played.next() else { break };
+            let c = c.clone();
+            traced = continue_voice(&s, &c, status, &voice, Explain::Trace);
+            quiet = continue_voice(&s, &c, status, &voice, Explain::Quiet);
+        }
+        let sms_traced = resolve_sms(&s, MAIN, CALLER, Explain::Trace);
+        let mut sms_quiet = resolve_sms(&s, MAIN, CALLER, Explain::Quiet);
+        prop_assert!(sms_quiet.trace.is_empty());
+        sms_quiet.trace = sms_traced.trace.clone();
+        prop_assert_eq!(sms_traced, sms_quiet);
+    }
+
+    #[test]
     fn continuations_round_trip_and_stay_url_safe(number_id in any::<String>(), instant in any::<i64>(), step in any::<u16>()) {
-        let c = Continuation { number_id, instant, step };
+        let c = Continuation { number_id: number_id.into(), instant, step };
         let encoded = c.encode();
         prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)), "{}", encoded);
         prop_assert_eq!(Continuation::decode(&encoded), Ok(c));
@@ -224,7 +260,7 @@ proptest! {
 
     #[test]
     fn decoding_a_mutated_continuation_never_panics(id in "[a-z0-9-]{1,36}", cut in 0usize..60, byte in any::<u8>()) {
-        let mut encoded = Continuation { number_id: id, instant: 1_790_000_000, step: 3 }.encode().into_bytes();
+        let mut encoded = Continuation { number_id: id.into(), instant: 1_790_000_000, step: 3 }.encode().into_bytes();
         let position = cut % encoded.len();
         encoded[position] = byte;
         if let Ok(text) = String::from_utf8(encoded) {
@@ -252,7 +288,7 @@ proptest! {
             let xml = render(&call_at(&s, to, at), &ctx);
             prop_assert!(parse_twiml(&xml).is_ok(), "{:?}: {}", parse_twiml(&xml), xml);
         }
-        let sms = render(&resolve_sms(&s, MAIN, CALLER), &ctx);
+        let sms = render(&resolve_sms(&s, MAIN, CALLER, Explain::Trace), &ctx);
         prop_assert!(parse_twiml(&sms).is_ok(), "{}", sms);
     }
 

@@ -6,23 +6,23 @@ use common::*;
 use serde_json::json;
 use switchboard_core::model::{Forwarding, Lifecycle};
 use switchboard_core::resolve::{
-    DialStatus, DialTarget, HandlerKind, OutcomeKind, TwimlPlan, VoiceCall, continue_voice,
-    resolve_sms,
+    DialStatus, DialTarget, Explain, HandlerKind, OutcomeKind, TwimlPlan, VoiceCall,
+    continue_voice, resolve_sms,
 };
 use switchboard_core::snapshot::{ClinicConfig, Snapshot, SnapshotInput};
 
-fn dial_targets(plan: &TwimlPlan) -> Vec<DialTarget> {
+fn dial_targets<'a>(plan: &TwimlPlan<'a>) -> Vec<DialTarget<'a>> {
     match plan {
         TwimlPlan::Dial(dial) => dial.targets.clone(),
         other => panic!("expected a dial, got {other:?}"),
     }
 }
 
-fn continue_after(
-    s: &Snapshot,
-    plan: &TwimlPlan,
+fn continue_after<'a>(
+    s: &'a Snapshot,
+    plan: &TwimlPlan<'_>,
     status: DialStatus,
-) -> switchboard_core::Decision {
+) -> switchboard_core::Decision<'a> {
     let TwimlPlan::Dial(dial) = plan else {
         panic!("expected a dial, got {plan:?}");
     };
@@ -36,6 +36,7 @@ fn continue_after(
             from: CALLER,
             call_sid: "CA123",
         },
+        Explain::Trace,
     )
 }
 
@@ -63,7 +64,8 @@ fn a_call_to_a_released_pending_or_paused_number_is_rejected() {
 
 #[test]
 fn an_empty_snapshot_rejects_every_call() {
-    let d = call(&Snapshot::empty(), ny(2026, 11, 25, 10, 0));
+    let empty = Snapshot::empty();
+    let d = call(&empty, ny(2026, 11, 25, 10, 0));
     assert_eq!(d.outcome.kind, OutcomeKind::Reject);
 }
 
@@ -116,7 +118,7 @@ fn a_linked_number_is_resolved_as_if_the_call_were_placed_to_the_number_it_links
     // 10:00 in Berlin is a weekday at the desk; in New York it would be 04:00.
     let d = call_at(&s, "+14155550001", utc("2026-11-25T09:00:00Z"));
     assert_eq!(d.resolved_number_id.as_deref(), Some("b"));
-    assert_eq!(d.timezone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(d.timezone(), Some("Europe/Berlin"));
     assert_eq!(d.outcome.kind, OutcomeKind::RingGroup);
     assert!(
         d.trace
@@ -259,8 +261,8 @@ fn local_time_is_the_numbers_own_timezone_else_its_locations_else_the_clinics() 
     ];
     for (to, zone, local) in cases {
         let d = call_at(&s, to, at);
-        assert_eq!(d.timezone.as_deref(), Some(zone), "{to}");
-        assert_eq!(d.local_time.as_deref(), Some(local), "{to}");
+        assert_eq!(d.timezone(), Some(zone), "{to}");
+        assert_eq!(d.local_time().as_deref(), Some(local), "{to}");
     }
 }
 
@@ -602,7 +604,7 @@ fn with_no_handler_at_all_the_caller_gets_voicemail_with_the_default_greeting() 
 fn a_text_to_an_unknown_released_pending_or_paused_number_gets_an_empty_response() {
     let s = one_number(json!({}));
     assert_eq!(
-        resolve_sms(&s, "+19995550000", CALLER).action,
+        resolve_sms(&s, "+19995550000", CALLER, Explain::Trace).action,
         TwimlPlan::SmsEmpty
     );
     for lifecycle in [Lifecycle::Released, Lifecycle::Pending, Lifecycle::Paused] {
@@ -616,7 +618,7 @@ fn a_text_to_an_unknown_released_pending_or_paused_number_gets_an_empty_response
             },
             1,
         );
-        let d = resolve_sms(&s, MAIN, CALLER);
+        let d = resolve_sms(&s, MAIN, CALLER, Explain::Trace);
         assert_eq!(d.action, TwimlPlan::SmsEmpty, "{lifecycle:?}");
         assert_eq!(d.outcome.kind, OutcomeKind::SmsIgnore);
     }
@@ -649,7 +651,7 @@ fn a_text_goes_to_the_texting_assistant_on_every_enabled_number_forwarding_and_l
         1,
     );
     for to in [MAIN, "+14155550004", "+14155550003"] {
-        let d = resolve_sms(&s, to, CALLER);
+        let d = resolve_sms(&s, to, CALLER, Explain::Trace);
         assert_eq!(d.outcome.kind, OutcomeKind::SmsAssistant, "{to}");
         assert_eq!(
             d.action,
@@ -670,7 +672,7 @@ fn without_texting_assistant_a_text_gets_the_clinics_auto_reply_else_nothing() {
         },
         1,
     );
-    let d = resolve_sms(&s, MAIN, CALLER);
+    let d = resolve_sms(&s, MAIN, CALLER, Explain::Trace);
     assert_eq!(d.outcome.kind, OutcomeKind::SmsReply);
     assert_eq!(
         d.action,
@@ -686,7 +688,7 @@ fn without_texting_assistant_a_text_gets_the_clinics_auto_reply_else_nothing() {
         },
         1,
     );
-    let d = resolve_sms(&s, MAIN, CALLER);
+    let d = resolve_sms(&s, MAIN, CALLER, Explain::Trace);
     assert_eq!(d.outcome.kind, OutcomeKind::SmsIgnore);
     assert_eq!(d.action, TwimlPlan::SmsEmpty);
 }

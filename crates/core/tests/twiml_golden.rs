@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use common::*;
 use serde_json::json;
 use switchboard_core::model::{Forwarding, Lifecycle};
-use switchboard_core::resolve::{DialStatus, TwimlPlan, VoiceCall, continue_voice, resolve_sms};
+use switchboard_core::resolve::{
+    DialStatus, Explain, TwimlPlan, VoiceCall, continue_voice, resolve_sms,
+};
 use switchboard_core::snapshot::{Snapshot, SnapshotInput};
 use switchboard_core::twiml::{RenderContext, render};
 
@@ -128,7 +130,7 @@ fn after(
             panic!("no dial to continue: {:?}", decision.action)
         };
         let c = dial.continuation.clone().expect("continuation");
-        decision = continue_voice(s, &c, *status, &call);
+        decision = continue_voice(s, &c, *status, &call, Explain::Trace);
     }
     render(&decision, &CTX)
 }
@@ -189,15 +191,21 @@ fn every_decision_kind_renders_as_its_golden_file() {
         ("link_cycle_apology", voice(&s, "+14155550881", weekday)),
         (
             "sms_auto_reply",
-            render(&resolve_sms(&s, MAIN, CALLER), &CTX),
+            render(&resolve_sms(&s, MAIN, CALLER, Explain::Trace), &CTX),
         ),
         (
             "sms_texting_assistant",
-            render(&resolve_sms(&s, "+14155550777", CALLER), &CTX),
+            render(
+                &resolve_sms(&s, "+14155550777", CALLER, Explain::Trace),
+                &CTX,
+            ),
         ),
         (
             "sms_ignored",
-            render(&resolve_sms(&s, "+14155550009", CALLER), &CTX),
+            render(
+                &resolve_sms(&s, "+14155550009", CALLER, Explain::Trace),
+                &CTX,
+            ),
         ),
     ];
     for (name, xml) in cases {

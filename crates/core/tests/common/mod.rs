@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
-use switchboard_core::resolve::{Decision, VoiceCall, resolve_voice};
+use switchboard_core::resolve::{Decision, Explain, VoiceCall, resolve_voice};
 use switchboard_core::snapshot::{ClinicConfig, NumberConfig, Snapshot, SnapshotInput};
 
 pub const CLINIC: &str = "clinic-1";
@@ -98,7 +98,7 @@ pub fn ny(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-pub fn call_at(s: &Snapshot, to: &str, at: DateTime<Utc>) -> Decision {
+pub fn call_at<'a>(s: &'a Snapshot, to: &'a str, at: DateTime<Utc>) -> Decision<'a> {
     resolve_voice(
         s,
         &VoiceCall {
@@ -107,10 +107,11 @@ pub fn call_at(s: &Snapshot, to: &str, at: DateTime<Utc>) -> Decision {
             call_sid: "CA123",
         },
         at,
+        Explain::Trace,
     )
 }
 
-pub fn call(s: &Snapshot, at: DateTime<Utc>) -> Decision {
+pub fn call(s: &Snapshot, at: DateTime<Utc>) -> Decision<'_> {
     call_at(s, MAIN, at)
 }
 
