@@ -117,7 +117,7 @@ fn a_linked_number_is_resolved_as_if_the_call_were_placed_to_the_number_it_links
     ]);
     // 10:00 in Berlin is a weekday at the desk; in New York it would be 04:00.
     let d = call_at(&s, "+14155550001", utc("2026-11-25T09:00:00Z"));
-    assert_eq!(d.resolved_number_id.as_deref(), Some("b"));
+    assert_eq!(d.resolved_number_id, Some("b"));
     assert_eq!(d.timezone(), Some("Europe/Berlin"));
     assert_eq!(d.outcome.kind, OutcomeKind::RingGroup);
     assert!(
@@ -166,7 +166,7 @@ fn links_chain_up_to_eight_hops() {
     ));
     let s = snapshot_of(numbers.clone());
     let d = call_at(&s, "+14155551000", ny(2026, 11, 25, 10, 0));
-    assert_eq!(d.resolved_number_id.as_deref(), Some("n8"));
+    assert_eq!(d.resolved_number_id, Some("n8"));
     assert_eq!(d.action, TwimlPlan::Hangup);
 
     // One more hop is too many: apology and hang-up.

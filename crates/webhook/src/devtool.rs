@@ -3,7 +3,7 @@
 //! computed with the very functions the webhook runs.
 
 use chrono::{DateTime, Utc};
-use switchboard_core::resolve::{VoiceCall, resolve_sms, resolve_voice};
+use switchboard_core::resolve::{Explain, VoiceCall, resolve_sms, resolve_voice};
 use switchboard_core::snapshot::Snapshot;
 use switchboard_core::twiml::{RenderContext, render};
 
@@ -75,7 +75,7 @@ pub fn answer_offline(
 ) -> String {
     let ctx = RenderContext { public_base_url };
     let decision = match sms {
-        Some(_) => resolve_sms(snapshot, to, from),
+        Some(_) => resolve_sms(snapshot, to, from, Explain::Quiet),
         None => resolve_voice(
             snapshot,
             &VoiceCall {
@@ -84,6 +84,7 @@ pub fn answer_offline(
                 call_sid: "CA00000000000000000000000000000000",
             },
             at,
+            Explain::Quiet,
         ),
     };
     render(&decision, &ctx)

@@ -5,12 +5,13 @@
 //! renders, hands one event to the writer, and answers. Nothing here waits
 //! on the database.
 
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use switchboard_core::resolve::{
-    APOLOGY, Continuation, Decision, DialStatus, OutcomeKind, VoiceCall, continue_voice,
+    APOLOGY, Continuation, Decision, DialStatus, Explain, OutcomeKind, VoiceCall, continue_voice,
     resolve_sms, resolve_voice,
 };
 use switchboard_core::twiml::{RenderContext, XML_DECLARATION, render};
@@ -73,24 +74,29 @@ fn int(req: &TwilioRequest, name: &str) -> Option<i32> {
 
 /// Runs resolution and rendering; a panic inside answers `fallback` and is
 /// logged, so a bug in a corner of the configuration never drops a call.
-fn guarded(
+///
+/// Resolution runs without its human trace; only a call the configuration
+/// cannot route is resolved a second time, explained, for the error log.
+fn guarded<'a>(
     state: &State,
     what: &str,
     fallback: fn() -> String,
-    resolve: impl FnOnce() -> Decision,
-) -> (String, Option<Decision>) {
+    resolve: impl Fn(Explain) -> Decision<'a>,
+) -> (String, Option<Decision<'a>>) {
     let ctx = RenderContext {
         public_base_url: &state.public_base,
     };
     match catch_unwind(AssertUnwindSafe(|| {
-        let decision = resolve();
+        let decision = resolve(Explain::Quiet);
         let body = render(&decision, &ctx);
         (body, decision)
     })) {
         Ok((body, decision)) => {
             state.metrics.decided(decision.outcome.kind);
             if decision.outcome.kind == OutcomeKind::Error {
-                tracing::error!(trace = ?decision.trace, "{what}: the configuration cannot route this call");
+                let trace = catch_unwind(AssertUnwindSafe(|| resolve(Explain::Trace).trace))
+                    .unwrap_or_default();
+                tracing::error!(?trace, "{what}: the configuration cannot route this call");
             }
             (body, Some(decision))
         }
@@ -109,8 +115,8 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
     let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
     let at = Utc::now();
     let call = VoiceCall { to, from, call_sid };
-    let (body, decision) = guarded(&state, "voice", safe_voice_twiml, || {
-        resolve_voice(&snapshot, &call, at)
+    let (body, decision) = guarded(&state, "voice", safe_voice_twiml, |explain| {
+        resolve_voice(&snapshot, &call, at, explain)
     });
     let dialled = snapshot.number_by_e164(to);
     let outcome = decision.map(|d| d.outcome);
@@ -128,8 +134,10 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
                 .map_or(OutcomeKind::Error, |o| o.kind)
                 .as_str()
                 .to_owned(),
-            outcome_id: outcome.as_ref().and_then(|o| o.id.clone()),
-            outcome_name: outcome.and_then(|o| o.name),
+            outcome_id: outcome
+                .as_ref()
+                .and_then(|o| o.id.as_deref().map(str::to_owned)),
+            outcome_name: outcome.and_then(|o| o.name.map(Cow::into_owned)),
         },
     });
     Ok(twiml(body))
@@ -163,8 +171,8 @@ async fn voice_continue(
     let from = req.params.non_empty("From").unwrap_or("anonymous");
     let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
     let call = VoiceCall { to, from, call_sid };
-    let (body, decision) = guarded(&state, "continue", safe_voice_twiml, || {
-        continue_voice(&snapshot, &continuation, dial_status, &call)
+    let (body, decision) = guarded(&state, "continue", safe_voice_twiml, |explain| {
+        continue_voice(&snapshot, &continuation, dial_status, &call, explain)
     });
     state.events.record(CallEvent {
         call_sid: call_sid.to_owned(),
@@ -241,8 +249,8 @@ async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse
     };
     let from = req.params.non_empty("From").unwrap_or("");
     let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
-    let (body, decision) = guarded(&state, "sms", safe_sms_twiml, || {
-        resolve_sms(&snapshot, to, from)
+    let (body, decision) = guarded(&state, "sms", safe_sms_twiml, |explain| {
+        resolve_sms(&snapshot, to, from, explain)
     });
     let number = snapshot.number_by_e164(to);
     state.events.record(CallEvent {
