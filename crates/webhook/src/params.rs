@@ -133,7 +133,7 @@ impl Params {
 /// (as `String::from_utf8_lossy`, per name or value).
 fn decode_into(text: &mut String, input: &[u8], scratch: &mut Vec<u8>) {
     if !input.iter().any(|&b| b == b'+' || b == b'%') {
-        text.push_str(&String::from_utf8_lossy(input));
+        push_lossy(text, input);
         return;
     }
     scratch.clear();
@@ -156,7 +156,16 @@ fn decode_into(text: &mut String, input: &[u8], scratch: &mut Vec<u8>) {
         }
         i += 1;
     }
-    text.push_str(&String::from_utf8_lossy(scratch));
+    push_lossy(text, scratch);
+}
+
+/// `from_utf8` first: the valid case, Twilio's, is much faster than
+/// `from_utf8_lossy`'s chunk walk.
+fn push_lossy(text: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => text.push_str(valid),
+        Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
+    }
 }
 
 fn hex(digit: u8) -> Option<u8> {
