@@ -1,12 +1,15 @@
 //! Call records, written without ever making a webhook wait.
 //!
 //! The webhook hands each event to an [`EventSink`]: a `try_send` on a
-//! bounded channel, or, when the channel is full, one line appended to the
-//! local journal. It never blocks and never waits on the database.
+//! bounded channel (an atomic push; the writer is woken at most once per
+//! batch, because it sleeps while a batch gathers). Only when the channel is
+//! full (the writer stuck on a database that does not answer) does the sink
+//! touch the journal, and then only to copy the line into the journal's
+//! memory buffer, written out in 64 KiB pieces: never a write per event.
 //!
 //! One writer task drains the channel in batches and writes each batch in
-//! one transaction of four array statements (`UNNEST`), so the cost per
-//! batch does not grow with its size. Every write is idempotent:
+//! one transaction of array statements (`UNNEST`: one statement per table
+//! and batch, whatever its size). Every write is idempotent:
 //! - `call_events` has the key (call SID, kind, key): a Twilio retry, or a
 //!   journal replayed twice, inserts nothing new;
 //! - a status callback only lands when its `SequenceNumber` is not older
@@ -15,18 +18,34 @@
 //! - the call row is an upsert; the first webhook fills who called whom and
 //!   what answered, later ones complete it.
 //!
-//! While the database is away, batches go to an append-only journal of JSON
-//! lines under the data folder; every `retry_interval` the writer tries to
-//! replay it, and deletes it once it is written. Events are never dropped:
-//! at worst they wait on disk. A torn last line (a crash mid-write) is
-//! skipped and logged.
+//! So the order in which batches reach the database does not matter, and
+//! new batches go straight to the database once it answers, while the
+//! journal of the outage is replayed beside them.
+//!
+//! While the database is away, whole batches go to an append-only journal of
+//! JSON lines under the data folder, one `write` per batch; every
+//! `retry_interval` the writer replays it, a batch-sized chunk at a time (so a
+//! failed attempt costs one chunk, not a read of the whole journal), and
+//! deletes each file once it is written. Events are never dropped: at worst
+//! they wait on disk. A torn last line (a crash mid-write) is skipped and
+//! logged.
+//!
+//! What is durable when:
+//! - in the channel, or in the journal's buffer (only while the channel is
+//!   full): memory. A graceful stop (SIGTERM) writes both out; a crash of
+//!   the process loses them;
+//! - committed by a batch transaction: in the database;
+//! - appended to the journal: in the operating system's page cache at once
+//!   (it survives the process being killed), and on disk within
+//!   `retry_interval`, when the writer `fdatasync`s the journal. A power
+//!   loss during an outage can take at most that last interval.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -144,9 +163,10 @@ pub struct EventWriterOptions {
     pub journal_dir: PathBuf,
     /// Capacity of the channel between the webhooks and the writer.
     pub capacity: usize,
-    /// Most events per transaction.
+    /// Most events per transaction (and per chunk of a replay).
     pub batch_size: usize,
-    /// How often the journal is replayed while it holds events.
+    /// How often the journal is replayed while it holds events, and synced
+    /// to disk while it takes appends.
     pub retry_interval: Duration,
     /// Longest a batch write may take before it counts as failed.
     pub write_timeout: Duration,
@@ -179,17 +199,14 @@ pub struct EventSink {
 }
 
 impl EventSink {
-    /// Hands an event to the writer, or to the journal when the channel is
-    /// full or closed. Never waits.
+    /// Hands an event to the writer, or to the journal's buffer when the
+    /// channel is full or closed. Never waits on the database or the disk.
     pub fn record(&self, event: CallEvent) {
         match self.tx.try_send(event) {
             Ok(()) => {}
             Err(
                 mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event),
-            ) => {
-                self.journal
-                    .append(std::slice::from_ref(&event), &self.stats);
-            }
+            ) => self.journal.spill(&event, &self.stats),
         }
     }
 
@@ -228,6 +245,7 @@ impl EventWriter {
             journal: journal.clone(),
             stats: stats.clone(),
             opts,
+            database_down: false,
         };
         let task = tokio::spawn(worker.run(rx, stop_rx));
         Ok((
@@ -263,14 +281,17 @@ struct Worker {
     journal: Arc<Journal>,
     stats: Arc<EventStats>,
     opts: EventWriterOptions,
+    /// The last write failed: batches go to the journal without trying the
+    /// database (which could cost a timeout each) until a replay succeeds.
+    database_down: bool,
 }
 
 impl Worker {
-    async fn run(self, mut rx: mpsc::Receiver<CallEvent>, mut stop: oneshot::Receiver<()>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<CallEvent>, mut stop: oneshot::Receiver<()>) {
         let batch_size = self.opts.batch_size.max(1);
         let mut batch: Vec<CallEvent> = Vec::with_capacity(batch_size);
-        let mut retry = tokio::time::interval(self.opts.retry_interval);
-        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(self.opts.retry_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -282,10 +303,16 @@ impl Worker {
                     self.fill(&mut rx, &mut batch, batch_size).await;
                     self.flush(&mut batch).await;
                 }
-                _ = retry.tick() => {
+                _ = tick.tick() => {
+                    self.journal.write_buffered();
                     if self.journal.has_pending() {
-                        self.replay().await;
+                        self.replay(&mut rx, &mut batch).await;
+                    } else {
+                        // Nothing waits on disk (a journal write failed, or
+                        // it was all replayed): try the database again.
+                        self.database_down = false;
                     }
+                    self.journal.sync().await;
                 }
             }
         }
@@ -294,10 +321,11 @@ impl Worker {
         while rx.recv_many(&mut batch, batch_size).await > 0 {
             self.flush(&mut batch).await;
         }
+        self.journal.write_buffered();
         if self.journal.has_pending() {
-            self.replay().await;
+            self.replay(&mut rx, &mut batch).await;
         }
-        self.journal.sync();
+        self.journal.sync().await;
     }
 
     /// Lets a batch that is not full gather more events for `linger`. It
@@ -313,23 +341,20 @@ impl Worker {
             return;
         }
         tokio::time::sleep(self.opts.linger).await;
-        while batch.len() < batch_size {
-            match rx.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => return,
-            }
-        }
+        take_ready(rx, batch, batch_size);
     }
 
-    /// Writes a batch, or journals it while the database is away (or while
-    /// older events still wait in the journal, which keeps the order).
-    async fn flush(&self, batch: &mut Vec<CallEvent>) {
+    /// Writes a batch, or journals it (one write) while the database is away.
+    async fn flush(&mut self, batch: &mut Vec<CallEvent>) {
         if batch.is_empty() {
             return;
         }
-        if !self.journal.has_pending() && self.write(batch).await.is_ok() {
-            batch.clear();
-            return;
+        if !self.database_down {
+            if self.write(batch).await.is_ok() {
+                batch.clear();
+                return;
+            }
+            self.database_down = true;
         }
         self.journal.append(batch, &self.stats);
         batch.clear();
@@ -353,10 +378,13 @@ impl Worker {
         result
     }
 
-    /// Replays journal files oldest first; stops at the first failure and
-    /// leaves the rest for the next try.
-    async fn replay(&self) {
-        let files = match self.journal.take_for_replay() {
+    /// Replays journal files oldest first, a chunk at a time; stops at the
+    /// first failure and leaves the rest for the next try (chunks already
+    /// written are written again then, harmlessly). Between chunks it writes
+    /// what arrived meanwhile, so a long replay never fills the channel.
+    async fn replay(&mut self, rx: &mut mpsc::Receiver<CallEvent>, batch: &mut Vec<CallEvent>) {
+        let batch_size = self.opts.batch_size.max(1);
+        let files = match self.journal.take_for_replay().await {
             Ok(files) => files,
             Err(e) => {
                 self.journal.mark_pending();
@@ -365,16 +393,35 @@ impl Worker {
             }
         };
         for file in files {
-            let events = match read_journal(&file) {
-                Ok(events) => events,
+            let mut reader = match JournalReader::open(&file) {
+                Ok(reader) => reader,
                 Err(e) => {
                     self.journal.mark_pending();
                     tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
                     return;
                 }
             };
-            for chunk in events.chunks(self.opts.batch_size.max(1)) {
-                if self.write(chunk).await.is_err() {
+            loop {
+                let chunk = match reader.next_chunk(batch_size) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        self.journal.mark_pending();
+                        tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
+                        return;
+                    }
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                if self.write(&chunk).await.is_err() {
+                    self.database_down = true;
+                    self.journal.mark_pending();
+                    return;
+                }
+                self.database_down = false;
+                take_ready(rx, batch, batch_size);
+                self.flush(batch).await;
+                if self.database_down {
                     self.journal.mark_pending();
                     return;
                 }
@@ -384,13 +431,24 @@ impl Worker {
                 tracing::error!(error = %e, file = %file.display(), "cannot remove a replayed journal file");
                 return;
             }
-            self.stats
-                .journal_pending
-                .fetch_sub(events.len() as u64, Ordering::Relaxed);
-            tracing::info!(
-                events = events.len(),
-                "call events replayed from the journal"
+            // Lines, not events: a torn line was counted when it was found.
+            let lines = reader.lines_read;
+            let _ = self.stats.journal_pending.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |pending| Some(pending.saturating_sub(lines)),
             );
+            tracing::info!(events = lines, "call events replayed from the journal");
+        }
+    }
+}
+
+/// Moves what the channel holds right now into `batch`, up to `batch_size`.
+fn take_ready(rx: &mut mpsc::Receiver<CallEvent>, batch: &mut Vec<CallEvent>, batch_size: usize) {
+    while batch.len() < batch_size {
+        match rx.try_recv() {
+            Ok(event) => batch.push(event),
+            Err(_) => return,
         }
     }
 }
@@ -400,26 +458,47 @@ impl Worker {
 #[derive(Debug)]
 struct Journal {
     dir: PathBuf,
-    active: Mutex<Option<File>>,
-    /// Whether any journal file may hold events; kept in memory so that the
-    /// writer does not list the folder for every batch.
+    active: Mutex<Active>,
+    /// Whether any journal file (or the buffer) may hold events; kept in
+    /// memory so that the writer does not list the folder for every batch.
     dirty: AtomicBool,
+}
+
+/// The file taking appends, and what waits to be written to it.
+#[derive(Debug, Default)]
+struct Active {
+    file: Option<File>,
+    /// Lines spilled by the webhooks while the channel was full, written
+    /// out when [`SPILL_WRITE_BYTES`] gather, or by the writer's next batch
+    /// or tick.
+    buffer: Vec<u8>,
+    buffered_events: u64,
+    /// Appended since the last `fdatasync`.
+    unsynced: bool,
 }
 
 const ACTIVE_JOURNAL: &str = "events.jsonl";
 const REPLAY_SUFFIX: &str = ".replay.jsonl";
+/// Spilled lines are written out in pieces of about this size.
+const SPILL_WRITE_BYTES: usize = 64 * 1024;
 
 impl Journal {
     fn open(dir: &Path, stats: &EventStats) -> std::io::Result<Journal> {
         fs::create_dir_all(dir)?;
         let journal = Journal {
             dir: dir.to_path_buf(),
-            active: Mutex::new(None),
+            active: Mutex::new(Active::default()),
             dirty: AtomicBool::new(false),
         };
+        // A previous run's active file may end in a torn line: new appends
+        // must not glue onto it, so it is set aside for replay as it is.
+        let active = dir.join(ACTIVE_JOURNAL);
+        if active.exists() {
+            fs::rename(&active, journal.replay_path())?;
+        }
         let mut pending = 0u64;
         for file in journal.files()? {
-            pending += read_journal(&file).map(|e| e.len() as u64).unwrap_or(0);
+            pending += count_lines(&file).unwrap_or(0);
         }
         stats.journal_pending.store(pending, Ordering::Relaxed);
         journal
@@ -434,47 +513,84 @@ impl Journal {
         Ok(journal)
     }
 
-    fn append(&self, events: &[CallEvent], stats: &EventStats) {
-        let mut text = Vec::with_capacity(256 * events.len());
-        for event in events {
-            if serde_json::to_writer(&mut text, event).is_ok() {
-                text.push(b'\n');
-            }
-        }
-        let mut active = self
-            .active
+    fn lock(&self) -> MutexGuard<'_, Active> {
+        self.active
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A fresh, sortable name for a file set aside for replay.
+    fn replay_path(&self) -> PathBuf {
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        self.dir.join(format!(
+            "events-{}-{n:06}{REPLAY_SUFFIX}",
+            Utc::now().timestamp_micros()
+        ))
+    }
+
+    /// The writer's batch: written at once, in one `write` (with whatever
+    /// spilled lines were waiting).
+    fn append(&self, events: &[CallEvent], stats: &EventStats) {
+        let text = to_lines(events);
+        let mut active = self.lock();
+        active.buffer.extend_from_slice(&text);
+        active.buffered_events += events.len() as u64;
+        self.count_in(events.len() as u64, stats);
+        self.write_out(&mut active);
+    }
+
+    /// One event from a webhook while the channel is full: serialised
+    /// outside the lock, then only copied into the buffer.
+    fn spill(&self, event: &CallEvent, stats: &EventStats) {
+        let text = to_lines(std::slice::from_ref(event));
+        let mut active = self.lock();
+        active.buffer.extend_from_slice(&text);
+        active.buffered_events += 1;
+        self.count_in(1, stats);
+        if active.buffer.len() >= SPILL_WRITE_BYTES {
+            self.write_out(&mut active);
+        }
+    }
+
+    /// Writes spilled lines that are still in memory.
+    fn write_buffered(&self) {
+        let mut active = self.lock();
+        if !active.buffer.is_empty() {
+            self.write_out(&mut active);
+        }
+    }
+
+    fn count_in(&self, events: u64, stats: &EventStats) {
+        self.dirty.store(true, Ordering::Relaxed);
+        stats.spilled.fetch_add(events, Ordering::Relaxed);
+        stats.journal_pending.fetch_add(events, Ordering::Relaxed);
+    }
+
+    fn write_out(&self, active: &mut Active) {
         let result = (|| {
-            if active.is_none() {
-                *active = Some(
+            if active.file.is_none() {
+                active.file = Some(
                     OpenOptions::new()
                         .create(true)
                         .append(true)
                         .open(self.dir.join(ACTIVE_JOURNAL))?,
                 );
             }
-            match active.as_mut() {
-                Some(file) => file.write_all(&text),
+            match active.file.as_mut() {
+                Some(file) => file.write_all(&active.buffer),
                 None => Ok(()),
             }
         })();
-        match result {
-            Ok(()) => {
-                self.dirty.store(true, Ordering::Relaxed);
-                stats
-                    .spilled
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                stats
-                    .journal_pending
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-            }
-            Err(e) => {
-                // Nothing else can hold them: say so loudly.
-                tracing::error!(error = %e, events = events.len(), "call events LOST: the journal cannot be written");
-                *active = None;
-            }
+        if let Err(e) = result {
+            // Nothing else can hold them: say so loudly.
+            tracing::error!(error = %e, events = active.buffered_events, "call events LOST: the journal cannot be written");
+            active.file = None;
+        } else {
+            active.unsynced = true;
         }
+        active.buffer.clear();
+        active.buffered_events = 0;
     }
 
     /// Whether any journal file may hold events.
@@ -487,24 +603,44 @@ impl Journal {
         self.dirty.store(true, Ordering::Relaxed);
     }
 
-    /// Closes the active file and renames it for replay; returns every
-    /// replay file, oldest first.
-    fn take_for_replay(&self) -> std::io::Result<Vec<PathBuf>> {
-        {
-            let mut active = self
-                .active
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let path = self.dir.join(ACTIVE_JOURNAL);
-            if path.exists() {
-                if let Some(file) = active.take() {
-                    let _ = file.sync_all();
-                }
-                let name = format!("events-{}{REPLAY_SUFFIX}", Utc::now().timestamp_micros());
-                fs::rename(&path, self.dir.join(name))?;
+    /// Moves what was appended since the last tick to disk (`fdatasync`, on
+    /// the blocking pool: it may take milliseconds).
+    async fn sync(&self) {
+        let file = {
+            let mut active = self.lock();
+            if !std::mem::take(&mut active.unsynced) {
+                return;
             }
+            active.file.as_ref().and_then(|f| f.try_clone().ok())
+        };
+        if let Some(file) = file {
+            sync_file(file).await;
+        }
+    }
+
+    /// Writes out the buffer, closes the active file and renames it for
+    /// replay (under the lock, so that no append lands in a file being
+    /// replayed); returns every replay file, oldest first.
+    async fn take_for_replay(&self) -> std::io::Result<Vec<PathBuf>> {
+        let taken = {
+            let mut active = self.lock();
+            if !active.buffer.is_empty() {
+                self.write_out(&mut active);
+            }
+            let path = self.dir.join(ACTIVE_JOURNAL);
+            let taken = if path.exists() {
+                fs::rename(&path, self.replay_path())?;
+                let unsynced = std::mem::take(&mut active.unsynced);
+                active.file.take().filter(|_| unsynced)
+            } else {
+                None
+            };
             // Appends from now on set it again; a failed replay too.
             self.dirty.store(false, Ordering::Relaxed);
+            taken
+        };
+        if let Some(file) = taken {
+            sync_file(file).await;
         }
         let mut files: Vec<PathBuf> = self
             .files()?
@@ -531,34 +667,86 @@ impl Journal {
         }
         Ok(files)
     }
+}
 
-    fn sync(&self) {
-        let active = self
-            .active
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(file) = active.as_ref() {
-            let _ = file.sync_all();
+impl Drop for Journal {
+    /// The last sink is gone: lines spilled after the writer stopped still
+    /// reach the file, for the next run to replay.
+    fn drop(&mut self) {
+        let mut active = self.lock();
+        if !active.buffer.is_empty() {
+            self.write_out(&mut active);
+        }
+        if let Some(file) = active.file.as_ref() {
+            let _ = file.sync_data();
         }
     }
 }
 
-fn read_journal(path: &Path) -> std::io::Result<Vec<CallEvent>> {
-    let file = File::open(path)?;
-    let mut events = Vec::new();
-    for (number, line) in BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<CallEvent>(&line) {
-            Ok(event) => events.push(event),
-            Err(e) => {
-                tracing::error!(error = %e, file = %path.display(), line = number + 1, "skipping an unreadable journal line")
-            }
+async fn sync_file(file: File) {
+    match tokio::task::spawn_blocking(move || file.sync_data()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot sync the call-event journal"),
+        Err(e) => tracing::error!(error = %e, "cannot sync the call-event journal"),
+    }
+}
+
+fn to_lines(events: &[CallEvent]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(320 * events.len());
+    for event in events {
+        if serde_json::to_writer(&mut text, event).is_ok() {
+            text.push(b'\n');
         }
     }
-    Ok(events)
+    text
+}
+
+fn count_lines(path: &Path) -> std::io::Result<u64> {
+    let mut lines = 0;
+    for line in BufReader::new(File::open(path)?).split(b'\n') {
+        if !line?.trim_ascii().is_empty() {
+            lines += 1;
+        }
+    }
+    Ok(lines)
+}
+
+/// Reads a journal file a chunk at a time.
+struct JournalReader {
+    path: PathBuf,
+    lines: std::io::Split<BufReader<File>>,
+    /// Non-blank lines consumed so far, readable or not.
+    lines_read: u64,
+}
+
+impl JournalReader {
+    fn open(path: &Path) -> std::io::Result<JournalReader> {
+        Ok(JournalReader {
+            path: path.to_path_buf(),
+            lines: BufReader::new(File::open(path)?).split(b'\n'),
+            lines_read: 0,
+        })
+    }
+
+    /// Up to `size` events; empty at the end of the file.
+    fn next_chunk(&mut self, size: usize) -> std::io::Result<Vec<CallEvent>> {
+        let mut events = Vec::with_capacity(size);
+        while events.len() < size {
+            let Some(line) = self.lines.next() else { break };
+            let line = line?;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            self.lines_read += 1;
+            match serde_json::from_slice::<CallEvent>(&line) {
+                Ok(event) => events.push(event),
+                Err(e) => {
+                    tracing::error!(error = %e, file = %self.path.display(), line = self.lines_read, "skipping an unreadable journal line")
+                }
+            }
+        }
+        Ok(events)
+    }
 }
 
 fn parse_uuid(id: Option<&str>) -> Option<Uuid> {
@@ -584,12 +772,15 @@ pub async fn write_batch(pool: &Pool, batch: &[CallEvent]) -> StoreResult<()> {
         kinds.push(event.kind());
         keys.push(event.key());
         ats.push(event.at);
-        payloads.push(serde_json::to_value(&event.detail).unwrap_or(serde_json::Value::Null));
+        // JSON text, cast by the server: no `serde_json::Value` tree per event.
+        payloads.push(serde_json::to_string(&event.detail).unwrap_or_else(|_| "null".into()));
     }
     let statement = tx
         .prepare_cached(
             "INSERT INTO call_events (call_sid, kind, event_key, at, payload) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) \
+         SELECT u.sid, u.kind, u.key, u.at, u.payload::jsonb \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) \
+              AS u(sid, kind, key, at, payload) \
          ON CONFLICT DO NOTHING",
         )
         .await?;

@@ -175,3 +175,110 @@ async fn a_torn_last_journal_line_is_skipped_and_the_rest_replayed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn pending(sink: &switchboard_store::events::EventSink) -> u64 {
+    sink.stats()
+        .journal_pending
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn wait_for_calls(db: &TestDb, pattern: &str, expected: i64) {
+    let sql = format!("SELECT count(*) FROM calls WHERE call_sid LIKE '{pattern}'");
+    let started = Instant::now();
+    loop {
+        let found = count(db, &sql).await;
+        if found == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{found} of {expected} calls {pattern} written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn events_that_overflow_a_full_channel_are_all_kept_for_the_next_run() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("overflow");
+    // A channel of one against a database that is away: nearly every event
+    // overflows into the journal's buffer, written out in pieces.
+    let mut opts = EventWriterOptions::new(&dir);
+    opts.capacity = 1;
+    let (sink, writer) =
+        EventWriter::start(unreachable_pool(), opts).expect("the writer starts without a database");
+    for n in 0..2000 {
+        sink.record(voice(&format!("CAO{n}")));
+    }
+    writer.shutdown().await;
+    drop(sink);
+
+    let (sink, writer) = EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir))
+        .expect("the writer starts");
+    assert_eq!(pending(&sink), 2000, "the journal holds every event");
+    wait_for_calls(&db, "CAO%", 2000).await;
+    writer.shutdown().await;
+    assert_eq!(pending(&sink), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_long_journal_is_replayed_in_chunks_while_new_events_keep_landing() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("long");
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    let mut text = String::new();
+    for n in 0..3000 {
+        text.push_str(&serde_json::to_string(&voice(&format!("CAL{n}"))).expect("json"));
+        text.push('\n');
+    }
+    std::fs::write(dir.join("events.jsonl"), text).expect("a journal of a previous run");
+    let mut opts = EventWriterOptions::new(&dir);
+    opts.batch_size = 100;
+    opts.retry_interval = Duration::from_millis(50);
+    let (sink, writer) = EventWriter::start(db.pool.clone(), opts).expect("the writer starts");
+    for n in 0..500 {
+        sink.record(voice(&format!("CAN{n}")));
+        if n % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    wait_for_calls(&db, "CAL%", 3000).await;
+    wait_for_calls(&db, "CAN%", 500).await;
+    writer.shutdown().await;
+    assert_eq!(pending(&sink), 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM call_events").await,
+        3500,
+        "each event once"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn events_journalled_after_a_torn_line_are_not_glued_to_it() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("glue");
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    std::fs::write(dir.join("events.jsonl"), "{\"call_sid\":\"CAX0\",\"at")
+        .expect("a torn journal");
+    // This run has no database either: its events go to the journal too.
+    let (sink, writer) = EventWriter::start(unreachable_pool(), EventWriterOptions::new(&dir))
+        .expect("the writer starts without a database");
+    for n in 1..=3 {
+        sink.record(voice(&format!("CAX{n}")));
+    }
+    writer.shutdown().await;
+    drop(sink);
+
+    let (_sink, writer) = EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir))
+        .expect("the writer starts");
+    writer.shutdown().await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM calls WHERE call_sid LIKE 'CAX%'").await,
+        3,
+        "the three events of the second run, none lost to the torn line"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

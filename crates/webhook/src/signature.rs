@@ -116,7 +116,10 @@ fn verify(state: &State, req: &HttpRequest, body: &[u8]) -> Result<TwilioRequest
     let key = state.keys.for_account(account_sid);
     let valid = match signature {
         Some(signature) if json => key.validate_json(&url, body, signature),
-        Some(signature) => key.validate_form(&url, params.pairs(), signature),
+        Some(signature) => {
+            let pairs: Vec<(&str, &str)> = params.pairs().collect();
+            key.validate_form(&url, &pairs, signature)
+        }
         None => false,
     };
     if valid {
