@@ -48,7 +48,20 @@ fn synthetic_id(tag: u8, index: usize) -> String {
     format!("be{tag:02x}0000-0000-4000-8000-{index:012x}")
 }
 
-/// `numbers` synthetic numbers in `ceil(numbers / 10)` clinics.
+/// What the synthetic numbers carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// Eight routed numbers, a link and an outside forward per clinic: the
+    /// load benchmark's mix of answers.
+    #[default]
+    Mixed,
+    /// Every number routed with the full document (3 ring groups, 5
+    /// closures): the snapshot figure of quality.md.
+    Routed,
+}
+
+/// `numbers` synthetic numbers in `ceil(numbers / 10)` clinics, of the
+/// [`Shape::Mixed`] shape.
 ///
 /// In each clinic: number 0 is primary; numbers 0–7 carry a full routing
 /// document (a scheduled lunch assistant, three scheduled ring groups, an
@@ -60,6 +73,15 @@ fn synthetic_id(tag: u8, index: usize) -> String {
 /// # Panics
 /// When `numbers` exceeds [`MAX_NUMBERS`]: the numbering block is full.
 pub fn synthetic_clinics(numbers: usize) -> Vec<ClinicConfig> {
+    synthetic_clinics_shaped(numbers, Shape::Mixed)
+}
+
+/// As [`synthetic_clinics`], of the given shape: [`Shape::Routed`] gives
+/// numbers 8 and 9 of each clinic the full routing document too.
+///
+/// # Panics
+/// When `numbers` exceeds [`MAX_NUMBERS`]: the numbering block is full.
+pub fn synthetic_clinics_shaped(numbers: usize, shape: Shape) -> Vec<ClinicConfig> {
     assert!(
         numbers <= MAX_NUMBERS,
         "at most {MAX_NUMBERS} synthetic numbers"
@@ -68,13 +90,13 @@ pub fn synthetic_clinics(numbers: usize) -> Vec<ClinicConfig> {
         .map(|clinic| {
             let first = clinic * NUMBERS_PER_CLINIC;
             let count = NUMBERS_PER_CLINIC.min(numbers - first);
-            let doc = clinic_document(clinic, count);
+            let doc = clinic_document(clinic, count, shape);
             serde_json::from_value(doc).expect("the synthetic clinic matches ClinicConfig")
         })
         .collect()
 }
 
-fn clinic_document(clinic: usize, count: usize) -> Value {
+fn clinic_document(clinic: usize, count: usize, shape: Shape) -> Value {
     let timezone = TIMEZONES[clinic % TIMEZONES.len()];
     let second_timezone = TIMEZONES[(clinic + 3) % TIMEZONES.len()];
     let after_hours = synthetic_id(0xa1, clinic);
@@ -93,6 +115,7 @@ fn clinic_document(clinic: usize, count: usize) -> Value {
                 &locations[slot % 2],
                 &after_hours,
                 &lunch_line,
+                shape,
             )
         })
         .collect();
@@ -129,6 +152,7 @@ fn number_document(
     location: &str,
     after_hours: &str,
     lunch_line: &str,
+    shape: Shape,
 ) -> Value {
     let index = clinic * NUMBERS_PER_CLINIC + slot;
     let mut number = json!({
@@ -139,6 +163,9 @@ fn number_document(
         "location_id": location,
     });
     match slot {
+        8 | 9 if shape == Shape::Routed => {
+            number["routing"] = routing_document(index, after_hours, lunch_line);
+        }
         8 => {
             let primary = synthetic_id(0xb0, clinic * NUMBERS_PER_CLINIC);
             number["forwarding"] = json!({ "number_id": primary });
@@ -277,6 +304,20 @@ mod tests {
             "warnings: {:?}",
             snapshot.warnings()
         );
+    }
+
+    #[test]
+    fn the_routed_shape_gives_every_number_three_ring_groups_and_five_closures() {
+        let clinics = synthetic_clinics_shaped(1_000, Shape::Routed);
+        let numbers: Vec<_> = clinics.iter().flat_map(|c| &c.numbers).collect();
+        assert_eq!(numbers.len(), 1_000);
+        for number in numbers {
+            assert_eq!(number.routing.ring_groups.len(), 3, "{}", number.e164);
+            assert_eq!(number.routing.closures.len(), 5, "{}", number.e164);
+            assert!(number.forwarding.is_none());
+        }
+        let snapshot = Snapshot::build(SnapshotInput { clinics }, 1);
+        assert!(snapshot.warnings().is_empty(), "{:?}", snapshot.warnings());
     }
 
     #[test]

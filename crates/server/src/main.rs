@@ -127,7 +127,7 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         let db = Database::open(&settings).await?;
         let loaded = async {
             let mut client = db.pool.get().await?;
-            switchboard_store::config::load_snapshot_input(&mut client).await
+            switchboard_store::config::load_snapshot(&mut client).await
         }
         .await;
         if adopted {
@@ -135,8 +135,7 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         } else {
             db.close().await;
         }
-        let (input, version) = loaded?;
-        let snapshot = switchboard_core::Snapshot::build(input, version);
+        let snapshot = loaded?;
         let twiml = devtool::answer_offline(
             &snapshot,
             settings.public_base(),

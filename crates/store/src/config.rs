@@ -16,7 +16,8 @@ use switchboard_core::model::{
     RingGroup, RoutingDoc, Strategy, VoiceTarget, VoiceTargetType, Window,
 };
 use switchboard_core::snapshot::{
-    AssistantConfig, ClinicConfig, LocationConfig, NumberConfig, SnapshotInput,
+    AssistantConfig, ClinicConfig, LocationConfig, NumberConfig, Snapshot, SnapshotBuilder,
+    SnapshotInput,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -361,35 +362,155 @@ pub fn assistant_kind_columns(
     }
 }
 
-/// Everything the routers need, read in one REPEATABLE READ transaction so
-/// it is one consistent state, with the configuration version it reflects.
-/// Released numbers are left out: they never route, and their E.164 may be
-/// live again on another row.
+/// What a streamed load knows before its first clinic: the configuration
+/// version it reflects and how much is coming (for capacity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    pub version: i64,
+    pub clinics: usize,
+    pub numbers: usize,
+}
+
+/// Receives a streamed snapshot load clinic by clinic, on a blocking thread
+/// (it may compile and write files).
+///
+/// Dropped without [`SnapshotSink::finish`] when the load fails partway: it
+/// must then discard what it received.
+pub trait SnapshotSink: Send {
+    /// One whole clinic, in load order.
+    fn clinic(&mut self, clinic: ClinicConfig);
+    /// Every clinic was delivered, read in one consistent transaction.
+    fn finish(self: Box<Self>);
+}
+
+/// Numbers read per batch: bounds what is in memory besides the sink's own
+/// state (a clinic larger than this is still read whole).
+const BATCH_NUMBERS: usize = 2_000;
+/// Batches read ahead of the sink.
+const BATCHES_AHEAD: usize = 2;
+
+/// Streams everything the routers need into a sink made by `start`, read in
+/// one REPEATABLE READ transaction so it is one consistent state, with the
+/// configuration version it reflects (read first in the same transaction: a
+/// change committed after that point notifies again). Released numbers are
+/// left out: they never route, and their E.164 may be live again on another
+/// row.
+///
+/// Clinics are read in batches of about [`BATCH_NUMBERS`] numbers and handed
+/// over as they come, so memory holds the sink's state and a few batches,
+/// never the whole input. The sink runs on a blocking thread next to the
+/// reads. Returns the version once the sink has finished; on an error the
+/// sink is dropped unfinished.
+pub async fn stream_snapshot<F>(
+    client: &mut deadpool_postgres::Client,
+    start: F,
+) -> StoreResult<i64>
+where
+    F: FnOnce(SnapshotHeader) -> Box<dyn SnapshotSink> + Send + 'static,
+{
+    enum Part {
+        Clinics(Vec<ClinicConfig>),
+        Done,
+    }
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let version = current_version(&tx).await?;
+    let heads = clinic_heads(&tx, None).await?;
+    let header = SnapshotHeader {
+        version,
+        clinics: heads.len(),
+        numbers: heads.iter().map(|h| h.numbers).sum(),
+    };
+    let (parts, mut received) = tokio::sync::mpsc::channel::<Part>(BATCHES_AHEAD);
+    let consumer = tokio::task::spawn_blocking(move || {
+        let mut sink = start(header);
+        while let Some(part) = received.blocking_recv() {
+            match part {
+                Part::Clinics(clinics) => clinics.into_iter().for_each(|c| sink.clinic(c)),
+                Part::Done => return sink.finish(),
+            }
+        }
+        // The sender went away without `Done`: the load failed; `sink` drops.
+    });
+    let produced = async {
+        for batch in batches(heads) {
+            let clinics = read_clinics(&tx, batch).await?;
+            if parts.send(Part::Clinics(clinics)).await.is_err() {
+                return Err(StoreError::Unavailable(
+                    "the snapshot sink stopped early".into(),
+                ));
+            }
+        }
+        tx.commit().await?;
+        // Only a fully read, committed load is finished.
+        let _ = parts.send(Part::Done).await;
+        Ok(())
+    }
+    .await;
+    drop(parts);
+    let consumed = consumer
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the snapshot sink failed: {e}")));
+    produced.and(consumed).map(|()| version)
+}
+
+/// Everything the routers need, compiled as it streams (see
+/// [`stream_snapshot`]): for tools that route without a running service.
+pub async fn load_snapshot(client: &mut deadpool_postgres::Client) -> StoreResult<Snapshot> {
+    struct Compile {
+        builder: SnapshotBuilder,
+        done: std::sync::mpsc::Sender<Snapshot>,
+    }
+    impl SnapshotSink for Compile {
+        fn clinic(&mut self, clinic: ClinicConfig) {
+            self.builder.add_clinic(clinic);
+        }
+        fn finish(self: Box<Self>) {
+            let _ = self.done.send(self.builder.finish());
+        }
+    }
+    let (done, compiled) = std::sync::mpsc::channel();
+    stream_snapshot(client, move |header| {
+        Box::new(Compile {
+            builder: SnapshotBuilder::with_capacity(header.version, header.clinics, header.numbers),
+            done,
+        })
+    })
+    .await?;
+    compiled
+        .try_recv()
+        .map_err(|_| StoreError::Unavailable("the snapshot was not compiled".into()))
+}
+
+/// Everything the routers need as one [`SnapshotInput`], with its version
+/// (see [`stream_snapshot`], which the service uses so as never to hold the
+/// whole input; this is for tools and tests on small sets).
 pub async fn load_snapshot_input(
     client: &mut deadpool_postgres::Client,
 ) -> StoreResult<(SnapshotInput, i64)> {
-    load_input(client, None).await
+    struct Collect(std::sync::mpsc::Sender<ClinicConfig>);
+    impl SnapshotSink for Collect {
+        fn clinic(&mut self, clinic: ClinicConfig) {
+            let _ = self.0.send(clinic);
+        }
+        fn finish(self: Box<Self>) {}
+    }
+    let (send, received) = std::sync::mpsc::channel();
+    let version = stream_snapshot(client, move |_| Box::new(Collect(send))).await?;
+    let clinics = received.try_iter().collect();
+    Ok((SnapshotInput { clinics }, version))
 }
 
-/// One clinic exactly as [`load_snapshot_input`] loads it (links never leave
-/// a clinic), for simulate and coverage: a preview compiles what a real call
+/// One clinic exactly as [`stream_snapshot`] loads it (links never leave a
+/// clinic), for simulate and coverage: a preview compiles what a real call
 /// meets. `NotFound` when the clinic does not exist.
 pub async fn load_clinic_input(
     client: &mut deadpool_postgres::Client,
     clinic_id: Uuid,
-) -> StoreResult<(SnapshotInput, i64)> {
-    let (input, version) = load_input(client, Some(clinic_id)).await?;
-    if input.clinics.is_empty() {
-        return Err(StoreError::NotFound);
-    }
-    Ok((input, version))
-}
-
-/// Every clinic, or only `only`, with the version read first: a change
-/// committed after that point notifies again.
-async fn load_input(
-    client: &mut deadpool_postgres::Client,
-    only: Option<Uuid>,
 ) -> StoreResult<(SnapshotInput, i64)> {
     let tx = client
         .build_transaction()
@@ -398,38 +519,92 @@ async fn load_input(
         .start()
         .await?;
     let version = current_version(&tx).await?;
-    let mut clinics: Vec<ClinicConfig> = Vec::new();
-    let mut clinic_index: HashMap<Uuid, usize> = HashMap::new();
-    for row in tx
+    let heads = clinic_heads(&tx, Some(clinic_id)).await?;
+    if heads.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    let clinics = read_clinics(&tx, heads).await?;
+    tx.commit().await?;
+    Ok((SnapshotInput { clinics }, version))
+}
+
+/// A clinic's own columns (no locations, assistants or numbers yet) and how
+/// many routable numbers it has.
+struct ClinicHead {
+    config: ClinicConfig,
+    numbers: usize,
+}
+
+/// Every clinic's head, or only `only`'s, in load order. Small: the numbers,
+/// which are the bulk, are read batch by batch.
+async fn clinic_heads(tx: &impl GenericClient, only: Option<Uuid>) -> StoreResult<Vec<ClinicHead>> {
+    let rows = tx
         .query(
-            "SELECT id, name, default_timezone, voice, language, sms_auto_reply, \
-             texting_assistant_id, twilio_account_sid FROM clinics \
-             WHERE $1::uuid IS NULL OR id = $1 ORDER BY created_at, id",
+            "SELECT c.id, c.name, c.default_timezone, c.voice, c.language, c.sms_auto_reply, \
+             c.texting_assistant_id, c.twilio_account_sid, \
+             (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.lifecycle <> 'released') \
+             FROM clinics c WHERE $1::uuid IS NULL OR c.id = $1 ORDER BY c.created_at, c.id",
             &[&only],
         )
-        .await?
-    {
-        let id: Uuid = row.get(0);
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ClinicHead {
+            config: ClinicConfig {
+                id: row.get::<_, Uuid>(0).to_string(),
+                name: row.get(1),
+                default_timezone: row.get(2),
+                voice: row.get(3),
+                language: row.get(4),
+                sms_auto_reply: row.get(5),
+                texting_assistant_id: row.get::<_, Option<Uuid>>(6).map(|u| u.to_string()),
+                twilio_account_sid: row.get(7),
+                locations: Vec::new(),
+                assistants: Vec::new(),
+                numbers: Vec::new(),
+            },
+            numbers: usize::try_from(row.get::<_, i64>(8)).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Consecutive runs of clinics with about [`BATCH_NUMBERS`] numbers in all,
+/// at least one clinic each.
+fn batches(heads: Vec<ClinicHead>) -> impl Iterator<Item = Vec<ClinicHead>> {
+    let mut heads = heads.into_iter().peekable();
+    std::iter::from_fn(move || {
+        let mut batch = vec![heads.next()?];
+        let mut numbers = batch[0].numbers;
+        while let Some(next) = heads.next_if(|h| numbers + h.numbers <= BATCH_NUMBERS) {
+            numbers += next.numbers;
+            batch.push(next);
+        }
+        Some(batch)
+    })
+}
+
+/// Completes the clinics of `heads` with their locations, assistants and
+/// numbers (with routing), in the caller's transaction.
+async fn read_clinics(
+    tx: &impl GenericClient,
+    heads: Vec<ClinicHead>,
+) -> StoreResult<Vec<ClinicConfig>> {
+    let mut clinic_index: HashMap<Uuid, usize> = HashMap::with_capacity(heads.len());
+    let mut ids: Vec<Uuid> = Vec::with_capacity(heads.len());
+    let mut clinics: Vec<ClinicConfig> = Vec::with_capacity(heads.len());
+    for head in heads {
+        let id = parse_id("clinics.id", &head.config.id)?;
         clinic_index.insert(id, clinics.len());
-        clinics.push(ClinicConfig {
-            id: id.to_string(),
-            name: row.get(1),
-            default_timezone: row.get(2),
-            voice: row.get(3),
-            language: row.get(4),
-            sms_auto_reply: row.get(5),
-            texting_assistant_id: row.get::<_, Option<Uuid>>(6).map(|u| u.to_string()),
-            twilio_account_sid: row.get(7),
-            locations: Vec::new(),
-            assistants: Vec::new(),
-            numbers: Vec::new(),
-        });
+        ids.push(id);
+        let mut config = head.config;
+        config.numbers.reserve_exact(head.numbers);
+        clinics.push(config);
     }
     for row in tx
         .query(
             "SELECT clinic_id, id, name, timezone FROM locations \
-             WHERE $1::uuid IS NULL OR clinic_id = $1 ORDER BY created_at, id",
-            &[&only],
+             WHERE clinic_id = ANY($1) ORDER BY created_at, id",
+            &[&ids],
         )
         .await?
     {
@@ -444,8 +619,8 @@ async fn load_input(
     for row in tx
         .query(
             "SELECT clinic_id, id, name, kind, target_type, target_url, target_parameters, sms_url \
-             FROM assistants WHERE $1::uuid IS NULL OR clinic_id = $1 ORDER BY created_at, id",
-            &[&only],
+             FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
+            &[&ids],
         )
         .await?
     {
@@ -467,13 +642,13 @@ async fn load_input(
         .query(
             "SELECT clinic_id, id, e164, lifecycle, is_primary, timezone, location_id, \
              forward_to_e164, forward_to_number_id FROM numbers \
-             WHERE lifecycle <> 'released' AND ($1::uuid IS NULL OR clinic_id = $1) \
+             WHERE lifecycle <> 'released' AND clinic_id = ANY($1) \
              ORDER BY created_at, id",
-            &[&only],
+            &[&ids],
         )
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(1)).collect();
-    let mut routings = load_routings(&tx, &ids).await?;
+    let number_ids: Vec<Uuid> = rows.iter().map(|r| r.get(1)).collect();
+    let mut routings = load_routings(tx, &number_ids).await?;
     for row in rows {
         let Some(&i) = clinic_index.get(&row.get::<_, Uuid>(0)) else {
             continue;
@@ -505,8 +680,7 @@ async fn load_input(
             routing: routings.remove(&id).unwrap_or_default(),
         });
     }
-    tx.commit().await?;
-    Ok((SnapshotInput { clinics }, version))
+    Ok(clinics)
 }
 
 /// The configuration version now (the sequence's last value).
@@ -620,4 +794,50 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
         save_routing(tx, clinic_id, number_id, &routing).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(numbers: usize) -> ClinicHead {
+        ClinicHead {
+            config: ClinicConfig {
+                id: Uuid::new_v4().to_string(),
+                name: String::new(),
+                default_timezone: "UTC".into(),
+                voice: None,
+                language: None,
+                sms_auto_reply: None,
+                texting_assistant_id: None,
+                twilio_account_sid: None,
+                locations: Vec::new(),
+                assistants: Vec::new(),
+                numbers: Vec::new(),
+            },
+            numbers,
+        }
+    }
+
+    fn sizes(numbers: &[usize]) -> Vec<Vec<usize>> {
+        batches(numbers.iter().map(|&n| head(n)).collect())
+            .map(|b| b.iter().map(|h| h.numbers).collect())
+            .collect()
+    }
+
+    #[test]
+    fn batches_keep_clinic_order_and_stay_within_the_number_budget() {
+        let half = BATCH_NUMBERS / 2;
+        assert_eq!(
+            sizes(&[half, half, 1, 0, half]),
+            vec![vec![half, half], vec![1, 0, half]]
+        );
+        assert!(sizes(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_clinic_larger_than_a_batch_is_a_batch_of_its_own() {
+        let big = BATCH_NUMBERS * 3;
+        assert_eq!(sizes(&[1, big, 1]), vec![vec![1], vec![big], vec![1]]);
+    }
 }

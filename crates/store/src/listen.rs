@@ -1,9 +1,11 @@
-//! The routers' follower: keeps a snapshot input current with the database.
+//! The routers' follower: keeps a snapshot current with the database.
 //!
 //! Every committed configuration write sends `NOTIFY switchboard_config`
 //! (V1's statement triggers). The follower holds one connection of its own
-//! that `LISTEN`s, and on each notification reloads the whole snapshot input
-//! (notifications that pile up during a reload are coalesced into one).
+//! that `LISTEN`s, and on each notification reloads the whole configuration
+//! (notifications that pile up during a reload are coalesced into one),
+//! streamed clinic by clinic into a sink ([`stream_snapshot`]), never held
+//! whole in memory.
 //!
 //! Notifications are lost while disconnected, so every (re)connection starts
 //! with a full reload. As a safety net, every `check_interval` the follower
@@ -13,8 +15,8 @@
 //! already read a version whose data it cannot see yet; the notification
 //! sent at that commit must still reload.
 //!
-//! Loads are handed to a callback; what it does (compile, swap, persist) is
-//! the caller's business. While the database is away the follower retries
+//! Each load streams into a sink the caller makes; what it does (compile,
+//! swap, persist) is the caller's business. While the database is away the follower retries
 //! every `retry_interval` and the caller keeps its last good copy.
 
 use std::sync::Arc;
@@ -22,11 +24,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
-use switchboard_core::snapshot::SnapshotInput;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::config::load_snapshot_input;
+use crate::config::{SnapshotHeader, SnapshotSink, stream_snapshot};
 use crate::error::{StoreError, StoreResult};
 
 /// The channel V1's triggers notify.
@@ -50,9 +51,10 @@ impl Default for FollowerOptions {
     }
 }
 
-/// Receives every snapshot input loaded, with its configuration version.
-/// Called on a blocking thread: it may compile and write files.
-pub type OnLoad = Arc<dyn Fn(SnapshotInput, i64) + Send + Sync>;
+/// Makes the sink of each load, given what is coming. Called on a blocking
+/// thread, as is the sink: it may compile and write files. A sink dropped
+/// unfinished belongs to a load that failed.
+pub type OnLoad = Arc<dyn Fn(SnapshotHeader) -> Box<dyn SnapshotSink> + Send + Sync>;
 
 /// A running follower; [`Follower::stop`] ends it.
 #[derive(Debug)]
@@ -224,16 +226,11 @@ impl FollowerTask {
         }
     }
 
-    /// Loads the whole input and hands it over; returns its version.
+    /// Streams the whole configuration into a new sink; returns its version.
     async fn reload(&self) -> StoreResult<i64> {
         let mut client = self.pool.get().await?;
-        let (input, version) = load_snapshot_input(&mut client).await?;
-        drop(client);
         let on_load = self.on_load.clone();
-        tokio::task::spawn_blocking(move || on_load(input, version))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("installing the snapshot failed: {e}")))?;
-        Ok(version)
+        stream_snapshot(&mut client, move |header| on_load(header)).await
     }
 }
 

@@ -2,7 +2,8 @@
 
 use switchboard_core::snapshot::{ClinicConfig, Snapshot};
 use switchboard_store::config::{
-    current_version, insert_clinic, load_routing, load_snapshot_input, save_routing,
+    current_version, insert_clinic, load_clinic_input, load_routing, load_snapshot,
+    load_snapshot_input, save_routing,
 };
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
@@ -105,4 +106,86 @@ async fn a_routing_naming_an_assistant_of_another_clinic_is_refused_and_nothing_
     }
     let loaded = load_routing(&c, number_id).await.expect("load");
     assert_eq!(loaded.assistants, clinic.numbers[0].routing.assistants);
+}
+
+/// The demo clinic under other ids and phone numbers.
+fn demo_copy(tag: char) -> ClinicConfig {
+    let text = include_str!("../../../fixtures/demo.json")
+        .replace(
+            "00000000-0000-4000-8000-",
+            &format!("00000000-0000-4000-800{tag}-"),
+        )
+        .replace("+1415555", &format!("+1303{tag}55"))
+        .replace("+1212555", &format!("+1720{tag}55"));
+    serde_json::from_str(&text).expect("the copy parses")
+}
+
+#[tokio::test]
+async fn a_streamed_load_spanning_many_batches_reads_every_clinic_whole_and_in_order() {
+    let db = TestDb::new().await;
+    let first = load_demo(&db).await;
+    let big = Uuid::new_v4();
+    let mut c = db.pool.get().await.expect("connection");
+    {
+        // One clinic with more numbers than a batch holds, some released.
+        let tx = c.transaction().await.expect("tx");
+        tx.execute(
+            "INSERT INTO clinics (id, name, default_timezone) VALUES ($1, 'Big', 'America/Chicago')",
+            &[&big],
+        )
+        .await
+        .expect("clinic");
+        tx.execute(
+            "INSERT INTO numbers (clinic_id, e164, lifecycle, released_at) \
+             SELECT $1, '+1312' || lpad(g::text, 7, '0'), \
+                    CASE WHEN g % 500 = 0 THEN 'released' ELSE 'active' END, \
+                    CASE WHEN g % 500 = 0 THEN now() END \
+             FROM generate_series(1, 4500) g",
+            &[&big],
+        )
+        .await
+        .expect("numbers");
+        tx.commit().await.expect("commit");
+    }
+    let third = demo_copy('3');
+    {
+        let tx = c.transaction().await.expect("tx");
+        insert_clinic(&tx, &third).await.expect("insert the copy");
+        tx.commit().await.expect("commit");
+    }
+
+    let (input, version) = load_snapshot_input(&mut c).await.expect("load");
+    let names: Vec<&str> = input.clinics.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec![first.name.as_str(), "Big", third.name.as_str()]);
+    let counts: Vec<usize> = input.clinics.iter().map(|c| c.numbers.len()).collect();
+    assert_eq!(counts, vec![4, 4_491, 4]);
+    assert_eq!(input.clinics[2].id, third.id);
+    // Each clinic reads the same alone as within the whole stream.
+    for clinic in &input.clinics {
+        let id = Uuid::parse_str(&clinic.id).expect("uuid");
+        let (alone, _) = load_clinic_input(&mut c, id).await.expect("one clinic");
+        assert_eq!(&alone.clinics, std::slice::from_ref(clinic));
+    }
+    let snapshot = load_snapshot(&mut c).await.expect("compiled");
+    assert_eq!(snapshot.version(), version);
+    assert_eq!(snapshot.number_count(), 4 + 4_491 + 4);
+    assert!(snapshot.number_by_e164("+13120000499").is_some());
+    assert!(
+        snapshot.number_by_e164("+13120000500").is_none(),
+        "released"
+    );
+}
+
+#[tokio::test]
+async fn loading_one_clinic_that_does_not_exist_is_not_found() {
+    let db = TestDb::new().await;
+    load_demo(&db).await;
+    let mut c = db.pool.get().await.expect("connection");
+    let err = load_clinic_input(&mut c, Uuid::new_v4())
+        .await
+        .expect_err("no such clinic");
+    assert!(
+        matches!(err, switchboard_store::StoreError::NotFound),
+        "{err:?}"
+    );
 }

@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service as _};
 use actix_web::{App, HttpServer, web};
+use switchboard_store::config::{SnapshotHeader, SnapshotSink};
 use switchboard_store::events::{EventSink, EventWriter, EventWriterOptions};
 use switchboard_store::listen::{Follower, FollowerOptions};
 use switchboard_store::{PgConfig, Pool};
@@ -127,6 +128,23 @@ impl State {
     }
 }
 
+/// A load from the database streaming into the cell of `state`.
+struct Install {
+    state: web::Data<State>,
+    load: snapshot::StreamedLoad,
+}
+
+impl SnapshotSink for Install {
+    fn clinic(&mut self, clinic: switchboard_core::snapshot::ClinicConfig) {
+        self.load.add(clinic);
+    }
+
+    fn finish(self: Box<Self>) {
+        let Install { state, load } = *self;
+        state.snapshot.commit(load);
+    }
+}
+
 /// The webhook service: its state, the follower and the event writer.
 pub struct Webhook {
     state: web::Data<State>,
@@ -169,7 +187,15 @@ impl Webhook {
                 check_interval: config.snapshot_check_interval,
                 retry_interval: Duration::from_secs(1),
             },
-            Arc::new(move |input, version| installer.snapshot.install(input, version)),
+            Arc::new(move |header: SnapshotHeader| {
+                let load = installer
+                    .snapshot
+                    .begin(header.version, header.clinics, header.numbers);
+                Box::new(Install {
+                    state: installer.clone(),
+                    load,
+                }) as Box<dyn SnapshotSink>
+            }),
             state.follower_connected.clone(),
         );
         Ok(Webhook {

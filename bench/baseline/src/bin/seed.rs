@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use futures_util::{StreamExt, TryStreamExt};
-use switchboard_bench_baseline::synthetic::synthetic_clinics;
+use switchboard_bench_baseline::synthetic::{Shape, synthetic_clinics_shaped};
 
 /// Clinics inserted at once on the transaction's connection.
 const PIPELINED_CLINICS: usize = 32;
@@ -32,6 +32,11 @@ struct Cli {
     /// Where to write the E.164 of every synthetic number with its lifecycle, tab-separated.
     #[arg(long)]
     numbers_out: PathBuf,
+    /// Give every number the full routing document (3 ring groups, 5
+    /// closures), as quality.md's snapshot figure asks, instead of the load
+    /// benchmark's mix with links and outside forwards.
+    #[arg(long)]
+    all_routed: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -47,7 +52,12 @@ async fn main() -> ExitCode {
 
 async fn seed(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
-    let clinics = synthetic_clinics(cli.numbers);
+    let shape = if cli.all_routed {
+        Shape::Routed
+    } else {
+        Shape::Mixed
+    };
+    let clinics = synthetic_clinics_shaped(cli.numbers, shape);
     let pool = switchboard_store::connect_pool(&switchboard_store::DbConfig {
         url: cli.database.clone(),
         pool_size: 1,
