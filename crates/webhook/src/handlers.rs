@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use switchboard_core::resolve::{
@@ -44,8 +45,12 @@ pub fn safe_sms_twiml() -> String {
 }
 
 fn twiml(body: String) -> HttpResponse {
+    // A static header value: not parsed again for every answer.
     HttpResponse::Ok()
-        .content_type("text/xml; charset=utf-8")
+        .insert_header((
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        ))
         .body(body)
 }
 
