@@ -17,10 +17,6 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
 
-/// The service's allocator, so that the ratio compares handlers, not allocators.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A fixed answer of the same shape and size as a real one: a simultaneous
 /// ring group with a continuation URL.
 const STATIC_TWIML: &str = concat!(

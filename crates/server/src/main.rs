@@ -59,13 +59,6 @@ struct CallArgs {
     offline: bool,
 }
 
-/// Webhooks allocate and free many small objects per request, and call
-/// events are freed on the writer's thread, not the one that made them:
-/// glibc's malloc took about a tenth of the service's CPU under load.
-/// mimalloc's per-thread free lists make both cheap.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
