@@ -59,26 +59,49 @@ impl Params {
     /// follows decides whether the bytes are Twilio's. Never fails; the
     /// `Result` keeps the shape of [`Params::from_json`].
     pub fn from_form(body: &[u8]) -> Result<Params, MalformedBody> {
+        Ok(Params::from_valid_form(body).unwrap_or_else(|| Params::from_form_lossy(body)))
+    }
+
+    /// The usual case, in one pass: every byte decoded into one buffer, then
+    /// one UTF-8 check of the whole. `None` when a name or value is not
+    /// valid UTF-8 on its own (the whole may be, split mid-character).
+    fn from_valid_form(body: &[u8]) -> Option<Params> {
         // Decoding never lengthens: the body's size is enough for the text.
+        let mut bytes = Vec::with_capacity(body.len());
+        let mut pairs = Vec::with_capacity(24);
+        for (name, value) in form_pairs(body) {
+            let name_at = bytes.len();
+            decode_bytes(&mut bytes, name);
+            let value_at = bytes.len();
+            decode_bytes(&mut bytes, value);
+            pairs.push((name_at..value_at, value_at..bytes.len()));
+        }
+        let text = String::from_utf8(bytes).ok()?;
+        let whole_characters = pairs.iter().all(|(name, value)| {
+            text.is_char_boundary(name.start) && text.is_char_boundary(value.start)
+        });
+        whole_characters.then_some(Params { text, pairs })
+    }
+
+    /// Decodes name by name, replacing what is not UTF-8 in each (as
+    /// `String::from_utf8_lossy` per name or value).
+    fn from_form_lossy(body: &[u8]) -> Params {
         let mut params = Params::with_capacity(body.len(), 24);
         let mut scratch = Vec::new();
-        for sequence in body.split(|&b| b == b'&') {
-            if sequence.is_empty() {
-                continue;
-            }
-            let (name, value) = match sequence.iter().position(|&b| b == b'=') {
-                Some(at) => (&sequence[..at], &sequence[at + 1..]),
-                None => (sequence, &[][..]),
-            };
+        for (name, value) in form_pairs(body) {
             let name_at = params.text.len();
-            decode_into(&mut params.text, name, &mut scratch);
+            scratch.clear();
+            decode_bytes(&mut scratch, name);
+            push_lossy(&mut params.text, &scratch);
             let value_at = params.text.len();
-            decode_into(&mut params.text, value, &mut scratch);
+            scratch.clear();
+            decode_bytes(&mut scratch, value);
+            push_lossy(&mut params.text, &scratch);
             params
                 .pairs
                 .push((name_at..value_at, value_at..params.text.len()));
         }
-        Ok(params)
+        params
     }
 
     /// Reads a flat JSON object; non-string values keep their JSON text.
@@ -129,34 +152,43 @@ impl Params {
     }
 }
 
-/// Appends the form-decoded `input` to `text`; invalid UTF-8 becomes U+FFFD
-/// (as `String::from_utf8_lossy`, per name or value).
-fn decode_into(text: &mut String, input: &[u8], scratch: &mut Vec<u8>) {
+/// The raw (name, value) of each non-empty `&`-separated pair, split on
+/// the first `=`.
+fn form_pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    body.split(|&b| b == b'&')
+        .filter(|sequence| !sequence.is_empty())
+        .map(|sequence| match sequence.iter().position(|&b| b == b'=') {
+            Some(at) => (&sequence[..at], &sequence[at + 1..]),
+            None => (sequence, &[][..]),
+        })
+}
+
+/// Appends the form-decoded bytes of `input`: `+` a space, `%XX` a byte, a
+/// `%` not followed by two hex digits itself.
+fn decode_bytes(out: &mut Vec<u8>, input: &[u8]) {
     if !input.iter().any(|&b| b == b'+' || b == b'%') {
-        push_lossy(text, input);
+        out.extend_from_slice(input);
         return;
     }
-    scratch.clear();
     let mut i = 0;
     while i < input.len() {
         let byte = input[i];
         match byte {
-            b'+' => scratch.push(b' '),
+            b'+' => out.push(b' '),
             b'%' => match (
                 input.get(i + 1).and_then(|&h| hex(h)),
                 input.get(i + 2).and_then(|&l| hex(l)),
             ) {
                 (Some(high), Some(low)) => {
-                    scratch.push((high << 4) | low);
+                    out.push((high << 4) | low);
                     i += 2;
                 }
-                _ => scratch.push(b'%'),
+                _ => out.push(b'%'),
             },
-            _ => scratch.push(byte),
+            _ => out.push(byte),
         }
         i += 1;
     }
-    push_lossy(text, scratch);
 }
 
 /// `from_utf8` first: the valid case, Twilio's, is much faster than
@@ -221,6 +253,22 @@ mod tests {
 
     /// The signature covers what the parser reads, so it must read exactly
     /// what `serde_urlencoded` reads, on any bytes at all.
+    #[test]
+    fn a_character_split_between_name_and_value_is_replaced_in_each() {
+        // Together the bytes are "é"; apart, neither half is UTF-8.
+        for body in [&b"%C3=%A9"[..], b"\xc3=\xa9", b"a=%C3&%A9=b"] {
+            let expected = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .expect("serde_urlencoded reads any bytes");
+            assert!(
+                expected
+                    .iter()
+                    .any(|(n, v)| n.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+            );
+            let params = Params::from_form(body).expect("reads any bytes");
+            assert_eq!(owned(&params), expected, "{body:?}");
+        }
+    }
+
     #[test]
     fn any_body_decodes_exactly_as_serde_urlencoded_decodes_it() {
         const ALPHABET: &[u8] = b"&&==++%%%0aF9gZz. ~\xff\xfe\xc3\xa9\xe2\x82\xac";
