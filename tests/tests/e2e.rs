@@ -10,6 +10,7 @@ mod admin_resources;
 mod foundation;
 mod webhook_endpoints;
 mod webhook_fixtures;
+mod webhook_incremental;
 mod webhook_resilience;
 mod webhook_rules;
 mod webhook_signatures;

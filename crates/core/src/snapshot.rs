@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -96,14 +97,41 @@ pub struct NumberConfig {
 pub const MAX_LINK_HOPS: usize = 8;
 
 /// The immutable, indexed view the router reads. `Send + Sync`; share it in an `Arc`.
+///
+/// Each clinic is compiled into a [`ClinicBlock`] of its own, held in an
+/// `Arc`: a snapshot derived with [`Snapshot::with_changes`] shares the
+/// blocks of every clinic that did not change and compiles only the others.
+/// Links never leave a clinic, so a block is complete by itself; only the
+/// indexes span clinics, and they are rebuilt from the blocks.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     version: i64,
-    clinics: Vec<ClinicEntry>,
-    numbers: Vec<NumberEntry>,
-    by_e164: HashMap<E164Key, u32, FastHash>,
-    by_id: HashMap<Box<str>, u32, FastHash>,
+    /// One slot per clinic in load order. A clinic removed by
+    /// [`Snapshot::with_changes`] leaves an empty slot, so that the slot
+    /// numbers the other blocks' numbers carry stay right.
+    clinics: Vec<Arc<ClinicBlock>>,
+    by_e164: HashMap<E164Key, NumberRef, FastHash>,
+    by_id: HashMap<Box<str>, NumberRef, FastHash>,
+    by_clinic_id: HashMap<Box<str>, u32, FastHash>,
+    number_count: usize,
     warnings: Vec<String>,
+}
+
+/// A clinic compiled with its numbers: shared between snapshots.
+#[derive(Debug)]
+pub struct ClinicBlock {
+    entry: ClinicEntry,
+    /// False for the empty slot a removed clinic leaves.
+    live: bool,
+    numbers: Box<[NumberEntry]>,
+    warnings: Vec<String>,
+}
+
+/// Where a number sits: its clinic's slot and its place in the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NumberRef {
+    clinic: u32,
+    number: u32,
 }
 
 /// An E.164 number stored inline in the index (at most `+` and 15 digits),
@@ -191,7 +219,7 @@ impl Hasher for FxHasher {
 }
 
 /// A compiled clinic.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ClinicEntry {
     /// The id, voice and language, which every call reads, in one buffer.
     hot: Box<str>,
@@ -266,8 +294,8 @@ pub(crate) enum WeekRule {
 pub(crate) enum CompiledForwarding {
     None,
     External(Span),
-    /// Index of a number of the same clinic.
-    Link(u32),
+    /// A number of the same clinic.
+    Link(NumberRef),
     /// A link by id, resolved when the whole snapshot is known.
     Pending(Span),
     /// A stored link that cannot be followed (unknown, other clinic, bad E.164).
@@ -347,12 +375,216 @@ impl Snapshot {
         builder.finish()
     }
 
-    fn add_clinic(&mut self, clinic: ClinicConfig, pending_links: &mut Vec<u32>) {
-        let clinic_index = self.clinics.len() as u32;
+    /// A new snapshot at `version`: this one with the clinics of `changed`
+    /// compiled anew (in their slot, or after the others when new) and the
+    /// clinics whose ids are in `removed` taken out. The other clinics are
+    /// shared, not compiled or copied; only the indexes are rebuilt. Answers
+    /// exactly as [`Snapshot::build`] of the same final list would.
+    pub fn with_changes(
+        &self,
+        version: i64,
+        changed: Vec<ClinicConfig>,
+        removed: &[&str],
+    ) -> Snapshot {
+        let mut clinics = self.clinics.clone();
+        let mut slots = self.by_clinic_id.clone();
+        for id in removed {
+            if let Some(slot) = slots.remove(*id) {
+                clinics[slot as usize] = Arc::new(ClinicBlock::removed());
+            }
+        }
+        for clinic in changed {
+            let slot = match slots.get(clinic.id.as_str()) {
+                Some(&slot) => slot,
+                None => {
+                    let slot = clinics.len() as u32;
+                    slots.insert(Box::from(clinic.id.as_str()), slot);
+                    clinics.push(Arc::new(ClinicBlock::removed()));
+                    slot
+                }
+            };
+            clinics[slot as usize] = Arc::new(ClinicBlock::compile(clinic, slot));
+        }
+        Snapshot::index(version, clinics)
+    }
+
+    /// Indexes compiled blocks, in slot order (a later duplicate wins, as
+    /// when they were added one by one).
+    fn index(version: i64, clinics: Vec<Arc<ClinicBlock>>) -> Snapshot {
+        let number_count = clinics.iter().map(|c| c.numbers.len()).sum();
+        let mut snapshot = Snapshot {
+            version,
+            by_e164: HashMap::with_capacity_and_hasher(number_count, FastHash::default()),
+            by_id: HashMap::with_capacity_and_hasher(number_count, FastHash::default()),
+            by_clinic_id: HashMap::with_capacity_and_hasher(clinics.len(), FastHash::default()),
+            number_count,
+            warnings: Vec::new(),
+            clinics: Vec::new(),
+        };
+        for (slot, block) in clinics.iter().enumerate() {
+            if !block.live {
+                continue;
+            }
+            let entry = &block.entry;
+            snapshot.warnings.extend(block.warnings.iter().cloned());
+            snapshot
+                .by_clinic_id
+                .insert(Box::from(entry.id()), slot as u32);
+            for (index, number) in block.numbers.iter().enumerate() {
+                let at = NumberRef {
+                    clinic: slot as u32,
+                    number: index as u32,
+                };
+                snapshot.index_number(&clinics, number, at);
+            }
+        }
+        snapshot.clinics = clinics;
+        snapshot
+    }
+
+    fn index_number(&mut self, clinics: &[Arc<ClinicBlock>], entry: &NumberEntry, at: NumberRef) {
+        if self.by_id.insert(Box::from(entry.id()), at).is_some() {
+            self.warnings.push(format!(
+                "number {}: duplicate id, the later one wins",
+                entry.id()
+            ));
+        }
+        // Checked when the block was compiled.
+        let Some(e164_key) = E164Key::new(entry.e164()) else {
+            return;
+        };
+        // A released number keeps its row but must not shadow a live number
+        // that took the same E.164 later.
+        let e164_taken_by_live = self.by_e164.get(&e164_key).is_some_and(|&other| {
+            clinics[other.clinic as usize].numbers[other.number as usize].lifecycle
+                != Lifecycle::Released
+        });
+        if !(e164_taken_by_live && entry.lifecycle == Lifecycle::Released) {
+            if e164_taken_by_live {
+                self.warnings.push(format!(
+                    "number {}: {} is used by two live numbers, the later one wins",
+                    entry.id(),
+                    entry.e164()
+                ));
+            }
+            self.by_e164.insert(e164_key, at);
+        }
+    }
+
+    /// The configuration version this snapshot was built from.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Problems met while building, one sentence each, for the log.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// How many numbers the snapshot holds (all lifecycles).
+    pub fn number_count(&self) -> usize {
+        self.number_count
+    }
+
+    /// The number a call to this E.164 reaches, if any.
+    pub fn number_by_e164(&self, e164: &str) -> Option<&NumberEntry> {
+        self.by_e164
+            .get(&E164Key::new(e164)?)
+            .map(|&at| self.number_at(at))
+    }
+
+    /// A number by its id.
+    pub fn number_by_id(&self, id: &str) -> Option<&NumberEntry> {
+        self.by_id.get(id).map(|&at| self.number_at(at))
+    }
+
+    /// The clinic a number belongs to.
+    pub fn clinic_of(&self, number: &NumberEntry) -> &ClinicEntry {
+        &self.clinics[number.clinic as usize].entry
+    }
+
+    /// A clinic by id.
+    pub fn clinic_by_id(&self, id: &str) -> Option<&ClinicEntry> {
+        let slot = *self.by_clinic_id.get(id)?;
+        Some(&self.clinics[slot as usize].entry)
+    }
+
+    /// The Twilio account a call to this E.164 belongs to, for signature checks.
+    pub fn account_sid_for(&self, e164: &str) -> Option<&str> {
+        let number = self.number_by_e164(e164)?;
+        self.clinic_of(number).twilio_account_sid.as_deref()
+    }
+
+    /// Every distinct Twilio account sid the clinics use.
+    pub fn account_sids(&self) -> Vec<&str> {
+        let mut sids: Vec<&str> = self
+            .clinics
+            .iter()
+            .filter(|block| block.live)
+            .filter_map(|block| block.entry.twilio_account_sid.as_deref())
+            .collect();
+        sids.sort_unstable();
+        sids.dedup();
+        sids
+    }
+
+    /// The derived status of a number (routing.md "Status shown to people").
+    pub fn status_of(&self, number: &NumberEntry) -> NumberStatus {
+        crate::status::number_status(&crate::status::StatusFacts {
+            lifecycle: number.lifecycle,
+            forwarding: match number.forwarding {
+                CompiledForwarding::None => crate::status::ForwardingFacts::None,
+                CompiledForwarding::External(_)
+                | CompiledForwarding::Broken(_)
+                | CompiledForwarding::Pending(_) => crate::status::ForwardingFacts::External,
+                CompiledForwarding::Link(_) => crate::status::ForwardingFacts::Linked {
+                    target_has_assistant: self
+                        .link_end(number)
+                        .is_some_and(|end| end.has_assistant),
+                },
+            },
+            has_assistant: number.has_assistant,
+            has_ring_group: !number.ring_groups.is_empty(),
+        })
+    }
+
+    /// The number at the end of a chain of links (the number itself when it
+    /// does not link), or `None` for a cycle or a chain too long.
+    pub fn link_end<'a>(&'a self, number: &'a NumberEntry) -> Option<&'a NumberEntry> {
+        let mut current = number;
+        for _ in 0..=MAX_LINK_HOPS {
+            match current.forwarding {
+                CompiledForwarding::Link(next) => current = self.number_at(next),
+                _ => return Some(current),
+            }
+        }
+        None
+    }
+
+    pub(crate) fn number_at(&self, at: NumberRef) -> &NumberEntry {
+        &self.clinics[at.clinic as usize].numbers[at.number as usize]
+    }
+}
+
+impl ClinicBlock {
+    fn removed() -> ClinicBlock {
+        ClinicBlock {
+            entry: ClinicEntry::default(),
+            live: false,
+            numbers: Box::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Compiles one clinic for slot `slot`, links resolved inside it.
+    fn compile(clinic: ClinicConfig, slot: u32) -> ClinicBlock {
+        let mut warnings = Vec::new();
+        let mut numbers: Vec<NumberEntry> = Vec::with_capacity(clinic.numbers.len());
+        let mut pending_links: Vec<u32> = Vec::new();
         let default_tz = match clinic.default_timezone.parse::<Tz>() {
             Ok(tz) => tz,
             Err(_) => {
-                self.warnings.push(format!(
+                warnings.push(format!(
                     "clinic {}: unknown default_timezone {:?}, using UTC",
                     clinic.id, clinic.default_timezone
                 ));
@@ -388,22 +620,22 @@ impl Snapshot {
             }
         });
         if clinic.texting_assistant_id.is_some() && texting.is_none() {
-            self.warnings.push(format!(
+            warnings.push(format!(
                 "clinic {}: texting assistant {:?} is missing or not a texting assistant",
                 clinic.id, clinic.texting_assistant_id
             ));
         }
 
         for number in clinic.numbers {
-            let tz = self.number_tz(&number, &location_tz, default_tz);
-            let index = self.numbers.len() as u32;
-            let Some(e164_key) = E164Key::new(&number.e164) else {
-                self.warnings.push(format!(
+            let tz = number_tz(&number, &location_tz, default_tz, &mut warnings);
+            let index = numbers.len() as u32;
+            if E164Key::new(&number.e164).is_none() {
+                warnings.push(format!(
                     "number {}: {:?} is not an E.164 number, skipped",
                     number.id, number.e164
                 ));
                 continue;
-            };
+            }
             let mut text = TextArena(String::with_capacity(256));
             let id = text.push(&number.id);
             let e164 = text.push(&number.e164);
@@ -411,7 +643,7 @@ impl Snapshot {
             let mut compiler = NumberCompiler {
                 number_id: &number.id,
                 assistants: &assistant_index,
-                warnings: &mut self.warnings,
+                warnings: &mut warnings,
                 text,
                 group_ids: number
                     .routing
@@ -441,7 +673,7 @@ impl Snapshot {
                 id,
                 e164,
                 location_id,
-                clinic: clinic_index,
+                clinic: slot,
                 lifecycle: number.lifecycle,
                 is_primary: number.is_primary,
                 tz,
@@ -456,35 +688,14 @@ impl Snapshot {
                 week: compiled.week,
                 has_assistant: compiled.has_assistant,
             };
-            if self.by_id.insert(Box::from(entry.id()), index).is_some() {
-                self.warnings.push(format!(
-                    "number {}: duplicate id, the later one wins",
-                    entry.id()
-                ));
-            }
-            // A released number keeps its row but must not shadow a live number
-            // that took the same E.164 later.
-            let e164_taken_by_live = self.by_e164.get(&e164_key).is_some_and(|&other| {
-                self.numbers[other as usize].lifecycle != Lifecycle::Released
-            });
-            if !(e164_taken_by_live && entry.lifecycle == Lifecycle::Released) {
-                if e164_taken_by_live {
-                    self.warnings.push(format!(
-                        "number {}: {} is used by two live numbers, the later one wins",
-                        entry.id(),
-                        entry.e164()
-                    ));
-                }
-                self.by_e164.insert(e164_key, index);
-            }
-            self.numbers.push(entry);
+            numbers.push(entry);
         }
 
         let mut hot = TextArena::default();
         let hot_id = hot.push(&clinic.id);
         let hot_voice = clinic.voice.as_deref().map(|v| hot.push(v));
         let hot_language = clinic.language.as_deref().map(|l| hot.push(l));
-        self.clinics.push(ClinicEntry {
+        let entry = ClinicEntry {
             hot: hot.0.into_boxed_str(),
             hot_id,
             hot_voice,
@@ -494,148 +705,94 @@ impl Snapshot {
             texting,
             twilio_account_sid: clinic.twilio_account_sid.map(String::into_boxed_str),
             assistants,
-        });
-    }
+        };
 
-    fn number_tz(
-        &mut self,
-        number: &NumberConfig,
-        location_tz: &HashMap<&str, Option<Tz>>,
-        default_tz: Tz,
-    ) -> Tz {
-        // routing.md rule 3: its own timezone, else its location's, else the clinic's.
-        let own = number
-            .routing
-            .timezone
-            .as_deref()
-            .or(number.timezone.as_deref());
-        if let Some(name) = own {
-            match name.parse::<Tz>() {
-                Ok(tz) => return tz,
-                Err(_) => self.warnings.push(format!(
-                    "number {}: unknown timezone {name:?}, falling back",
-                    number.id
-                )),
+        // Links never leave a clinic: resolve them against its own numbers
+        // (the later of two numbers with the same id wins, as in the index).
+        if !pending_links.is_empty() {
+            let local: HashMap<&str, u32> = numbers
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id(), i as u32))
+                .collect();
+            let mut resolved = Vec::with_capacity(pending_links.len());
+            for index in pending_links {
+                let number = &numbers[index as usize];
+                let CompiledForwarding::Pending(target_span) = number.forwarding else {
+                    continue;
+                };
+                let target_id = number.text(target_span);
+                let forwarding = match local.get(target_id) {
+                    Some(&target) => CompiledForwarding::Link(NumberRef {
+                        clinic: slot,
+                        number: target,
+                    }),
+                    None => {
+                        warnings.push(format!(
+                            "number {}: links to {target_id}, which is not a number of its clinic",
+                            number.id()
+                        ));
+                        CompiledForwarding::Broken(target_span)
+                    }
+                };
+                resolved.push((index, forwarding));
+            }
+            for (index, forwarding) in resolved {
+                numbers[index as usize].forwarding = forwarding;
             }
         }
-        if let Some(location) = number.location_id.as_deref() {
-            match location_tz.get(location) {
-                Some(Some(tz)) => return *tz,
-                Some(None) => self.warnings.push(format!(
-                    "number {}: location {location} has an unknown timezone",
-                    number.id
-                )),
-                None => self.warnings.push(format!(
-                    "number {}: location {location} does not exist",
-                    number.id
-                )),
-            }
+        ClinicBlock {
+            entry,
+            live: true,
+            numbers: numbers.into_boxed_slice(),
+            warnings,
         }
-        default_tz
     }
+}
 
-    /// The configuration version this snapshot was built from.
-    pub fn version(&self) -> i64 {
-        self.version
-    }
-
-    /// Problems met while building, one sentence each, for the log.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-
-    /// How many numbers the snapshot holds (all lifecycles).
-    pub fn number_count(&self) -> usize {
-        self.numbers.len()
-    }
-
-    /// The number a call to this E.164 reaches, if any.
-    pub fn number_by_e164(&self, e164: &str) -> Option<&NumberEntry> {
-        self.by_e164
-            .get(&E164Key::new(e164)?)
-            .map(|&index| &self.numbers[index as usize])
-    }
-
-    /// A number by its id.
-    pub fn number_by_id(&self, id: &str) -> Option<&NumberEntry> {
-        self.by_id
-            .get(id)
-            .map(|&index| &self.numbers[index as usize])
-    }
-
-    /// The clinic a number belongs to.
-    pub fn clinic_of(&self, number: &NumberEntry) -> &ClinicEntry {
-        &self.clinics[number.clinic as usize]
-    }
-
-    /// A clinic by id.
-    pub fn clinic_by_id(&self, id: &str) -> Option<&ClinicEntry> {
-        self.clinics.iter().find(|clinic| clinic.id() == id)
-    }
-
-    /// The Twilio account a call to this E.164 belongs to, for signature checks.
-    pub fn account_sid_for(&self, e164: &str) -> Option<&str> {
-        let number = self.number_by_e164(e164)?;
-        self.clinic_of(number).twilio_account_sid.as_deref()
-    }
-
-    /// Every distinct Twilio account sid the clinics use.
-    pub fn account_sids(&self) -> Vec<&str> {
-        let mut sids: Vec<&str> = self
-            .clinics
-            .iter()
-            .filter_map(|clinic| clinic.twilio_account_sid.as_deref())
-            .collect();
-        sids.sort_unstable();
-        sids.dedup();
-        sids
-    }
-
-    /// The derived status of a number (routing.md "Status shown to people").
-    pub fn status_of(&self, number: &NumberEntry) -> NumberStatus {
-        crate::status::number_status(&crate::status::StatusFacts {
-            lifecycle: number.lifecycle,
-            forwarding: match number.forwarding {
-                CompiledForwarding::None => crate::status::ForwardingFacts::None,
-                CompiledForwarding::External(_)
-                | CompiledForwarding::Broken(_)
-                | CompiledForwarding::Pending(_) => crate::status::ForwardingFacts::External,
-                CompiledForwarding::Link(_) => crate::status::ForwardingFacts::Linked {
-                    target_has_assistant: self
-                        .link_end(number)
-                        .is_some_and(|end| end.has_assistant),
-                },
-            },
-            has_assistant: number.has_assistant,
-            has_ring_group: !number.ring_groups.is_empty(),
-        })
-    }
-
-    /// The number at the end of a chain of links (the number itself when it
-    /// does not link), or `None` for a cycle or a chain too long.
-    pub fn link_end<'a>(&'a self, number: &'a NumberEntry) -> Option<&'a NumberEntry> {
-        let mut current = number;
-        for _ in 0..=MAX_LINK_HOPS {
-            match current.forwarding {
-                CompiledForwarding::Link(next) => current = &self.numbers[next as usize],
-                _ => return Some(current),
-            }
+fn number_tz(
+    number: &NumberConfig,
+    location_tz: &HashMap<&str, Option<Tz>>,
+    default_tz: Tz,
+    warnings: &mut Vec<String>,
+) -> Tz {
+    // routing.md rule 3: its own timezone, else its location's, else the clinic's.
+    let own = number
+        .routing
+        .timezone
+        .as_deref()
+        .or(number.timezone.as_deref());
+    if let Some(name) = own {
+        match name.parse::<Tz>() {
+            Ok(tz) => return tz,
+            Err(_) => warnings.push(format!(
+                "number {}: unknown timezone {name:?}, falling back",
+                number.id
+            )),
         }
-        None
     }
-
-    pub(crate) fn number_at(&self, index: u32) -> &NumberEntry {
-        &self.numbers[index as usize]
+    if let Some(location) = number.location_id.as_deref() {
+        match location_tz.get(location) {
+            Some(Some(tz)) => return *tz,
+            Some(None) => warnings.push(format!(
+                "number {}: location {location} has an unknown timezone",
+                number.id
+            )),
+            None => warnings.push(format!(
+                "number {}: location {location} does not exist",
+                number.id
+            )),
+        }
     }
+    default_tz
 }
 
 /// Builds a snapshot one clinic at a time, so that a loader can stream rows
 /// without holding the whole [`SnapshotInput`] in memory next to the snapshot.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
-    snapshot: Snapshot,
-    // Links can point forward in the list: remember them, resolve at the end.
-    pending_links: Vec<u32>,
+    version: i64,
+    clinics: Vec<Arc<ClinicBlock>>,
 }
 
 impl SnapshotBuilder {
@@ -644,51 +801,25 @@ impl SnapshotBuilder {
         SnapshotBuilder::with_capacity(version, 0, 0)
     }
 
-    /// An empty builder with room for that many clinics and numbers.
-    pub fn with_capacity(version: i64, clinics: usize, numbers: usize) -> SnapshotBuilder {
+    /// An empty builder with room for that many clinics (the numbers are
+    /// counted again at the end, when the indexes are built).
+    pub fn with_capacity(version: i64, clinics: usize, _numbers: usize) -> SnapshotBuilder {
         SnapshotBuilder {
-            snapshot: Snapshot {
-                version,
-                clinics: Vec::with_capacity(clinics),
-                numbers: Vec::with_capacity(numbers),
-                by_e164: HashMap::with_capacity_and_hasher(numbers, FastHash::default()),
-                by_id: HashMap::with_capacity_and_hasher(numbers, FastHash::default()),
-                warnings: Vec::new(),
-            },
-            pending_links: Vec::new(),
+            version,
+            clinics: Vec::with_capacity(clinics),
         }
     }
 
     /// Compiles one clinic with its numbers.
     pub fn add_clinic(&mut self, clinic: ClinicConfig) {
-        self.snapshot.add_clinic(clinic, &mut self.pending_links);
+        let slot = self.clinics.len() as u32;
+        self.clinics
+            .push(Arc::new(ClinicBlock::compile(clinic, slot)));
     }
 
-    /// Resolves links across the clinics added and returns the snapshot.
+    /// Indexes the clinics added and returns the snapshot.
     pub fn finish(self) -> Snapshot {
-        let mut snapshot = self.snapshot;
-        for index in self.pending_links {
-            let number = &snapshot.numbers[index as usize];
-            let CompiledForwarding::Pending(target_span) = number.forwarding else {
-                continue;
-            };
-            let target_id = number.text(target_span);
-            let resolved = match snapshot.by_id.get(target_id) {
-                Some(&target) if snapshot.numbers[target as usize].clinic == number.clinic => {
-                    CompiledForwarding::Link(target)
-                }
-                _ => {
-                    snapshot.warnings.push(format!(
-                        "number {}: links to {target_id}, which is not a number of its clinic",
-                        number.id()
-                    ));
-                    CompiledForwarding::Broken(target_span)
-                }
-            };
-            snapshot.numbers[index as usize].forwarding = resolved;
-        }
-        snapshot.numbers.shrink_to_fit();
-        snapshot
+        Snapshot::index(self.version, self.clinics)
     }
 }
 

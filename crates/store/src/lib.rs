@@ -4,12 +4,14 @@
 //! - [`pool`]: the connection pool and the embedded, forward-only migrations;
 //! - [`embedded`]: a PostgreSQL server of our own when none is configured;
 //! - [`error`]: the error policy (constraint violations are conflicts, never 500s);
-//! - [`listen`]: the routers' follower: LISTEN/NOTIFY, full reload on reconnect, version checks;
+//! - [`changes`]: which clinics each configuration write touched (V2's `config_changes`);
+//! - [`listen`]: the routers' follower: LISTEN/NOTIFY, per-clinic reloads, full reload on reconnect, version checks;
 //! - [`events`]: call records, batched, journalled while the database is away;
 //! - [`testing`] (feature `test-support`): a fresh database per test.
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod changes;
 pub mod config;
 pub mod embedded;
 pub mod error;

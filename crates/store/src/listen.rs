@@ -1,23 +1,27 @@
 //! The routers' follower: keeps a snapshot current with the database.
 //!
 //! Every committed configuration write sends `NOTIFY switchboard_config`
-//! (V1's statement triggers). The follower holds one connection of its own
-//! that `LISTEN`s, and on each notification reloads the whole configuration
-//! (notifications that pile up during a reload are coalesced into one),
-//! streamed clinic by clinic into a sink ([`stream_snapshot`]), never held
-//! whole in memory.
+//! (V1's statement triggers) and records the clinics it touched (V2's
+//! `config_changes`, see [`crate::changes`]). The follower holds one
+//! connection of its own that `LISTEN`s, and on each notification reads the
+//! clinics changed since its last position and reloads only those, each
+//! with [`load_clinic_input`] (a clinic deleted is reported as removed).
+//! Notifications that pile up during a reload are coalesced into one.
 //!
-//! Notifications are lost while disconnected, so every (re)connection starts
-//! with a full reload. As a safety net, every `check_interval` the follower
-//! compares the configuration version with the one it loaded and reloads on
-//! a difference. The version is never used to skip a notification: a
+//! The first load of every (re)connection is a full one, streamed clinic by
+//! clinic into a sink ([`stream_snapshot`]), never held whole in memory; so
+//! is any load after a gap (change rows pruned before they were read, or a
+//! table truncated). As a safety net, every `check_interval` the follower
+//! compares the configuration version with the one it read and catches up
+//! on a difference. The version is never used to skip a notification: a
 //! sequence value is taken before its transaction commits, so a load may
 //! already read a version whose data it cannot see yet; the notification
-//! sent at that commit must still reload.
+//! sent at that commit must still be followed. (Positions in the change
+//! table are transaction ids for the same reason.)
 //!
-//! Each load streams into a sink the caller makes; what it does (compile,
-//! swap, persist) is the caller's business. While the database is away the follower retries
-//! every `retry_interval` and the caller keeps its last good copy.
+//! What the loads become (compile, swap, persist) is the caller's business.
+//! While the database is away the follower retries every `retry_interval`
+//! and the caller keeps its last good copy.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +31,10 @@ use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::config::{SnapshotHeader, SnapshotSink, stream_snapshot};
+use switchboard_core::snapshot::ClinicConfig;
+
+use crate::changes::{Changes, Position, changes_since, position_now, prune};
+use crate::config::{SnapshotHeader, SnapshotSink, load_clinic_input, stream_snapshot};
 use crate::error::{StoreError, StoreResult};
 
 /// The channel V1's triggers notify.
@@ -56,6 +63,18 @@ impl Default for FollowerOptions {
 /// unfinished belongs to a load that failed.
 pub type OnLoad = Arc<dyn Fn(SnapshotHeader) -> Box<dyn SnapshotSink> + Send + Sync>;
 
+/// Some clinics reloaded: the ones still there, whole, and the ids of those
+/// deleted, at configuration `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClinicChanges {
+    pub version: i64,
+    pub changed: Vec<ClinicConfig>,
+    pub removed: Vec<String>,
+}
+
+/// Takes the clinics of an incremental load. Called on a blocking thread.
+pub type OnChange = Arc<dyn Fn(ClinicChanges) + Send + Sync>;
+
 /// A running follower; [`Follower::stop`] ends it.
 #[derive(Debug)]
 pub struct Follower {
@@ -72,6 +91,7 @@ impl Follower {
         pool: Pool,
         opts: FollowerOptions,
         on_load: OnLoad,
+        on_change: OnChange,
         connected: Arc<AtomicBool>,
     ) -> Follower {
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -80,6 +100,7 @@ impl Follower {
             pool,
             opts,
             on_load,
+            on_change,
             connected: connected.clone(),
         };
         let task = tokio::spawn(state.run(stop_rx));
@@ -111,6 +132,7 @@ struct FollowerTask {
     pool: Pool,
     opts: FollowerOptions,
     on_load: OnLoad,
+    on_change: OnChange,
     connected: Arc<AtomicBool>,
 }
 
@@ -187,8 +209,8 @@ impl FollowerTask {
             return SessionEnd::Lost(e.into());
         }
         // Anything committed while we were away is only seen by reloading.
-        let mut loaded = match self.reload().await {
-            Ok(version) => version,
+        let (mut loaded, mut position) = match self.reload().await {
+            Ok(done) => done,
             Err(e) => return SessionEnd::Lost(e),
         };
         self.connected.store(true, Ordering::Relaxed);
@@ -202,35 +224,93 @@ impl FollowerTask {
                     if note.is_none() {
                         return SessionEnd::Lost(StoreError::Unavailable("the LISTEN connection closed".into()));
                     }
-                    // Coalesce a burst of notifications into one reload.
+                    // Coalesce a burst of notifications into one load.
                     while notes.try_recv().is_ok() {}
-                    match self.reload().await {
-                        Ok(version) => loaded = version,
+                    match self.catch_up(&position).await {
+                        Ok((version, next)) => (loaded, position) = (version, next),
                         Err(e) => return SessionEnd::Lost(e),
                     }
                 }
                 _ = check.tick() => {
                     match version_now(client).await {
                         Ok(version) if version != loaded => {
-                            tracing::info!(loaded, version, "configuration version moved without a notification; reloading");
-                            match self.reload().await {
-                                Ok(version) => loaded = version,
+                            tracing::info!(loaded, version, "configuration version moved without a notification; catching up");
+                            match self.catch_up(&position).await {
+                                Ok((version, next)) => (loaded, position) = (version, next),
                                 Err(e) => return SessionEnd::Lost(e),
                             }
                         }
                         Ok(_) => {}
                         Err(e) => return SessionEnd::Lost(e),
                     }
+                    self.prune().await;
                 }
             }
         }
     }
 
-    /// Streams the whole configuration into a new sink; returns its version.
-    async fn reload(&self) -> StoreResult<i64> {
+    /// Streams the whole configuration into a new sink; returns its
+    /// version and the position to follow changes from.
+    async fn reload(&self) -> StoreResult<(i64, Position)> {
         let mut client = self.pool.get().await?;
+        // Taken before the load's transaction starts: what finished before
+        // it is in the load, what did not is read again as changes.
+        let position = position_now(&client).await?;
         let on_load = self.on_load.clone();
-        stream_snapshot(&mut client, move |header| on_load(header)).await
+        let version = stream_snapshot(&mut client, move |header| on_load(header)).await?;
+        Ok((version, position))
+    }
+
+    /// Reloads the clinics changed since `since` (everything after a gap);
+    /// returns the version read and the next position.
+    async fn catch_up(&self, since: &Position) -> StoreResult<(i64, Position)> {
+        let mut client = self.pool.get().await?;
+        let (version, clinic_ids, next) = match changes_since(&mut client, since).await? {
+            Changes::Clinics {
+                version,
+                clinic_ids,
+                next,
+            } => (version, clinic_ids, next),
+            Changes::Everything => {
+                drop(client);
+                tracing::info!(
+                    "configuration changes since the last load are not all known; reloading everything"
+                );
+                return self.reload().await;
+            }
+        };
+        let mut changes = ClinicChanges {
+            version,
+            changed: Vec::with_capacity(clinic_ids.len()),
+            removed: Vec::new(),
+        };
+        // One transaction per clinic: a clinic is whole and consistent by
+        // itself (links never leave it); one changed at the same time as
+        // another is read again from `next` if we missed it.
+        for id in clinic_ids {
+            match load_clinic_input(&mut client, id).await {
+                Ok((input, _)) => changes.changed.extend(input.clinics),
+                Err(StoreError::NotFound) => changes.removed.push(id.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        drop(client);
+        let on_change = self.on_change.clone();
+        tokio::task::spawn_blocking(move || on_change(changes))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("applying clinic changes failed: {e}")))?;
+        Ok((version, next))
+    }
+
+    /// Drops old change rows; a failure only delays it to the next check.
+    async fn prune(&self) {
+        let pruned = match self.pool.get().await {
+            Ok(client) => prune(&client, crate::changes::RETENTION).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = pruned {
+            tracing::debug!(error = %e, "pruning configuration changes failed");
+        }
     }
 }
 

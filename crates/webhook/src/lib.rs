@@ -117,6 +117,7 @@ impl State {
             snapshot_version: snapshot.as_ref().map(|s| s.version()),
             snapshot_age_seconds: self.snapshot.age_seconds(),
             snapshot_numbers: snapshot.as_ref().map_or(0, |s| s.number_count()),
+            snapshot_reloads: self.snapshot.reloads(),
             follower_connected: self.follower_connected.load(Ordering::Relaxed),
             events_buffered: self.events.buffered(),
             events_written: stats.written.load(Ordering::Relaxed),
@@ -196,6 +197,10 @@ impl Webhook {
                     load,
                 }) as Box<dyn SnapshotSink>
             }),
+            {
+                let state = state.clone();
+                Arc::new(move |changes| state.snapshot.apply(changes))
+            },
             state.follower_connected.clone(),
         );
         Ok(Webhook {
@@ -268,6 +273,9 @@ impl Webhook {
         if let Some(follower) = self.follower.take() {
             follower.stop().await;
         }
+        // A cold start must find the last changes in the copy on disk.
+        let state = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.snapshot.flush()).await;
         if let Some(writer) = self.writer.take() {
             writer.shutdown().await;
         }

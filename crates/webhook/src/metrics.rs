@@ -155,6 +155,8 @@ pub struct Gauges {
     pub snapshot_version: Option<i64>,
     pub snapshot_age_seconds: Option<f64>,
     pub snapshot_numbers: usize,
+    /// Whole snapshots and incremental clinic changes installed.
+    pub snapshot_reloads: (u64, u64),
     pub follower_connected: bool,
     pub events_buffered: usize,
     pub events_written: u64,
@@ -301,6 +303,14 @@ impl Metrics {
             "Numbers in the routing snapshot.",
             gauges.snapshot_numbers.to_string(),
         );
+        out.push_str(
+            "# HELP switchboard_snapshot_reloads_total Snapshots installed: every clinic (full) or only changed ones (clinic).\n",
+        );
+        out.push_str("# TYPE switchboard_snapshot_reloads_total counter\n");
+        let (full, clinic) = gauges.snapshot_reloads;
+        out.push_str(&format!(
+            "switchboard_snapshot_reloads_total{{kind=\"full\"}} {full}\nswitchboard_snapshot_reloads_total{{kind=\"clinic\"}} {clinic}\n"
+        ));
         gauge(
             &mut out,
             "switchboard_snapshot_follower_connected",

@@ -13,23 +13,36 @@
 //! `<data_dir>/snapshot.jsonl`, so a cold start while the database is away
 //! still routes from the last good copy, streamed back the same way.
 //!
+//! A change to a few clinics ([`SnapshotCell::apply`]) derives the next
+//! snapshot from the current one, sharing every other clinic's compiled
+//! block, and swaps it in the same way. Its copy on disk is not rewritten at
+//! once (the copy of 100 000 numbers is hundreds of megabytes): the changed
+//! clinics wait, debounced by [`PERSIST_DEBOUNCE`], for a thread of the cell
+//! that merges them into the copy (every other clinic's line is copied as
+//! it is) and renames the result over it. A copy is thus whole at every
+//! moment and at most a few seconds behind; [`SnapshotCell::flush`] (on
+//! shutdown) merges what waits at once.
+//!
 //! The copy is JSON lines: a header line (format, configuration version,
 //! counts) then one clinic per line. A file that does not read whole (an
 //! unknown format, a bad line, fewer clinics than its header promises) is
 //! refused as a whole, logged, and ignored. The single-document
 //! `snapshot.json` of earlier versions is not read.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use switchboard_core::snapshot::{ClinicConfig, Snapshot, SnapshotBuilder, SnapshotInput};
+use switchboard_store::listen::ClinicChanges;
 
 /// File name of the persisted snapshot inside the data folder.
 pub const SNAPSHOT_FILE: &str = "snapshot.jsonl";
@@ -45,6 +58,12 @@ const HEADER_LIMIT: u64 = 4_096;
 /// capacity reserved from a header we did not check yet.
 const MIN_CLINIC_BYTES: u64 = 16;
 const MIN_NUMBER_BYTES: u64 = 32;
+/// How long changed clinics wait before they are merged into the copy on
+/// disk: a burst of changes costs one rewrite.
+pub const PERSIST_DEBOUNCE: Duration = Duration::from_secs(2);
+/// Room kept for the header of a merged copy, written once the counts are
+/// known (JSON allows the padding).
+const MERGED_HEADER_BYTES: usize = 512;
 
 /// The first line of the persisted copy.
 #[derive(Serialize, Deserialize)]
@@ -64,6 +83,39 @@ pub struct SnapshotCell {
     /// Unix milliseconds of the last install, 0 before the first.
     installed_at_ms: AtomicI64,
     persist_path: Option<PathBuf>,
+    /// Loads of every clinic (from the database or the copy) and
+    /// incremental changes installed, for the metrics.
+    full_reloads: AtomicU64,
+    clinic_reloads: AtomicU64,
+    persister: Option<Arc<Persister>>,
+}
+
+/// The changed clinics waiting to be merged into the copy, and the lock
+/// that makes whole-copy writes and merges one at a time.
+#[derive(Debug, Default)]
+struct Persister {
+    pending: Mutex<PendingMerge>,
+    wake: Condvar,
+    file: Mutex<()>,
+}
+
+#[derive(Debug, Default)]
+struct PendingMerge {
+    /// The configuration version the merge brings the copy to.
+    version: i64,
+    /// Each changed clinic by id in arrival order, the last state winning;
+    /// `None`: removed.
+    clinics: Vec<(String, Option<ClinicConfig>)>,
+    /// When the oldest waiting change arrived.
+    since: Option<Instant>,
+    stop: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding it leaves plain data: keep going.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A load in progress: the builder and, when persisting, the temporary copy.
@@ -88,10 +140,91 @@ impl StreamedLoad {
 impl SnapshotCell {
     /// An empty cell; installs are persisted to `data_dir` when given.
     pub fn new(data_dir: Option<&Path>) -> SnapshotCell {
+        let persist_path = data_dir.map(|dir| dir.join(SNAPSHOT_FILE));
+        let persister = persist_path.clone().and_then(|path| {
+            let persister = Arc::new(Persister::default());
+            let merging = persister.clone();
+            std::thread::Builder::new()
+                .name("snapshot-persist".into())
+                .spawn(move || merging.run(&path))
+                .inspect_err(|e| {
+                    tracing::error!(error = %e, "cannot start the snapshot persister; changes will be persisted by full loads only");
+                })
+                .ok()
+                .map(|_| persister)
+        });
         SnapshotCell {
             current: ArcSwapOption::empty(),
             installed_at_ms: AtomicI64::new(0),
-            persist_path: data_dir.map(|dir| dir.join(SNAPSHOT_FILE)),
+            persist_path,
+            full_reloads: AtomicU64::new(0),
+            clinic_reloads: AtomicU64::new(0),
+            persister,
+        }
+    }
+
+    /// How many whole snapshots and how many incremental changes were
+    /// installed.
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.full_reloads.load(Ordering::Relaxed),
+            self.clinic_reloads.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Installs a change to some clinics: the current snapshot with those
+    /// clinics compiled anew or removed, the others shared. Their copy on
+    /// disk follows within [`PERSIST_DEBOUNCE`]. Blocking (compiles): run it
+    /// off the async threads.
+    pub fn apply(&self, changes: ClinicChanges) {
+        let started = Instant::now();
+        let ClinicChanges {
+            version,
+            changed,
+            removed,
+        } = changes;
+        let current = self.current().unwrap_or_default();
+        let waiting: Vec<(String, Option<ClinicConfig>)> = if self.persister.is_some() {
+            changed
+                .iter()
+                .map(|c| (c.id.clone(), Some(c.clone())))
+                .chain(removed.iter().map(|id| (id.clone(), None)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let removed_ids: Vec<&str> = removed.iter().map(String::as_str).collect();
+        let clinics = changed.len() + removed.len();
+        let next = current.with_changes(version, changed, &removed_ids);
+        let known: std::collections::HashSet<&str> =
+            current.warnings().iter().map(String::as_str).collect();
+        for warning in next.warnings() {
+            if !known.contains(warning.as_str()) {
+                tracing::warn!(version, "snapshot: {warning}");
+            }
+        }
+        tracing::info!(
+            version,
+            clinics,
+            numbers = next.number_count(),
+            load_seconds = started.elapsed().as_secs_f64(),
+            "routing snapshot changed"
+        );
+        self.current.store(Some(Arc::new(next)));
+        self.installed_at_ms
+            .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+        self.clinic_reloads.fetch_add(1, Ordering::Relaxed);
+        if let Some(persister) = &self.persister {
+            persister.queue(version, waiting);
+        }
+    }
+
+    /// Merges the changes waiting for the copy on disk now (on shutdown).
+    /// Blocking: run it off the async threads.
+    pub fn flush(&self) {
+        if let (Some(persister), Some(path)) = (&self.persister, &self.persist_path) {
+            let waiting = std::mem::take(&mut *lock(&persister.pending));
+            persister.merge(path, waiting);
         }
     }
 
@@ -145,6 +278,17 @@ impl SnapshotCell {
         self.swap(builder.finish(), started, "database");
         if let (Some(copy), Some(path)) = (copy, &self.persist_path) {
             let started = Instant::now();
+            // This copy holds every change merged or waiting so far.
+            let _file = self.persister.as_ref().map(|p| {
+                let file = lock(&p.file);
+                let mut pending = lock(&p.pending);
+                let stop = pending.stop;
+                *pending = PendingMerge {
+                    stop,
+                    ..PendingMerge::default()
+                };
+                file
+            });
             match copy.finish() {
                 Ok(bytes) => {
                     tracing::info!(
@@ -233,7 +377,205 @@ impl SnapshotCell {
         self.current.store(Some(Arc::new(snapshot)));
         self.installed_at_ms
             .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+        self.full_reloads.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+impl Drop for SnapshotCell {
+    fn drop(&mut self) {
+        if let Some(persister) = &self.persister {
+            lock(&persister.pending).stop = true;
+            persister.wake.notify_all();
+        }
+    }
+}
+
+impl Persister {
+    fn queue(&self, version: i64, clinics: Vec<(String, Option<ClinicConfig>)>) {
+        let mut pending = lock(&self.pending);
+        pending.version = version;
+        pending.clinics.extend(clinics);
+        pending.since.get_or_insert_with(Instant::now);
+        drop(pending);
+        self.wake.notify_all();
+    }
+
+    /// The merging thread: waits for changes, lets them settle for
+    /// [`PERSIST_DEBOUNCE`], merges them; ends when the cell is dropped.
+    fn run(&self, path: &Path) {
+        loop {
+            let mut pending = lock(&self.pending);
+            let waiting = loop {
+                if pending.stop {
+                    return;
+                }
+                match pending.since {
+                    None => {
+                        pending = self
+                            .wake
+                            .wait(pending)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                    Some(since) if since.elapsed() >= PERSIST_DEBOUNCE => {
+                        break std::mem::take(&mut *pending);
+                    }
+                    Some(since) => {
+                        let rest = PERSIST_DEBOUNCE.saturating_sub(since.elapsed());
+                        pending = self
+                            .wake
+                            .wait_timeout(pending, rest)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .0;
+                    }
+                }
+            };
+            drop(pending);
+            self.merge(path, waiting);
+        }
+    }
+
+    fn merge(&self, path: &Path, waiting: PendingMerge) {
+        if waiting.clinics.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let _file = lock(&self.file);
+        match merge_copy(path, waiting.version, waiting.clinics) {
+            Ok(Some(bytes)) => tracing::info!(
+                bytes,
+                version = waiting.version,
+                seconds = started.elapsed().as_secs_f64(),
+                path = %path.display(),
+                "routing snapshot changes persisted"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, path = %path.display(), "cannot merge clinic changes into the persisted snapshot; the next full load rewrites it");
+            }
+        }
+    }
+}
+
+/// What a merge reads of a clinic line: its id and how many numbers.
+#[derive(Deserialize)]
+struct LineHead {
+    id: String,
+    #[serde(default)]
+    numbers: Vec<serde::de::IgnoredAny>,
+}
+
+/// Rewrites the copy at `path` with `clinics` replaced, removed or added
+/// (after the others, as the snapshot holds them), at `version`; other
+/// lines are copied as they are. `None` when the copy is already at
+/// `version` or later (a full load overtook the changes). The copy is
+/// replaced by rename, so it is whole at every moment.
+fn merge_copy(
+    path: &Path,
+    version: i64,
+    clinics: Vec<(String, Option<ClinicConfig>)>,
+) -> Result<Option<u64>, ReadError> {
+    let file = fs::File::open(path)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    (&mut reader).take(HEADER_LIMIT).read_line(&mut line)?;
+    let header: Header =
+        serde_json::from_str(&line).map_err(|e| ReadError::Header(e.to_string()))?;
+    if header.format != FORMAT || header.format_version != FORMAT_VERSION {
+        return Err(ReadError::Header(format!(
+            "{} version {}",
+            header.format, header.format_version
+        )));
+    }
+    if header.version >= version {
+        return Ok(None);
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut latest: HashMap<String, Option<ClinicConfig>> = HashMap::new();
+    for (id, clinic) in clinics {
+        if !latest.contains_key(&id) {
+            order.push(id.clone());
+        }
+        latest.insert(id, clinic);
+    }
+    let tmp = path.with_extension("jsonl.merge");
+    let result = (|| {
+        let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
+        out.write_all(&[b' '; MERGED_HEADER_BYTES])?;
+        out.write_all(b"\n")?;
+        let (mut clinic_count, mut number_count) = (0usize, 0usize);
+        let mut found = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            found += 1;
+            let head: LineHead =
+                serde_json::from_str(&line).map_err(|error| ReadError::Clinic {
+                    line: found + 1,
+                    error,
+                })?;
+            match latest.remove(&head.id) {
+                Some(Some(clinic)) => {
+                    serde_json::to_writer(&mut out, &clinic).map_err(std::io::Error::other)?;
+                    out.write_all(b"\n")?;
+                    number_count += clinic.numbers.len();
+                }
+                Some(None) => continue,
+                None => {
+                    if !line.ends_with('\n') {
+                        line.push('\n');
+                    }
+                    out.write_all(line.as_bytes())?;
+                    number_count += head.numbers.len();
+                }
+            }
+            clinic_count += 1;
+        }
+        if found != header.clinics {
+            return Err(ReadError::Truncated {
+                found,
+                expected: header.clinics,
+            });
+        }
+        for id in order {
+            if let Some(Some(clinic)) = latest.remove(&id) {
+                serde_json::to_writer(&mut out, &clinic).map_err(std::io::Error::other)?;
+                out.write_all(b"\n")?;
+                clinic_count += 1;
+                number_count += clinic.numbers.len();
+            }
+        }
+        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+        let header = serde_json::to_vec(&Header {
+            format: FORMAT.to_owned(),
+            format_version: FORMAT_VERSION,
+            version,
+            saved_at: Utc::now(),
+            clinics: clinic_count,
+            numbers: number_count,
+        })
+        .map_err(std::io::Error::other)?;
+        if header.len() > MERGED_HEADER_BYTES {
+            return Err(ReadError::Header("the merged header does not fit".into()));
+        }
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&header)?;
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
+        drop(file);
+        fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent()
+            && let Ok(dir) = fs::File::open(dir)
+        {
+            let _ = dir.sync_all();
+        }
+        Ok(Some(bytes))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Why a persisted copy was refused.
@@ -516,6 +858,61 @@ mod tests {
         }
         fs::write(dir.join(SNAPSHOT_FILE), [0xffu8, 0x00, 0xc3, 0x28]).expect("write");
         assert_eq!(SnapshotCell::new(Some(&dir)).load_persisted(), None);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn clinic_changes_are_swapped_in_and_merged_into_the_copy_on_disk() {
+        let dir = temp_dir("merge");
+        let cell = SnapshotCell::new(Some(&dir));
+        let [first, second]: [ClinicConfig; 2] =
+            two_clinics().clinics.try_into().expect("two clinics");
+        cell.install(
+            SnapshotInput {
+                clinics: vec![first.clone(), second.clone()],
+            },
+            5,
+        );
+        let mut renamed = second.clone();
+        renamed.name = "Second, renamed".into();
+        let mut third = first.clone();
+        third.id = "00000000-0000-4000-8009-000000000001".into();
+        third.numbers.clear();
+        cell.apply(ClinicChanges {
+            version: 6,
+            changed: vec![renamed.clone(), third.clone()],
+            removed: vec![first.id.clone()],
+        });
+        let now = cell.current().expect("a snapshot");
+        assert_eq!(now.version(), 6);
+        assert!(now.clinic_by_id(&first.id).is_none());
+        assert_eq!(
+            now.clinic_by_id(&second.id).map(|c| c.name()),
+            Some("Second, renamed")
+        );
+        assert_eq!(cell.reloads(), (1, 1));
+        // Not yet on disk (debounced); the flush writes it.
+        assert_eq!(SnapshotCell::new(Some(&dir)).load_persisted(), Some(5));
+        cell.flush();
+        let cold = SnapshotCell::new(Some(&dir));
+        assert_eq!(cold.load_persisted(), Some(6));
+        let cold = cold.current().expect("loaded");
+        assert_eq!(cold.number_count(), now.number_count());
+        assert!(cold.clinic_by_id(&first.id).is_none());
+        assert!(cold.clinic_by_id(&third.id).is_some());
+        assert_eq!(
+            cold.clinic_by_id(&second.id).map(|c| c.name()),
+            Some("Second, renamed")
+        );
+        // A full load that overtook waiting changes is not overwritten by them.
+        cell.apply(ClinicChanges {
+            version: 7,
+            changed: vec![],
+            removed: vec![second.id.clone()],
+        });
+        cell.install(two_clinics(), 8);
+        cell.flush();
+        assert_eq!(SnapshotCell::new(Some(&dir)).load_persisted(), Some(8));
         let _ = fs::remove_dir_all(&dir);
     }
 
