@@ -175,22 +175,34 @@ async fn prepare_template() -> String {
         .clone()
 }
 
-/// Drops test databases whose process is gone, and outdated templates.
+/// Templates of other migration sets kept besides the current one: runs
+/// from other checkouts (another branch's migrations) may share the cluster
+/// at the same time, and dropping their template fails all their tests.
+const OTHER_TEMPLATES_KEPT: usize = 3;
+
+/// Drops test databases whose process is gone, and outdated templates
+/// (all but the newest few of other migration sets).
 async fn drop_stale_databases(client: &tokio_postgres::Client, current_template: &str) {
     let rows = client
         .query(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'sbtest\\_%' OR datname LIKE 'sbtemplate\\_%'",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'sbtest\\_%' OR datname LIKE 'sbtemplate\\_%' \
+             ORDER BY oid DESC",
             &[],
         )
         .await
         .expect("list databases");
+    let mut other_templates = 0;
     for row in rows {
         let name: String = row.get(0);
         let stale = if let Some(rest) = name.strip_prefix(TEST_DB_PREFIX) {
             let pid = rest.split('_').next().unwrap_or("");
             !Path::new(&format!("/proc/{pid}")).exists()
+        } else if name == current_template || name.ends_with("_building") {
+            false
         } else {
-            name != current_template && !name.ends_with("_building")
+            // Newest first (OIDs grow): keep the most recent few.
+            other_templates += 1;
+            other_templates > OTHER_TEMPLATES_KEPT
         };
         if stale {
             let _ = client
