@@ -12,8 +12,8 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_core::model::{
-    Action, AssistantBinding, AssistantKind, Closure, ClosureRule, Forwarding, Lifecycle, Member,
-    RingGroup, RoutingDoc, Strategy, VoiceTarget, VoiceTargetType, Window,
+    Action, AssistantKind, Closure, ClosureRule, Forwarding, Lifecycle, RoutingDoc, Strategy,
+    VoiceTarget, VoiceTargetType,
 };
 use switchboard_core::snapshot::{
     AssistantConfig, ClinicConfig, LocationConfig, NumberConfig, Snapshot, SnapshotBuilder,
@@ -197,106 +197,92 @@ pub async fn save_routing(
     Ok(saved)
 }
 
-/// The routing documents of the given numbers (all of one query each table).
+/// The routing columns of a `numbers n` row: its timezone, then off-hours
+/// and each child table aggregated per number as JSON text in the shape the
+/// model reads. One row per number instead of one per child row, and text
+/// that serde reads straight into the model (no `serde_json::Value` trees).
+/// The subqueries walk the `(number_id, position)` unique indexes.
+const ROUTING_COLUMNS: &str = "n.timezone, n.off_hours::text, \
+    (SELECT json_agg(json_build_object('assistant_id', a.assistant_id, 'schedule', a.schedule) \
+            ORDER BY a.position) \
+       FROM number_assistants a WHERE a.number_id = n.id)::text, \
+    (SELECT json_agg(json_build_object('id', g.id, 'name', g.name, 'strategy', g.strategy, \
+            'ring_seconds', g.ring_seconds, 'members', g.members, 'schedule', g.schedule, \
+            'on_no_answer', g.on_no_answer) ORDER BY g.position) \
+       FROM ring_groups g WHERE g.number_id = n.id)::text, \
+    (SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'rule', c.rule, 'action', c.action) \
+            ORDER BY c.position) \
+       FROM closures c WHERE c.number_id = n.id)::text";
+
+/// A closure as [`ROUTING_COLUMNS`] aggregates it.
+#[derive(serde::Deserialize)]
+struct StoredClosure {
+    id: String,
+    name: String,
+    rule: StoredClosureRule,
+    action: Option<Action>,
+}
+
+fn from_text<'a, T: serde::Deserialize<'a>>(what: &str, text: &'a str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Invalid {
+        constraint: format!("stored {what} does not parse: {e}"),
+    })
+}
+
+/// The routing document of a row selecting [`ROUTING_COLUMNS`] from column
+/// `first` on.
+fn routing_from_row(row: &Row, first: usize) -> StoreResult<RoutingDoc> {
+    let off_hours: Option<&str> = row.try_get(first + 1)?;
+    let assistants: Option<&str> = row.try_get(first + 2)?;
+    let ring_groups: Option<&str> = row.try_get(first + 3)?;
+    let closures: Option<&str> = row.try_get(first + 4)?;
+    let closures = match closures {
+        Some(text) => from_text::<Vec<StoredClosure>>("closures", text)?
+            .into_iter()
+            .map(|c| Closure {
+                id: Some(c.id),
+                name: c.name,
+                action: c.action,
+                start_time: c.rule.start_time,
+                end_time: c.rule.end_time,
+                from: c.rule.from,
+                until: c.rule.until,
+                rule: c.rule.rule,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(RoutingDoc {
+        timezone: row.try_get(first)?,
+        off_hours: off_hours.map(|t| from_text("off_hours", t)).transpose()?,
+        assistants: assistants
+            .map(|t| from_text("number assistants", t))
+            .transpose()?
+            .unwrap_or_default(),
+        ring_groups: ring_groups
+            .map(|t| from_text("ring groups", t))
+            .transpose()?
+            .unwrap_or_default(),
+        closures,
+    })
+}
+
+/// The routing documents of the given numbers, in one query.
 pub async fn load_routings(
     client: &impl GenericClient,
     number_ids: &[Uuid],
 ) -> StoreResult<HashMap<Uuid, RoutingDoc>> {
-    let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(number_ids.len());
-    for row in client
+    let rows = client
         .query(
-            "SELECT id, timezone, off_hours FROM numbers WHERE id = ANY($1)",
+            &format!("SELECT n.id, {ROUTING_COLUMNS} FROM numbers n WHERE n.id = ANY($1)"),
             &[&number_ids],
         )
-        .await?
-    {
-        let off_hours: Option<serde_json::Value> = row.get(2);
-        docs.insert(
-            row.get(0),
-            RoutingDoc {
-                timezone: row.get(1),
-                off_hours: off_hours.map(|v| from_json("off_hours", v)).transpose()?,
-                ..RoutingDoc::default()
-            },
-        );
-    }
-    for row in client
-        .query(
-            "SELECT number_id, assistant_id, schedule FROM number_assistants \
-             WHERE number_id = ANY($1) ORDER BY number_id, position",
-            &[&number_ids],
-        )
-        .await?
-    {
-        let schedule: Option<serde_json::Value> = row.get(2);
-        let binding = AssistantBinding {
-            assistant_id: row.get::<_, Uuid>(1).to_string(),
-            schedule: schedule
-                .map(|v| from_json::<Vec<Window>>("schedule", v))
-                .transpose()?,
-        };
-        if let Some(doc) = docs.get_mut(&row.get::<_, Uuid>(0)) {
-            doc.assistants.push(binding);
-        }
-    }
-    for row in client
-        .query(
-            "SELECT number_id, id, name, strategy, ring_seconds, members, schedule, on_no_answer \
-             FROM ring_groups WHERE number_id = ANY($1) ORDER BY number_id, position",
-            &[&number_ids],
-        )
-        .await?
-    {
-        let group = ring_group_from_row(&row)?;
-        if let Some(doc) = docs.get_mut(&row.get::<_, Uuid>(0)) {
-            doc.ring_groups.push(group);
-        }
-    }
-    for row in client
-        .query(
-            "SELECT number_id, id, name, rule, action FROM closures \
-             WHERE number_id = ANY($1) ORDER BY number_id, position",
-            &[&number_ids],
-        )
-        .await?
-    {
-        let rule: StoredClosureRule = from_json("closure", row.get(3))?;
-        let action: Option<serde_json::Value> = row.get(4);
-        let closure = Closure {
-            id: Some(row.get::<_, Uuid>(1).to_string()),
-            name: row.get(2),
-            action: action.map(|v| from_json("closure action", v)).transpose()?,
-            start_time: rule.start_time,
-            end_time: rule.end_time,
-            from: rule.from,
-            until: rule.until,
-            rule: rule.rule,
-        };
-        if let Some(doc) = docs.get_mut(&row.get::<_, Uuid>(0)) {
-            doc.closures.push(closure);
-        }
+        .await?;
+    let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        docs.insert(row.try_get(0)?, routing_from_row(&row, 1)?);
     }
     Ok(docs)
-}
-
-fn ring_group_from_row(row: &Row) -> StoreResult<RingGroup> {
-    let strategy = match row.get::<_, &str>(3) {
-        "sequential" => Strategy::Sequential,
-        _ => Strategy::Simultaneous,
-    };
-    let schedule: Option<serde_json::Value> = row.get(6);
-    let on_no_answer: Option<serde_json::Value> = row.get(7);
-    Ok(RingGroup {
-        id: Some(row.get::<_, Uuid>(1).to_string()),
-        name: row.get(2),
-        strategy,
-        ring_seconds: u16::try_from(row.get::<_, i32>(4)).ok(),
-        members: from_json::<Vec<Member>>("members", row.get(5))?,
-        schedule: schedule.map(|v| from_json("schedule", v)).transpose()?,
-        on_no_answer: on_no_answer
-            .map(|v| from_json("on_no_answer", v))
-            .transpose()?,
-    })
 }
 
 /// The routing document of one number.
@@ -408,10 +394,6 @@ pub async fn stream_snapshot<F>(
 where
     F: FnOnce(SnapshotHeader) -> Box<dyn SnapshotSink> + Send + 'static,
 {
-    enum Part {
-        Clinics(Vec<ClinicConfig>),
-        Done,
-    }
     let tx = client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
@@ -425,37 +407,67 @@ where
         clinics: heads.len(),
         numbers: heads.iter().map(|h| h.numbers).sum(),
     };
-    let (parts, mut received) = tokio::sync::mpsc::channel::<Part>(BATCHES_AHEAD);
+    // Three stages, each on its own thread, so that PostgreSQL builds the
+    // next batch while this one is decoded and the one before compiled:
+    // fetch (here) -> decode (blocking) -> sink (blocking).
+    let (fetched, mut to_decode) = tokio::sync::mpsc::channel::<Part<BatchRows>>(BATCHES_AHEAD);
+    let (decoded, to_sink) =
+        std::sync::mpsc::sync_channel::<Part<Vec<ClinicConfig>>>(BATCHES_AHEAD);
     let consumer = tokio::task::spawn_blocking(move || {
         let mut sink = start(header);
-        while let Some(part) = received.blocking_recv() {
+        while let Ok(part) = to_sink.recv() {
             match part {
-                Part::Clinics(clinics) => clinics.into_iter().for_each(|c| sink.clinic(c)),
+                Part::Batch(clinics) => clinics.into_iter().for_each(|c| sink.clinic(c)),
                 Part::Done => return sink.finish(),
             }
         }
-        // The sender went away without `Done`: the load failed; `sink` drops.
+        // The decoder went away without `Done`: the load failed; `sink` drops.
+    });
+    let decoder = tokio::task::spawn_blocking(move || -> StoreResult<()> {
+        while let Some(part) = to_decode.blocking_recv() {
+            let part = match part {
+                Part::Batch(rows) => Part::Batch(decode_batch(rows)?),
+                Part::Done => Part::Done,
+            };
+            if decoded.send(part).is_err() {
+                return Err(sink_stopped());
+            }
+        }
+        Ok(())
     });
     let produced = async {
         for batch in batches(heads) {
-            let clinics = read_clinics(&tx, batch).await?;
-            if parts.send(Part::Clinics(clinics)).await.is_err() {
-                return Err(StoreError::Unavailable(
-                    "the snapshot sink stopped early".into(),
-                ));
+            let rows = fetch_batch(&tx, batch).await?;
+            if fetched.send(Part::Batch(rows)).await.is_err() {
+                return Err(sink_stopped());
             }
         }
         tx.commit().await?;
         // Only a fully read, committed load is finished.
-        let _ = parts.send(Part::Done).await;
+        let _ = fetched.send(Part::Done).await;
         Ok(())
     }
     .await;
-    drop(parts);
+    drop(fetched);
+    let decoded = decoder
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the snapshot decoder failed: {e}")))
+        .and_then(|r| r);
     let consumed = consumer
         .await
         .map_err(|e| StoreError::Unavailable(format!("the snapshot sink failed: {e}")));
-    produced.and(consumed).map(|()| version)
+    // A decoding error is the cause of the fetcher's "stopped early".
+    decoded.and(produced).and(consumed).map(|()| version)
+}
+
+/// A batch or the end of a complete load, between the stages of [`stream_snapshot`].
+enum Part<T> {
+    Batch(T),
+    Done,
+}
+
+fn sink_stopped() -> StoreError {
+    StoreError::Unavailable("the snapshot sink stopped early".into())
 }
 
 /// Everything the routers need, compiled as it streams (see
@@ -583,79 +595,108 @@ fn batches(heads: Vec<ClinicHead>) -> impl Iterator<Item = Vec<ClinicHead>> {
     })
 }
 
-/// Completes the clinics of `heads` with their locations, assistants and
-/// numbers (with routing), in the caller's transaction.
-async fn read_clinics(
-    tx: &impl GenericClient,
+/// The rows of one batch as fetched, decoded apart by [`decode_batch`] so
+/// that the next batch's reads need not wait for the decoding.
+struct BatchRows {
     heads: Vec<ClinicHead>,
-) -> StoreResult<Vec<ClinicConfig>> {
+    locations: Vec<Row>,
+    assistants: Vec<Row>,
+    numbers: Vec<Row>,
+}
+
+/// Fetches the locations, assistants and numbers (with routing) of the
+/// clinics of `heads`, in the caller's transaction: three queries issued
+/// together, so they are pipelined on the connection.
+async fn fetch_batch(tx: &impl GenericClient, heads: Vec<ClinicHead>) -> StoreResult<BatchRows> {
+    let ids = heads
+        .iter()
+        .map(|h| parse_id("clinics.id", &h.config.id))
+        .collect::<StoreResult<Vec<Uuid>>>()?;
+    let numbers_sql = format!(
+        "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
+         n.forward_to_e164, n.forward_to_number_id, {ROUTING_COLUMNS} \
+         FROM numbers n WHERE n.lifecycle <> 'released' AND n.clinic_id = ANY($1) \
+         ORDER BY n.created_at, n.id"
+    );
+    let (locations, assistants, numbers) = tokio::try_join!(
+        async {
+            let statement = tx
+                .prepare_cached(
+                    "SELECT clinic_id, id, name, timezone FROM locations \
+                     WHERE clinic_id = ANY($1) ORDER BY created_at, id",
+                )
+                .await?;
+            tx.query(&statement, &[&ids]).await
+        },
+        async {
+            let statement = tx
+                .prepare_cached(
+                    "SELECT clinic_id, id, name, kind, target_type, target_url, \
+                     target_parameters, sms_url \
+                     FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
+                )
+                .await?;
+            tx.query(&statement, &[&ids]).await
+        },
+        async {
+            let statement = tx.prepare_cached(&numbers_sql).await?;
+            tx.query(&statement, &[&ids]).await
+        },
+    )?;
+    Ok(BatchRows {
+        heads,
+        locations,
+        assistants,
+        numbers,
+    })
+}
+
+/// The whole clinics of a fetched batch, in the order of its heads.
+fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
+    let BatchRows {
+        heads,
+        locations,
+        assistants,
+        numbers,
+    } = rows;
     let mut clinic_index: HashMap<Uuid, usize> = HashMap::with_capacity(heads.len());
-    let mut ids: Vec<Uuid> = Vec::with_capacity(heads.len());
     let mut clinics: Vec<ClinicConfig> = Vec::with_capacity(heads.len());
     for head in heads {
-        let id = parse_id("clinics.id", &head.config.id)?;
-        clinic_index.insert(id, clinics.len());
-        ids.push(id);
+        clinic_index.insert(parse_id("clinics.id", &head.config.id)?, clinics.len());
         let mut config = head.config;
         config.numbers.reserve_exact(head.numbers);
         clinics.push(config);
     }
-    for row in tx
-        .query(
-            "SELECT clinic_id, id, name, timezone FROM locations \
-             WHERE clinic_id = ANY($1) ORDER BY created_at, id",
-            &[&ids],
-        )
-        .await?
-    {
-        if let Some(&i) = clinic_index.get(&row.get::<_, Uuid>(0)) {
+    for row in locations {
+        if let Some(&i) = clinic_index.get(&row.try_get::<_, Uuid>(0)?) {
             clinics[i].locations.push(LocationConfig {
-                id: row.get::<_, Uuid>(1).to_string(),
-                name: row.get(2),
-                timezone: row.get(3),
+                id: row.try_get::<_, Uuid>(1)?.to_string(),
+                name: row.try_get(2)?,
+                timezone: row.try_get(3)?,
             });
         }
     }
-    for row in tx
-        .query(
-            "SELECT clinic_id, id, name, kind, target_type, target_url, target_parameters, sms_url \
-             FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
-            &[&ids],
-        )
-        .await?
-    {
-        if let Some(&i) = clinic_index.get(&row.get::<_, Uuid>(0)) {
+    for row in assistants {
+        if let Some(&i) = clinic_index.get(&row.try_get::<_, Uuid>(0)?) {
             clinics[i].assistants.push(AssistantConfig {
-                id: row.get::<_, Uuid>(1).to_string(),
-                name: row.get(2),
+                id: row.try_get::<_, Uuid>(1)?.to_string(),
+                name: row.try_get(2)?,
                 kind: assistant_kind_from_row(
-                    row.get(3),
-                    row.get(4),
-                    row.get(5),
-                    row.get(6),
-                    row.get(7),
+                    row.try_get(3)?,
+                    row.try_get(4)?,
+                    row.try_get(5)?,
+                    row.try_get(6)?,
+                    row.try_get(7)?,
                 )?,
             });
         }
     }
-    let rows = tx
-        .query(
-            "SELECT clinic_id, id, e164, lifecycle, is_primary, timezone, location_id, \
-             forward_to_e164, forward_to_number_id FROM numbers \
-             WHERE lifecycle <> 'released' AND clinic_id = ANY($1) \
-             ORDER BY created_at, id",
-            &[&ids],
-        )
-        .await?;
-    let number_ids: Vec<Uuid> = rows.iter().map(|r| r.get(1)).collect();
-    let mut routings = load_routings(tx, &number_ids).await?;
-    for row in rows {
-        let Some(&i) = clinic_index.get(&row.get::<_, Uuid>(0)) else {
+    for row in numbers {
+        let Some(&i) = clinic_index.get(&row.try_get::<_, Uuid>(0)?) else {
             continue;
         };
-        let id: Uuid = row.get(1);
-        let forward_e164: Option<String> = row.get(7);
-        let forward_number: Option<Uuid> = row.get(8);
+        let forward_e164: Option<String> = row.try_get(6)?;
+        let forward_number: Option<Uuid> = row.try_get(7)?;
         let forwarding = match (forward_e164, forward_number) {
             (Some(to), _) => Some(Forwarding::External { to }),
             (None, Some(n)) => Some(Forwarding::Number {
@@ -664,23 +705,33 @@ async fn read_clinics(
             (None, None) => None,
         };
         let lifecycle: Lifecycle =
-            row.get::<_, &str>(3)
+            row.try_get::<_, &str>(3)?
                 .parse()
                 .map_err(|_| StoreError::Invalid {
                     constraint: "numbers.lifecycle".into(),
                 })?;
+        let routing = routing_from_row(&row, 8)?;
         clinics[i].numbers.push(NumberConfig {
-            id: id.to_string(),
-            e164: row.get(2),
+            id: row.try_get::<_, Uuid>(1)?.to_string(),
+            e164: row.try_get(2)?,
             lifecycle,
-            is_primary: row.get(4),
-            timezone: row.get(5),
-            location_id: row.get::<_, Option<Uuid>>(6).map(|u| u.to_string()),
+            is_primary: row.try_get(4)?,
+            timezone: routing.timezone.clone(),
+            location_id: row.try_get::<_, Option<Uuid>>(5)?.map(|u| u.to_string()),
             forwarding,
-            routing: routings.remove(&id).unwrap_or_default(),
+            routing,
         });
     }
     Ok(clinics)
+}
+
+/// Completes the clinics of `heads` with their locations, assistants and
+/// numbers (with routing), in the caller's transaction.
+async fn read_clinics(
+    tx: &impl GenericClient,
+    heads: Vec<ClinicHead>,
+) -> StoreResult<Vec<ClinicConfig>> {
+    decode_batch(fetch_batch(tx, heads).await?)
 }
 
 /// The configuration version now (the sequence's last value).
