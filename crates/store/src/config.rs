@@ -12,8 +12,8 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_core::model::{
-    Action, AssistantKind, Closure, ClosureRule, Forwarding, Lifecycle, RoutingDoc, Strategy,
-    VoiceTarget, VoiceTargetType,
+    Action, AssistantBinding, AssistantKind, Closure, ClosureRule, Forwarding, Lifecycle,
+    RingGroup, RoutingDoc, Strategy, VoiceTarget, VoiceTargetType,
 };
 use switchboard_core::snapshot::{
     AssistantConfig, ClinicConfig, LocationConfig, NumberConfig, Snapshot, SnapshotBuilder,
@@ -197,30 +197,71 @@ pub async fn save_routing(
     Ok(saved)
 }
 
-/// The routing columns of a `numbers n` row: its timezone, then off-hours
-/// and each child table aggregated per number as JSON text in the shape the
-/// model reads. One row per number instead of one per child row, and text
-/// that serde reads straight into the model (no `serde_json::Value` trees).
-/// The subqueries walk the `(number_id, position)` unique indexes.
-const ROUTING_COLUMNS: &str = "n.timezone, n.off_hours::text, \
-    (SELECT json_agg(json_build_object('assistant_id', a.assistant_id, 'schedule', a.schedule) \
-            ORDER BY a.position) \
-       FROM number_assistants a WHERE a.number_id = n.id)::text, \
-    (SELECT json_agg(json_build_object('id', g.id, 'name', g.name, 'strategy', g.strategy, \
-            'ring_seconds', g.ring_seconds, 'members', g.members, 'schedule', g.schedule, \
-            'on_no_answer', g.on_no_answer) ORDER BY g.position) \
-       FROM ring_groups g WHERE g.number_id = n.id)::text, \
-    (SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'rule', c.rule, 'action', c.action) \
-            ORDER BY c.position) \
-       FROM closures c WHERE c.number_id = n.id)::text";
+/// Which numbers' routing rows to read: `$1` is an array of number ids, or
+/// of clinic ids (the routable numbers of those clinics).
+#[derive(Clone, Copy)]
+enum NumbersOf {
+    Ids,
+    Clinics,
+}
 
-/// A closure as [`ROUTING_COLUMNS`] aggregates it.
-#[derive(serde::Deserialize)]
-struct StoredClosure {
-    id: String,
-    name: String,
-    rule: StoredClosureRule,
-    action: Option<Action>,
+impl NumbersOf {
+    /// A query of one routing table (`t`, keyed by `number_id`), ordered by
+    /// number and position. Flat rows with jsonb cast to text: PostgreSQL
+    /// builds no JSON of its own (aggregating per number cost it twice the
+    /// time) and serde reads the text straight into the model types.
+    fn sql(self, table: &str, columns: &str) -> String {
+        match self {
+            NumbersOf::Ids => format!(
+                "SELECT t.number_id, {columns} FROM {table} t \
+                 WHERE t.number_id = ANY($1) ORDER BY t.number_id, t.position"
+            ),
+            NumbersOf::Clinics => format!(
+                "SELECT t.number_id, {columns} FROM {table} t \
+                 JOIN numbers n ON n.id = t.number_id \
+                 WHERE n.clinic_id = ANY($1) AND n.lifecycle <> 'released' \
+                 ORDER BY t.number_id, t.position"
+            ),
+        }
+    }
+}
+
+const ASSISTANT_COLUMNS: &str = "t.assistant_id, t.schedule::text";
+const RING_GROUP_COLUMNS: &str = "t.id, t.name, t.strategy, t.ring_seconds, t.members::text, \
+     t.schedule::text, t.on_no_answer::text";
+const CLOSURE_COLUMNS: &str = "t.id, t.name, t.rule::text, t.action::text";
+
+/// The rows of the routing tables for some numbers, as fetched.
+struct RoutingRows {
+    assistants: Vec<Row>,
+    ring_groups: Vec<Row>,
+    closures: Vec<Row>,
+}
+
+/// Fetches the routing rows of the numbers `of` says, three queries issued
+/// together so that they are pipelined on the connection.
+async fn fetch_routing_rows<P>(
+    client: &impl GenericClient,
+    of: NumbersOf,
+    ids: &P,
+) -> StoreResult<RoutingRows>
+where
+    P: tokio_postgres::types::ToSql + Sync,
+{
+    let query = |table: &'static str, columns: &'static str| async move {
+        let statement = client.prepare_cached(&of.sql(table, columns)).await?;
+        client.query(&statement, &[ids]).await
+    };
+    let (assistants, ring_groups, closures) = tokio::try_join!(
+        query("number_assistants", ASSISTANT_COLUMNS),
+        query("ring_groups", RING_GROUP_COLUMNS),
+        query("closures", CLOSURE_COLUMNS),
+    )?;
+    Ok(RoutingRows {
+        assistants,
+        ring_groups,
+        closures,
+    })
 }
 
 fn from_text<'a, T: serde::Deserialize<'a>>(what: &str, text: &'a str) -> StoreResult<T> {
@@ -229,59 +270,92 @@ fn from_text<'a, T: serde::Deserialize<'a>>(what: &str, text: &'a str) -> StoreR
     })
 }
 
-/// The routing document of a row selecting [`ROUTING_COLUMNS`] from column
-/// `first` on.
-fn routing_from_row(row: &Row, first: usize) -> StoreResult<RoutingDoc> {
-    let off_hours: Option<&str> = row.try_get(first + 1)?;
-    let assistants: Option<&str> = row.try_get(first + 2)?;
-    let ring_groups: Option<&str> = row.try_get(first + 3)?;
-    let closures: Option<&str> = row.try_get(first + 4)?;
-    let closures = match closures {
-        Some(text) => from_text::<Vec<StoredClosure>>("closures", text)?
-            .into_iter()
-            .map(|c| Closure {
-                id: Some(c.id),
-                name: c.name,
-                action: c.action,
-                start_time: c.rule.start_time,
-                end_time: c.rule.end_time,
-                from: c.rule.from,
-                until: c.rule.until,
-                rule: c.rule.rule,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok(RoutingDoc {
-        timezone: row.try_get(first)?,
-        off_hours: off_hours.map(|t| from_text("off_hours", t)).transpose()?,
-        assistants: assistants
-            .map(|t| from_text("number assistants", t))
-            .transpose()?
-            .unwrap_or_default(),
-        ring_groups: ring_groups
-            .map(|t| from_text("ring groups", t))
-            .transpose()?
-            .unwrap_or_default(),
-        closures,
-    })
+fn opt_from_text<'a, T: serde::Deserialize<'a>>(
+    what: &str,
+    text: Option<&'a str>,
+) -> StoreResult<Option<T>> {
+    text.map(|t| from_text(what, t)).transpose()
 }
 
-/// The routing documents of the given numbers, in one query.
+impl RoutingRows {
+    /// Adds the rows' bindings, ring groups and closures to `docs` (keyed
+    /// by number id), in position order; rows of other numbers are skipped.
+    fn decode_into(self, docs: &mut HashMap<Uuid, RoutingDoc>) -> StoreResult<()> {
+        for row in self.assistants {
+            if let Some(doc) = docs.get_mut(&row.try_get::<_, Uuid>(0)?) {
+                doc.assistants.push(AssistantBinding {
+                    assistant_id: row.try_get::<_, Uuid>(1)?.to_string(),
+                    schedule: opt_from_text("schedule", row.try_get(2)?)?,
+                });
+            }
+        }
+        for row in self.ring_groups {
+            if let Some(doc) = docs.get_mut(&row.try_get::<_, Uuid>(0)?) {
+                let strategy = match row.try_get::<_, &str>(3)? {
+                    "sequential" => Strategy::Sequential,
+                    _ => Strategy::Simultaneous,
+                };
+                doc.ring_groups.push(RingGroup {
+                    id: Some(row.try_get::<_, Uuid>(1)?.to_string()),
+                    name: row.try_get(2)?,
+                    strategy,
+                    ring_seconds: u16::try_from(row.try_get::<_, i32>(4)?).ok(),
+                    members: from_text("members", row.try_get(5)?)?,
+                    schedule: opt_from_text("schedule", row.try_get(6)?)?,
+                    on_no_answer: opt_from_text("on_no_answer", row.try_get(7)?)?,
+                });
+            }
+        }
+        for row in self.closures {
+            if let Some(doc) = docs.get_mut(&row.try_get::<_, Uuid>(0)?) {
+                let rule: StoredClosureRule = from_text("closure", row.try_get(3)?)?;
+                doc.closures.push(Closure {
+                    id: Some(row.try_get::<_, Uuid>(1)?.to_string()),
+                    name: row.try_get(2)?,
+                    action: opt_from_text("closure action", row.try_get(4)?)?,
+                    start_time: rule.start_time,
+                    end_time: rule.end_time,
+                    from: rule.from,
+                    until: rule.until,
+                    rule: rule.rule,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The routing documents of the given numbers: four queries, pipelined.
 pub async fn load_routings(
     client: &impl GenericClient,
     number_ids: &[Uuid],
 ) -> StoreResult<HashMap<Uuid, RoutingDoc>> {
-    let rows = client
-        .query(
-            &format!("SELECT n.id, {ROUTING_COLUMNS} FROM numbers n WHERE n.id = ANY($1)"),
-            &[&number_ids],
-        )
-        .await?;
-    let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        docs.insert(row.try_get(0)?, routing_from_row(&row, 1)?);
+    let ids = number_ids.to_vec();
+    let (numbers, routing) = tokio::try_join!(
+        async {
+            Ok::<_, StoreError>(
+                client
+                    .query(
+                        "SELECT id, timezone, off_hours::text FROM numbers WHERE id = ANY($1)",
+                        &[&ids],
+                    )
+                    .await?,
+            )
+        },
+        fetch_routing_rows(client, NumbersOf::Ids, &ids),
+    )?;
+    let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(numbers.len());
+    for row in numbers {
+        docs.insert(
+            row.try_get(0)?,
+            RoutingDoc {
+                timezone: row.try_get(1)?,
+                off_hours: opt_from_text("off_hours", row.try_get(2)?)?,
+                ..RoutingDoc::default()
+            },
+        );
     }
+    routing.decode_into(&mut docs)?;
     Ok(docs)
 }
 
@@ -602,52 +676,60 @@ struct BatchRows {
     locations: Vec<Row>,
     assistants: Vec<Row>,
     numbers: Vec<Row>,
+    routing: RoutingRows,
 }
 
-/// Fetches the locations, assistants and numbers (with routing) of the
-/// clinics of `heads`, in the caller's transaction: three queries issued
+/// Fetches the locations, assistants, numbers and routing rows of the
+/// clinics of `heads`, in the caller's transaction: six queries issued
 /// together, so they are pipelined on the connection.
 async fn fetch_batch(tx: &impl GenericClient, heads: Vec<ClinicHead>) -> StoreResult<BatchRows> {
     let ids = heads
         .iter()
         .map(|h| parse_id("clinics.id", &h.config.id))
         .collect::<StoreResult<Vec<Uuid>>>()?;
-    let numbers_sql = format!(
-        "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
-         n.forward_to_e164, n.forward_to_number_id, {ROUTING_COLUMNS} \
-         FROM numbers n WHERE n.lifecycle <> 'released' AND n.clinic_id = ANY($1) \
-         ORDER BY n.created_at, n.id"
-    );
-    let (locations, assistants, numbers) = tokio::try_join!(
+    let ((locations, assistants, numbers), routing) = tokio::try_join!(
         async {
-            let statement = tx
-                .prepare_cached(
-                    "SELECT clinic_id, id, name, timezone FROM locations \
+            Ok::<_, StoreError>(tokio::try_join!(
+                async {
+                    let statement = tx
+                        .prepare_cached(
+                            "SELECT clinic_id, id, name, timezone FROM locations \
                      WHERE clinic_id = ANY($1) ORDER BY created_at, id",
-                )
-                .await?;
-            tx.query(&statement, &[&ids]).await
-        },
-        async {
-            let statement = tx
-                .prepare_cached(
-                    "SELECT clinic_id, id, name, kind, target_type, target_url, \
+                        )
+                        .await?;
+                    tx.query(&statement, &[&ids]).await
+                },
+                async {
+                    let statement = tx
+                        .prepare_cached(
+                            "SELECT clinic_id, id, name, kind, target_type, target_url, \
                      target_parameters, sms_url \
                      FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
+                        )
+                        .await?;
+                    tx.query(&statement, &[&ids]).await
+                },
+                async {
+                    let statement = tx
+                .prepare_cached(
+                    "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
+                     n.forward_to_e164, n.forward_to_number_id, n.timezone, n.off_hours::text \
+                     FROM numbers n WHERE n.lifecycle <> 'released' AND n.clinic_id = ANY($1) \
+                     ORDER BY n.created_at, n.id",
                 )
                 .await?;
-            tx.query(&statement, &[&ids]).await
+                    tx.query(&statement, &[&ids]).await
+                },
+            )?)
         },
-        async {
-            let statement = tx.prepare_cached(&numbers_sql).await?;
-            tx.query(&statement, &[&ids]).await
-        },
+        fetch_routing_rows(tx, NumbersOf::Clinics, &ids),
     )?;
     Ok(BatchRows {
         heads,
         locations,
         assistants,
         numbers,
+        routing,
     })
 }
 
@@ -658,6 +740,7 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
         locations,
         assistants,
         numbers,
+        routing,
     } = rows;
     let mut clinic_index: HashMap<Uuid, usize> = HashMap::with_capacity(heads.len());
     let mut clinics: Vec<ClinicConfig> = Vec::with_capacity(heads.len());
@@ -691,10 +774,23 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
             });
         }
     }
+    let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(numbers.len());
+    for row in &numbers {
+        docs.insert(
+            row.try_get(1)?,
+            RoutingDoc {
+                timezone: row.try_get(8)?,
+                off_hours: opt_from_text("off_hours", row.try_get(9)?)?,
+                ..RoutingDoc::default()
+            },
+        );
+    }
+    routing.decode_into(&mut docs)?;
     for row in numbers {
         let Some(&i) = clinic_index.get(&row.try_get::<_, Uuid>(0)?) else {
             continue;
         };
+        let id: Uuid = row.try_get(1)?;
         let forward_e164: Option<String> = row.try_get(6)?;
         let forward_number: Option<Uuid> = row.try_get(7)?;
         let forwarding = match (forward_e164, forward_number) {
@@ -710,16 +806,15 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
                 .map_err(|_| StoreError::Invalid {
                     constraint: "numbers.lifecycle".into(),
                 })?;
-        let routing = routing_from_row(&row, 8)?;
         clinics[i].numbers.push(NumberConfig {
-            id: row.try_get::<_, Uuid>(1)?.to_string(),
+            id: id.to_string(),
             e164: row.try_get(2)?,
             lifecycle,
             is_primary: row.try_get(4)?,
-            timezone: routing.timezone.clone(),
+            timezone: row.try_get(8)?,
             location_id: row.try_get::<_, Option<Uuid>>(5)?.map(|u| u.to_string()),
             forwarding,
-            routing,
+            routing: docs.remove(&id).unwrap_or_default(),
         });
     }
     Ok(clinics)
