@@ -445,9 +445,9 @@ pub trait SnapshotSink: Send {
 
 /// Numbers read per batch: bounds what is in memory besides the sink's own
 /// state (a clinic larger than this is still read whole).
-const BATCH_NUMBERS: usize = 2_000;
+const BATCH_NUMBERS: usize = 1_000;
 /// Batches read ahead of the sink.
-const BATCHES_AHEAD: usize = 2;
+const BATCHES_AHEAD: usize = 1;
 
 /// Streams everything the routers need into a sink made by `start`, read in
 /// one REPEATABLE READ transaction so it is one consistent state, with the
