@@ -189,3 +189,61 @@ async fn loading_one_clinic_that_does_not_exist_is_not_found() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_stored_closure_that_does_not_parse_fails_the_load_and_never_finishes_the_sink() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use switchboard_store::config::{SnapshotSink, stream_snapshot};
+
+    struct Watch {
+        clinics: Arc<AtomicUsize>,
+        finished: Arc<AtomicBool>,
+    }
+    impl SnapshotSink for Watch {
+        fn clinic(&mut self, _: ClinicConfig) {
+            self.clinics.fetch_add(1, Ordering::SeqCst);
+        }
+        fn finish(self: Box<Self>) {
+            self.finished.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let db = TestDb::new().await;
+    load_demo(&db).await;
+    let mut c = db.pool.get().await.expect("connection");
+    // Written behind the API's back, as a manual edit would.
+    let changed = c
+        .execute(
+            "UPDATE closures SET rule = '{\"repeat\": \"fortnightly\"}' \
+             WHERE id = (SELECT id FROM closures ORDER BY id LIMIT 1)",
+            &[],
+        )
+        .await
+        .expect("corrupt one closure");
+    assert_eq!(changed, 1);
+    let clinics = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicBool::new(false));
+    let sink = Watch {
+        clinics: clinics.clone(),
+        finished: finished.clone(),
+    };
+    let err = stream_snapshot(&mut c, move |_| Box::new(sink))
+        .await
+        .expect_err("the load is refused");
+    assert!(
+        matches!(&err, switchboard_store::StoreError::Invalid { constraint } if constraint.contains("closure")),
+        "{err:?}"
+    );
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "a failed load never finishes"
+    );
+    assert_eq!(
+        clinics.load(Ordering::SeqCst),
+        0,
+        "the bad clinic never reached the sink"
+    );
+    // The connection is still usable: the read transaction was rolled back.
+    assert!(current_version(&c).await.expect("usable") > 0);
+}
