@@ -154,7 +154,10 @@ async fn a_write_that_commits_after_a_later_one_is_still_read() {
         .expect("fast write");
     drop(fast);
     let (changed, next) = changed_clinics(&db, &position).await;
-    assert_eq!(changed, vec![b]);
+    // Other tests' transactions share the cluster's transaction ids: while
+    // one is open, rows before the position may be read again (setup's own
+    // write of `a` among them), so only the presence of `b` is certain.
+    assert!(changed.contains(&b), "{changed:?}");
     slow_tx.commit().await.expect("slow commit");
     drop(slow);
     // Read from a position taken while it was open, it is there (with the
