@@ -53,12 +53,7 @@ pub async fn changes_since(
     client: &mut deadpool_postgres::Client,
     since: &Position,
 ) -> StoreResult<Changes> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = crate::config::consistent_read(client).await?;
     // The position first: the rows and the version are read in its snapshot.
     let next = Position(
         tx.query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])

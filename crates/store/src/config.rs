@@ -468,12 +468,7 @@ pub async fn stream_snapshot<F>(
 where
     F: FnOnce(SnapshotHeader) -> Box<dyn SnapshotSink> + Send + 'static,
 {
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = consistent_read(client).await?;
     let version = current_version(&tx).await?;
     let heads = clinic_heads(&tx, None).await?;
     let header = SnapshotHeader {
@@ -579,6 +574,19 @@ pub async fn load_snapshot_input(
     Ok((SnapshotInput { clinics }, version))
 }
 
+/// A read-only REPEATABLE READ transaction: everything read in it is one
+/// committed state of the configuration.
+pub(crate) async fn consistent_read(
+    client: &mut deadpool_postgres::Client,
+) -> StoreResult<deadpool_postgres::Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 /// One clinic exactly as [`stream_snapshot`] loads it (links never leave a
 /// clinic), for simulate and coverage: a preview compiles what a real call
 /// meets. `NotFound` when the clinic does not exist.
@@ -586,12 +594,7 @@ pub async fn load_clinic_input(
     client: &mut deadpool_postgres::Client,
     clinic_id: Uuid,
 ) -> StoreResult<(SnapshotInput, i64)> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
+    let tx = consistent_read(client).await?;
     let version = current_version(&tx).await?;
     let heads = clinic_heads(&tx, Some(clinic_id)).await?;
     if heads.is_empty() {

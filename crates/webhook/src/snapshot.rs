@@ -476,16 +476,8 @@ fn merge_copy(
 ) -> Result<Option<u64>, ReadError> {
     let file = fs::File::open(path)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
+    let header = read_header(&mut reader)?;
     let mut line = String::new();
-    (&mut reader).take(HEADER_LIMIT).read_line(&mut line)?;
-    let header: Header =
-        serde_json::from_str(&line).map_err(|e| ReadError::Header(e.to_string()))?;
-    if header.format != FORMAT || header.format_version != FORMAT_VERSION {
-        return Err(ReadError::Header(format!(
-            "{} version {}",
-            header.format, header.format_version
-        )));
-    }
     if header.version >= version {
         return Ok(None);
     }
@@ -594,12 +586,10 @@ enum ReadError {
     Truncated { found: usize, expected: usize },
 }
 
-/// Reads a copy written by [`PersistWriter`], one clinic line at a time.
-fn read_persisted(file: fs::File) -> Result<(Snapshot, chrono::DateTime<Utc>), ReadError> {
-    let size = file.metadata()?.len();
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+/// Reads and checks the header line of a copy.
+fn read_header(reader: &mut BufReader<fs::File>) -> Result<Header, ReadError> {
     let mut line = String::new();
-    (&mut reader).take(HEADER_LIMIT).read_line(&mut line)?;
+    reader.take(HEADER_LIMIT).read_line(&mut line)?;
     let header: Header =
         serde_json::from_str(&line).map_err(|e| ReadError::Header(e.to_string()))?;
     if header.format != FORMAT || header.format_version != FORMAT_VERSION {
@@ -608,6 +598,15 @@ fn read_persisted(file: fs::File) -> Result<(Snapshot, chrono::DateTime<Utc>), R
             header.format, header.format_version
         )));
     }
+    Ok(header)
+}
+
+/// Reads a copy written by [`PersistWriter`], one clinic line at a time.
+fn read_persisted(file: fs::File) -> Result<(Snapshot, chrono::DateTime<Utc>), ReadError> {
+    let size = file.metadata()?.len();
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let header = read_header(&mut reader)?;
+    let mut line = String::new();
     // The header is not trusted yet: reserve no more than the file can hold.
     let clinics = header
         .clinics
