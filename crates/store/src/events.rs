@@ -1,15 +1,24 @@
 //! Call records, written without ever making a webhook wait.
 //!
-//! The webhook hands each event to an [`EventSink`]: a `try_send` on a
-//! bounded channel (an atomic push; the writer is woken at most once per
-//! batch, because it sleeps while a batch gathers). Only when the channel is
-//! full (the writer stuck on a database that does not answer) does the sink
-//! touch the journal, and then only to copy the line into the journal's
-//! memory buffer, written out in 64 KiB pieces: never a write per event.
+//! An event is encoded once, on the webhook's thread, into the line that
+//! PostgreSQL's `COPY … FROM STDIN` reads (text format, one row a line).
+//! That line is all that ever exists of it: the writer sends batches of
+//! lines to the database as they are, the journal stores the same bytes
+//! while the database is away or behind, and a replay sends them on
+//! unread. No event is serialised twice or parsed back by this process.
 //!
-//! One writer task drains the channel in batches and writes each batch in
-//! one transaction of array statements (`UNNEST`: one statement per table
-//! and batch, whatever its size). Every write is idempotent:
+//! The webhook appends its line to a shared buffer (a short lock, no
+//! allocation once the buffer has grown); the writer is woken once per
+//! batch (by the line that finds the buffer empty), lets the batch gather
+//! for `linger`, and takes the whole buffer. Only when the buffer holds
+//! `capacity` events (the writer stuck on a database that does not keep
+//! up) does a webhook touch the journal, and then only to copy its line
+//! into the journal's memory buffer, written out in 64 KiB pieces: never a
+//! write per event.
+//!
+//! Each batch is one transaction: the lines are copied into a temporary
+//! table of the writer's session, then merged by set-based statements.
+//! Every write is idempotent:
 //! - `call_events` has the key (call SID, kind, key): a Twilio retry, or a
 //!   journal replayed twice, inserts nothing new;
 //! - a status callback only lands when its `SequenceNumber` is not older
@@ -22,99 +31,110 @@
 //! new batches go straight to the database once it answers, while the
 //! journal of the outage is replayed beside them.
 //!
-//! While the database is away, whole batches go to an append-only journal of
-//! JSON lines under the data folder, one `write` per batch; every
-//! `retry_interval` the writer replays it, a batch-sized chunk at a time (so a
-//! failed attempt costs one chunk, not a read of the whole journal), and
-//! deletes each file once it is written. Events are never dropped: at worst
-//! they wait on disk. A torn last line (a crash mid-write) is skipped and
-//! logged.
+//! While the database is away, whole batches go to an append-only journal
+//! under the data folder, one `write` per batch; every `retry_interval` the
+//! writer replays it, a batch-sized chunk at a time (so a failed attempt
+//! costs one chunk, not a read of the whole journal), and deletes each file
+//! once it is written. Events are never dropped: at worst they wait on
+//! disk. A torn last line (a crash mid-write) is skipped and logged. Lines
+//! of the earlier JSON journal format are still replayed (converted).
 //!
 //! What is durable when:
-//! - in the channel, or in the journal's buffer (only while the channel is
-//!   full): memory. A graceful stop (SIGTERM) writes both out; a crash of
-//!   the process loses them;
+//! - in the shared buffer, or in the journal's buffer (only while the
+//!   shared one is full): memory. A graceful stop (SIGTERM) writes both
+//!   out; a crash of the process loses them;
 //! - committed by a batch transaction: in the database;
 //! - appended to the journal: in the operating system's page cache at once
 //!   (it survives the process being killed), and on disk within
 //!   `retry_interval`, when the writer `fdatasync`s the journal. A power
 //!   loss during an outage can take at most that last interval.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use futures_util::SinkExt;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
-use uuid::Uuid;
+use tokio::sync::{Notify, oneshot};
 
 use crate::error::{StoreError, StoreResult};
 
-/// One thing Twilio told us about a call or a message.
+/// One thing Twilio told us about a call or a message. It borrows from the
+/// request and the snapshot: [`EventSink::record`] encodes it at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallEvent {
+pub struct CallEvent<'a> {
     /// The `CallSid` (the `MessageSid` for a text).
-    pub call_sid: String,
+    pub call_sid: Cow<'a, str>,
     /// When the webhook arrived.
     pub at: DateTime<Utc>,
     #[serde(flatten)]
-    pub detail: EventDetail,
+    pub detail: EventDetail<'a>,
 }
 
 /// What happened, by kind (the `kind` column of `call_events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum EventDetail {
+pub enum EventDetail<'a> {
     /// A call arrived and was routed.
     Voice {
         /// The clinic, number and location dialled (ids), when known.
-        clinic_id: Option<String>,
-        number_id: Option<String>,
-        location_id: Option<String>,
-        from: String,
-        to: String,
+        clinic_id: Option<Cow<'a, str>>,
+        number_id: Option<Cow<'a, str>>,
+        location_id: Option<Cow<'a, str>>,
+        from: Cow<'a, str>,
+        to: Cow<'a, str>,
         /// The routing outcome (api.md `outcome`).
-        outcome_kind: String,
-        outcome_id: Option<String>,
-        outcome_name: Option<String>,
+        outcome_kind: Cow<'a, str>,
+        outcome_id: Option<Cow<'a, str>>,
+        outcome_name: Option<Cow<'a, str>>,
     },
     /// A `<Dial>` ended and the call moved on.
     Continue {
         step: u16,
-        dial_status: String,
-        outcome_kind: String,
+        dial_status: Cow<'a, str>,
+        outcome_kind: Cow<'a, str>,
     },
     /// A status callback.
     Status {
-        status: String,
+        status: Cow<'a, str>,
         sequence: Option<i32>,
         duration_seconds: Option<i32>,
-        from: String,
-        to: String,
+        from: Cow<'a, str>,
+        to: Cow<'a, str>,
     },
     /// A voicemail recording.
     Recording {
-        recording_sid: String,
-        recording_url: String,
+        recording_sid: Cow<'a, str>,
+        recording_url: Cow<'a, str>,
         duration_seconds: Option<i32>,
     },
     /// A text arrived and was answered.
     Sms {
-        clinic_id: Option<String>,
-        number_id: Option<String>,
-        from: String,
-        to: String,
-        outcome_kind: String,
+        clinic_id: Option<Cow<'a, str>>,
+        number_id: Option<Cow<'a, str>>,
+        from: Cow<'a, str>,
+        to: Cow<'a, str>,
+        outcome_kind: Cow<'a, str>,
     },
 }
 
-impl CallEvent {
+/// The columns of one encoded line, in order: the staging table of
+/// [`write_lines`] and every line of the journal.
+const COLUMNS: usize = 19;
+
+/// Longest text kept of a value a caller controls (numbers, statuses,
+/// names); URLs get [`URL_LIMIT`]. Twilio's own values are far shorter.
+const TEXT_LIMIT: usize = 256;
+const URL_LIMIT: usize = 2048;
+
+impl CallEvent<'_> {
     /// The `kind` column.
     pub fn kind(&self) -> &'static str {
         match self.detail {
@@ -126,21 +146,214 @@ impl CallEvent {
         }
     }
 
-    /// The `event_key` column: what tells two events of one kind apart,
-    /// so that a retry of the same webhook has the same key.
-    pub fn key(&self) -> String {
+    /// Appends the event as one `COPY` text line (with its newline):
+    /// `call_sid, kind, event_key, at (µs since the epoch), clinic_id,
+    /// number_id, location_id, from, to, outcome_kind, outcome_id,
+    /// outcome_name, step, dial_status, status, sequence, duration_seconds,
+    /// recording_sid, recording_url`, `\N` where a kind has no value.
+    ///
+    /// The event key tells two events of one kind apart, so that a retry of
+    /// the same webhook has the same key. Text is cut to a sane length and
+    /// stripped of NUL (which PostgreSQL text cannot hold); an id that is
+    /// not a UUID is written as NULL: a line can never be refused.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let mut line = Line {
+            out,
+            started: false,
+        };
+        line.text(&self.call_sid, TEXT_LIMIT);
+        line.raw(self.kind());
         match &self.detail {
-            EventDetail::Voice { .. } | EventDetail::Sms { .. } => String::new(),
-            EventDetail::Continue { step, .. } => step.to_string(),
+            EventDetail::Voice { .. } | EventDetail::Sms { .. } => line.raw(""),
+            EventDetail::Continue { step, .. } => line.int(i64::from(*step)),
             EventDetail::Status {
                 sequence, status, ..
             } => match sequence {
-                Some(sequence) => sequence.to_string(),
-                None => status.clone(),
+                Some(sequence) => line.int(i64::from(*sequence)),
+                None => line.text(status, TEXT_LIMIT),
             },
-            EventDetail::Recording { recording_sid, .. } => recording_sid.clone(),
+            EventDetail::Recording { recording_sid, .. } => line.text(recording_sid, TEXT_LIMIT),
+        }
+        line.int(self.at.timestamp_micros());
+        // clinic_id, number_id, location_id, from, to, outcome_kind, outcome_id, outcome_name
+        match &self.detail {
+            EventDetail::Voice {
+                clinic_id,
+                number_id,
+                location_id,
+                from,
+                to,
+                outcome_kind,
+                outcome_id,
+                outcome_name,
+            } => {
+                line.uuid(clinic_id.as_ref());
+                line.uuid(number_id.as_ref());
+                line.uuid(location_id.as_ref());
+                line.text(from, TEXT_LIMIT);
+                line.text(to, TEXT_LIMIT);
+                line.text(outcome_kind, TEXT_LIMIT);
+                line.optional(outcome_id.as_ref());
+                line.optional(outcome_name.as_ref());
+            }
+            EventDetail::Sms {
+                clinic_id,
+                number_id,
+                from,
+                to,
+                outcome_kind,
+            } => {
+                line.uuid(clinic_id.as_ref());
+                line.uuid(number_id.as_ref());
+                line.null();
+                line.text(from, TEXT_LIMIT);
+                line.text(to, TEXT_LIMIT);
+                line.text(outcome_kind, TEXT_LIMIT);
+                line.nulls(2);
+            }
+            EventDetail::Continue { outcome_kind, .. } => {
+                line.nulls(5);
+                line.text(outcome_kind, TEXT_LIMIT);
+                line.nulls(2);
+            }
+            EventDetail::Status { from, to, .. } => {
+                line.nulls(3);
+                line.text(from, TEXT_LIMIT);
+                line.text(to, TEXT_LIMIT);
+                line.nulls(3);
+            }
+            EventDetail::Recording { .. } => line.nulls(8),
+        }
+        // step, dial_status, status, sequence, duration_seconds, recording_sid, recording_url
+        match &self.detail {
+            EventDetail::Continue {
+                step, dial_status, ..
+            } => {
+                line.int(i64::from(*step));
+                line.text(dial_status, TEXT_LIMIT);
+                line.nulls(5);
+            }
+            EventDetail::Status {
+                status,
+                sequence,
+                duration_seconds,
+                ..
+            } => {
+                line.nulls(2);
+                line.text(status, TEXT_LIMIT);
+                line.optional_int(*sequence);
+                line.optional_int(*duration_seconds);
+                line.nulls(2);
+            }
+            EventDetail::Recording {
+                recording_sid,
+                recording_url,
+                duration_seconds,
+            } => {
+                line.nulls(4);
+                line.optional_int(*duration_seconds);
+                line.text(recording_sid, TEXT_LIMIT);
+                line.text(recording_url, URL_LIMIT);
+            }
+            EventDetail::Voice { .. } | EventDetail::Sms { .. } => line.nulls(7),
+        }
+        line.end();
+    }
+}
+
+/// Writes the fields of one `COPY` text line: tab-separated, `\N` for NULL.
+struct Line<'b> {
+    out: &'b mut Vec<u8>,
+    started: bool,
+}
+
+impl Line<'_> {
+    fn separator(&mut self) {
+        if self.started {
+            self.out.push(b'\t');
+        }
+        self.started = true;
+    }
+
+    /// A value known to need no escaping.
+    fn raw(&mut self, value: &str) {
+        self.separator();
+        self.out.extend_from_slice(value.as_bytes());
+    }
+
+    fn int(&mut self, value: i64) {
+        self.separator();
+        let _ = write!(self.out, "{value}");
+    }
+
+    fn optional_int(&mut self, value: Option<i32>) {
+        match value {
+            Some(value) => self.int(i64::from(value)),
+            None => self.null(),
         }
     }
+
+    fn null(&mut self) {
+        self.raw("\\N");
+    }
+
+    fn nulls(&mut self, n: usize) {
+        for _ in 0..n {
+            self.null();
+        }
+    }
+
+    /// Text, escaped for `COPY`, cut at `limit` bytes on a character boundary.
+    fn text(&mut self, value: &str, limit: usize) {
+        self.separator();
+        let mut end = value.len().min(limit);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let bytes = &value.as_bytes()[..end];
+        if !bytes
+            .iter()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0))
+        {
+            self.out.extend_from_slice(bytes);
+            return;
+        }
+        for &b in bytes {
+            match b {
+                b'\\' => self.out.extend_from_slice(b"\\\\"),
+                b'\t' => self.out.extend_from_slice(b"\\t"),
+                b'\n' => self.out.extend_from_slice(b"\\n"),
+                b'\r' => self.out.extend_from_slice(b"\\r"),
+                0 => {}
+                _ => self.out.push(b),
+            }
+        }
+    }
+
+    fn optional(&mut self, value: Option<&Cow<'_, str>>) {
+        match value {
+            Some(value) => self.text(value, TEXT_LIMIT),
+            None => self.null(),
+        }
+    }
+
+    /// An id column: NULL unless it is a UUID, so that the copy never fails.
+    fn uuid(&mut self, value: Option<&Cow<'_, str>>) {
+        match value {
+            Some(id) if uuid::Uuid::try_parse(id).is_ok() => self.raw(id),
+            _ => self.null(),
+        }
+    }
+
+    fn end(self) {
+        self.out.push(b'\n');
+    }
+}
+
+/// Whether `line` (without its newline) is a whole encoded line: the
+/// journal may end in a torn one.
+fn is_whole_line(line: &[u8]) -> bool {
+    line.iter().filter(|&&b| b == b'\t').count() == COLUMNS - 1
 }
 
 /// Counters for `/metrics`.
@@ -148,7 +361,7 @@ impl CallEvent {
 pub struct EventStats {
     /// Events written to the database (including replayed ones).
     pub written: AtomicU64,
-    /// Events appended to the journal (channel full or database away).
+    /// Events appended to the journal (buffer full or database away).
     pub spilled: AtomicU64,
     /// Events the journal holds that are not yet in the database.
     pub journal_pending: AtomicU64,
@@ -161,7 +374,8 @@ pub struct EventStats {
 pub struct EventWriterOptions {
     /// Folder of the journal (created if missing).
     pub journal_dir: PathBuf,
-    /// Capacity of the channel between the webhooks and the writer.
+    /// Most events the shared buffer holds before webhooks spill to the
+    /// journal.
     pub capacity: usize,
     /// Most events per transaction (and per chunk of a replay).
     pub batch_size: usize,
@@ -170,18 +384,20 @@ pub struct EventWriterOptions {
     pub retry_interval: Duration,
     /// Longest a batch write may take before it counts as failed.
     pub write_timeout: Duration,
-    /// How long a batch that is not full waits for more events: one
+    /// How long a batch waits for more events after the first: one
     /// transaction every few milliseconds under load, not one per event.
     pub linger: Duration,
 }
 
 impl EventWriterOptions {
-    /// Defaults that suit the webhook: a deep channel, batches of 512.
+    /// Defaults that suit the webhook: room for 64 Ki events, batches of
+    /// 2 048 (a `COPY` of that size costs the database far less per row
+    /// than small ones).
     pub fn new(journal_dir: impl Into<PathBuf>) -> Self {
         EventWriterOptions {
             journal_dir: journal_dir.into(),
             capacity: 65_536,
-            batch_size: 512,
+            batch_size: 2048,
             retry_interval: Duration::from_secs(1),
             write_timeout: Duration::from_secs(10),
             linger: Duration::from_millis(10),
@@ -189,30 +405,72 @@ impl EventWriterOptions {
     }
 }
 
-/// The webhooks' end: cheap to clone, never blocks.
-#[derive(Debug, Clone)]
-pub struct EventSink {
-    tx: mpsc::Sender<CallEvent>,
-    journal: Arc<Journal>,
-    stats: Arc<EventStats>,
+/// Encoded lines waiting for the writer.
+#[derive(Debug, Default)]
+struct Pending {
+    lines: Vec<u8>,
+    events: usize,
+    /// The writer has stopped taking lines: they go to the journal.
+    closed: bool,
+}
+
+/// What the webhooks and the writer share.
+#[derive(Debug)]
+struct Shared {
+    pending: Mutex<Pending>,
+    /// Wakes the writer; a wake-up while it is busy is kept for later.
+    wake: Notify,
     capacity: usize,
 }
 
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes what waits, leaving `spare` (emptied) in its place so that the
+    /// buffers' capacity is reused.
+    fn take(&self, spare: &mut Vec<u8>) -> usize {
+        spare.clear();
+        let mut pending = self.lock();
+        std::mem::swap(&mut pending.lines, spare);
+        std::mem::take(&mut pending.events)
+    }
+}
+
+/// The webhooks' end: cheap to clone, never blocks on I/O.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    shared: Arc<Shared>,
+    journal: Arc<Journal>,
+    stats: Arc<EventStats>,
+}
+
 impl EventSink {
-    /// Hands an event to the writer, or to the journal's buffer when the
-    /// channel is full or closed. Never waits on the database or the disk.
-    pub fn record(&self, event: CallEvent) {
-        match self.tx.try_send(event) {
-            Ok(()) => {}
-            Err(
-                mpsc::error::TrySendError::Full(event) | mpsc::error::TrySendError::Closed(event),
-            ) => self.journal.spill(&event, &self.stats),
+    /// Encodes the event into the writer's buffer, or into the journal's
+    /// when that one is full or the writer has stopped. Never waits on the
+    /// database or the disk.
+    pub fn record(&self, event: CallEvent<'_>) {
+        let mut pending = self.shared.lock();
+        if pending.closed || pending.events >= self.shared.capacity {
+            drop(pending);
+            self.journal.spill(&event, &self.stats);
+            return;
+        }
+        let first = pending.events == 0;
+        event.encode(&mut pending.lines);
+        pending.events += 1;
+        drop(pending);
+        if first {
+            self.shared.wake.notify_one();
         }
     }
 
-    /// Events waiting in the channel.
+    /// Events waiting for the writer.
     pub fn buffered(&self) -> usize {
-        self.capacity.saturating_sub(self.tx.capacity())
+        self.shared.lock().events
     }
 
     /// The writer's counters.
@@ -237,23 +495,27 @@ impl EventWriter {
     ) -> std::io::Result<(EventSink, EventWriter)> {
         let stats = Arc::new(EventStats::default());
         let journal = Arc::new(Journal::open(&opts.journal_dir, &stats)?);
-        let capacity = opts.capacity.max(1);
-        let (tx, rx) = mpsc::channel(capacity);
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending::default()),
+            wake: Notify::new(),
+            capacity: opts.capacity.max(1),
+        });
         let (stop_tx, stop_rx) = oneshot::channel();
         let worker = Worker {
             pool,
+            shared: shared.clone(),
             journal: journal.clone(),
             stats: stats.clone(),
             opts,
             database_down: false,
+            spare: Vec::new(),
         };
-        let task = tokio::spawn(worker.run(rx, stop_rx));
+        let task = tokio::spawn(worker.run(stop_rx));
         Ok((
             EventSink {
-                tx,
+                shared,
                 journal,
                 stats,
-                capacity,
             },
             EventWriter {
                 stop: Some(stop_tx),
@@ -262,7 +524,7 @@ impl EventWriter {
         ))
     }
 
-    /// Stops accepting events into the channel, writes every event it holds
+    /// Stops taking events into the buffer, writes every event it holds
     /// (to the database, else to the journal), and waits for that.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -278,35 +540,38 @@ impl EventWriter {
 
 struct Worker {
     pool: Pool,
+    shared: Arc<Shared>,
     journal: Arc<Journal>,
     stats: Arc<EventStats>,
     opts: EventWriterOptions,
     /// The last write failed: batches go to the journal without trying the
     /// database (which could cost a timeout each) until a replay succeeds.
     database_down: bool,
+    /// The buffer swapped in for the shared one at each take.
+    spare: Vec<u8>,
 }
 
 impl Worker {
-    async fn run(mut self, mut rx: mpsc::Receiver<CallEvent>, mut stop: oneshot::Receiver<()>) {
-        let batch_size = self.opts.batch_size.max(1);
-        let mut batch: Vec<CallEvent> = Vec::with_capacity(batch_size);
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) {
         let mut tick = tokio::time::interval(self.opts.retry_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = self.shared.clone();
         loop {
             tokio::select! {
                 biased;
                 _ = &mut stop => break,
-                received = rx.recv_many(&mut batch, batch_size) => {
-                    if received == 0 {
-                        break;
+                _ = shared.wake.notified() => {
+                    // Sleep rather than wait for each line: the webhooks
+                    // wake the writer once per batch, not once per event.
+                    if !self.opts.linger.is_zero() {
+                        tokio::time::sleep(self.opts.linger).await;
                     }
-                    self.fill(&mut rx, &mut batch, batch_size).await;
-                    self.flush(&mut batch).await;
+                    self.flush_pending().await;
                 }
                 _ = tick.tick() => {
                     self.journal.write_buffered();
                     if self.journal.has_pending() {
-                        self.replay(&mut rx, &mut batch).await;
+                        self.replay().await;
                     } else {
                         // Nothing waits on disk (a journal write failed, or
                         // it was all replayed): try the database again.
@@ -316,63 +581,55 @@ impl Worker {
                 }
             }
         }
-        // Shutting down: anything sent from now on goes to the journal.
-        rx.close();
-        while rx.recv_many(&mut batch, batch_size).await > 0 {
-            self.flush(&mut batch).await;
-        }
+        // Shutting down: anything recorded from now on goes to the journal.
+        self.shared.lock().closed = true;
+        self.flush_pending().await;
         self.journal.write_buffered();
         if self.journal.has_pending() {
-            self.replay(&mut rx, &mut batch).await;
+            self.replay().await;
         }
         self.journal.sync().await;
     }
 
-    /// Lets a batch that is not full gather more events for `linger`. It
-    /// sleeps rather than waits on the channel, so senders do not wake the
-    /// writer once per event (a cross-thread wake-up costs more than the event).
-    async fn fill(
-        &self,
-        rx: &mut mpsc::Receiver<CallEvent>,
-        batch: &mut Vec<CallEvent>,
-        batch_size: usize,
-    ) {
-        if batch.len() >= batch_size || self.opts.linger.is_zero() {
-            return;
-        }
-        tokio::time::sleep(self.opts.linger).await;
-        take_ready(rx, batch, batch_size);
+    /// Writes what the webhooks left in the shared buffer.
+    async fn flush_pending(&mut self) {
+        let mut lines = std::mem::take(&mut self.spare);
+        let events = self.shared.take(&mut lines);
+        self.flush(&lines, events).await;
+        self.spare = lines;
     }
 
-    /// Writes a batch, or journals it (one write) while the database is away.
-    async fn flush(&mut self, batch: &mut Vec<CallEvent>) {
-        if batch.is_empty() {
+    /// Writes lines in batches of `batch_size`, or journals them (one
+    /// write) while the database is away.
+    async fn flush(&mut self, lines: &[u8], events: usize) {
+        if events == 0 {
             return;
         }
-        if !self.database_down {
-            if self.write(batch).await.is_ok() {
-                batch.clear();
-                return;
+        let mut rest = lines;
+        while !rest.is_empty() && !self.database_down {
+            let (batch, count) = split_lines(rest, self.opts.batch_size.max(1));
+            if self.write(batch, count).await.is_err() {
+                self.database_down = true;
+                break;
             }
-            self.database_down = true;
+            rest = &rest[batch.len()..];
         }
-        self.journal.append(batch, &self.stats);
-        batch.clear();
+        if !rest.is_empty() {
+            self.journal.append(rest, count_lines_in(rest), &self.stats);
+        }
     }
 
-    async fn write(&self, batch: &[CallEvent]) -> StoreResult<()> {
-        let result = tokio::time::timeout(self.opts.write_timeout, write_batch(&self.pool, batch))
+    async fn write(&self, lines: &[u8], events: u64) -> StoreResult<()> {
+        let result = tokio::time::timeout(self.opts.write_timeout, write_lines(&self.pool, lines))
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable("the batch write timed out".into())));
         match &result {
             Ok(()) => {
-                self.stats
-                    .written
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.stats.written.fetch_add(events, Ordering::Relaxed);
             }
             Err(e) => {
                 self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, events = batch.len(), "call events journalled: the database is unavailable");
+                tracing::warn!(error = %e, events, "call events journalled: the database is unavailable");
             }
         }
         result
@@ -381,8 +638,8 @@ impl Worker {
     /// Replays journal files oldest first, a chunk at a time; stops at the
     /// first failure and leaves the rest for the next try (chunks already
     /// written are written again then, harmlessly). Between chunks it writes
-    /// what arrived meanwhile, so a long replay never fills the channel.
-    async fn replay(&mut self, rx: &mut mpsc::Receiver<CallEvent>, batch: &mut Vec<CallEvent>) {
+    /// what arrived meanwhile, so a long replay never fills the buffer.
+    async fn replay(&mut self) {
         let batch_size = self.opts.batch_size.max(1);
         let files = match self.journal.take_for_replay().await {
             Ok(files) => files,
@@ -392,6 +649,7 @@ impl Worker {
                 return;
             }
         };
+        let mut chunk = Vec::new();
         for file in files {
             let mut reader = match JournalReader::open(&file) {
                 Ok(reader) => reader,
@@ -402,25 +660,24 @@ impl Worker {
                 }
             };
             loop {
-                let chunk = match reader.next_chunk(batch_size) {
-                    Ok(chunk) => chunk,
+                let events = match reader.next_chunk(batch_size, &mut chunk) {
+                    Ok(events) => events,
                     Err(e) => {
                         self.journal.mark_pending();
                         tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
                         return;
                     }
                 };
-                if chunk.is_empty() {
+                if events == 0 {
                     break;
                 }
-                if self.write(&chunk).await.is_err() {
+                if self.write(&chunk, events).await.is_err() {
                     self.database_down = true;
                     self.journal.mark_pending();
                     return;
                 }
                 self.database_down = false;
-                take_ready(rx, batch, batch_size);
-                self.flush(batch).await;
+                self.flush_pending().await;
                 if self.database_down {
                     self.journal.mark_pending();
                     return;
@@ -443,17 +700,26 @@ impl Worker {
     }
 }
 
-/// Moves what the channel holds right now into `batch`, up to `batch_size`.
-fn take_ready(rx: &mut mpsc::Receiver<CallEvent>, batch: &mut Vec<CallEvent>, batch_size: usize) {
-    while batch.len() < batch_size {
-        match rx.try_recv() {
-            Ok(event) => batch.push(event),
-            Err(_) => return,
+/// The first `most` lines of `lines` and how many they are.
+fn split_lines(lines: &[u8], most: usize) -> (&[u8], u64) {
+    let mut count = 0;
+    for (i, &b) in lines.iter().enumerate() {
+        if b == b'\n' {
+            count += 1;
+            if count == most {
+                return (&lines[..=i], count as u64);
+            }
         }
     }
+    (lines, count as u64)
 }
 
-/// The append-only journal: `events.jsonl` takes appends; a replay renames it
+fn count_lines_in(lines: &[u8]) -> u64 {
+    lines.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// The append-only journal of encoded lines (the name keeps its first
+/// format's suffix): `events.jsonl` takes appends; a replay renames it
 /// to `events-<n>.replay.jsonl` first, so appends never race a replay.
 #[derive(Debug)]
 struct Journal {
@@ -468,7 +734,7 @@ struct Journal {
 #[derive(Debug, Default)]
 struct Active {
     file: Option<File>,
-    /// Lines spilled by the webhooks while the channel was full, written
+    /// Lines spilled by the webhooks while the writer's buffer was full, written
     /// out when [`SPILL_WRITE_BYTES`] gather, or by the writer's next batch
     /// or tick.
     buffer: Vec<u8>,
@@ -529,23 +795,21 @@ impl Journal {
         ))
     }
 
-    /// The writer's batch: written at once, in one `write` (with whatever
-    /// spilled lines were waiting).
-    fn append(&self, events: &[CallEvent], stats: &EventStats) {
-        let text = to_lines(events);
+    /// Lines of the writer's batch: written at once, in one `write` (with
+    /// whatever spilled lines were waiting).
+    fn append(&self, lines: &[u8], events: u64, stats: &EventStats) {
         let mut active = self.lock();
-        active.buffer.extend_from_slice(&text);
-        active.buffered_events += events.len() as u64;
-        self.count_in(events.len() as u64, stats);
+        active.buffer.extend_from_slice(lines);
+        active.buffered_events += events;
+        self.count_in(events, stats);
         self.write_out(&mut active);
     }
 
-    /// One event from a webhook while the channel is full: serialised
-    /// outside the lock, then only copied into the buffer.
-    fn spill(&self, event: &CallEvent, stats: &EventStats) {
-        let text = to_lines(std::slice::from_ref(event));
+    /// One event from a webhook while the writer's buffer is full: only
+    /// encoded into the journal's buffer, written out in large pieces.
+    fn spill(&self, event: &CallEvent<'_>, stats: &EventStats) {
         let mut active = self.lock();
-        active.buffer.extend_from_slice(&text);
+        event.encode(&mut active.buffer);
         active.buffered_events += 1;
         self.count_in(1, stats);
         if active.buffer.len() >= SPILL_WRITE_BYTES {
@@ -691,16 +955,6 @@ async fn sync_file(file: File) {
     }
 }
 
-fn to_lines(events: &[CallEvent]) -> Vec<u8> {
-    let mut text = Vec::with_capacity(320 * events.len());
-    for event in events {
-        if serde_json::to_writer(&mut text, event).is_ok() {
-            text.push(b'\n');
-        }
-    }
-    text
-}
-
 fn count_lines(path: &Path) -> std::io::Result<u64> {
     let mut lines = 0;
     for line in BufReader::new(File::open(path)?).split(b'\n') {
@@ -711,10 +965,11 @@ fn count_lines(path: &Path) -> std::io::Result<u64> {
     Ok(lines)
 }
 
-/// Reads a journal file a chunk at a time.
+/// Reads a journal file a chunk of lines at a time.
 struct JournalReader {
     path: PathBuf,
-    lines: std::io::Split<BufReader<File>>,
+    reader: BufReader<File>,
+    line: Vec<u8>,
     /// Non-blank lines consumed so far, readable or not.
     lines_read: u64,
 }
@@ -723,267 +978,158 @@ impl JournalReader {
     fn open(path: &Path) -> std::io::Result<JournalReader> {
         Ok(JournalReader {
             path: path.to_path_buf(),
-            lines: BufReader::new(File::open(path)?).split(b'\n'),
+            reader: BufReader::with_capacity(1 << 16, File::open(path)?),
+            line: Vec::new(),
             lines_read: 0,
         })
     }
 
-    /// Up to `size` events; empty at the end of the file.
-    fn next_chunk(&mut self, size: usize) -> std::io::Result<Vec<CallEvent>> {
-        let mut events = Vec::with_capacity(size);
-        while events.len() < size {
-            let Some(line) = self.lines.next() else { break };
-            let line = line?;
+    /// Up to `size` whole lines into `chunk` (cleared first), as the
+    /// database reads them; how many. Zero at the end of the file.
+    fn next_chunk(&mut self, size: usize, chunk: &mut Vec<u8>) -> std::io::Result<u64> {
+        chunk.clear();
+        let mut events = 0;
+        while events < size as u64 {
+            self.line.clear();
+            if self.reader.read_until(b'\n', &mut self.line)? == 0 {
+                break;
+            }
+            let whole = self.line.last() == Some(&b'\n');
+            let line = self.line.trim_ascii_end();
             if line.trim_ascii().is_empty() {
                 continue;
             }
             self.lines_read += 1;
-            match serde_json::from_slice::<CallEvent>(&line) {
-                Ok(event) => events.push(event),
-                Err(e) => {
-                    tracing::error!(error = %e, file = %self.path.display(), line = self.lines_read, "skipping an unreadable journal line")
+            if line.first() == Some(&b'{') {
+                // The first journal format: one JSON event a line.
+                match serde_json::from_slice::<CallEvent<'_>>(line) {
+                    Ok(event) => {
+                        event.encode(chunk);
+                        events += 1;
+                    }
+                    Err(e) => self.skip(&e.to_string()),
                 }
+            } else if whole && is_whole_line(line) {
+                chunk.extend_from_slice(line);
+                chunk.push(b'\n');
+                events += 1;
+            } else {
+                self.skip("not a whole line");
             }
         }
         Ok(events)
     }
+
+    fn skip(&self, problem: &str) {
+        tracing::error!(error = problem, file = %self.path.display(), line = self.lines_read, "skipping an unreadable journal line");
+    }
 }
 
-fn parse_uuid(id: Option<&str>) -> Option<Uuid> {
-    id.and_then(|id| Uuid::parse_str(id).ok())
-}
+/// The staging table of one writer session: every column of an encoded
+/// line, emptied at each commit.
+const STAGING: &str = "SET LOCAL client_min_messages = warning;
+CREATE TEMP TABLE IF NOT EXISTS call_events_in (
+    call_sid text NOT NULL, kind text NOT NULL, event_key text NOT NULL, at_us bigint NOT NULL,
+    clinic_id uuid, number_id uuid, location_id uuid, from_number text, to_number text,
+    outcome_kind text, outcome_id text, outcome_name text, step integer, dial_status text,
+    status text, sequence integer, duration_seconds integer, recording_sid text, recording_url text
+) ON COMMIT DELETE ROWS";
 
-/// Writes one batch in one transaction: every event row, then the call rows
-/// each kind completes. Idempotent, so replaying a batch is harmless.
-pub async fn write_batch(pool: &Pool, batch: &[CallEvent]) -> StoreResult<()> {
-    if batch.is_empty() {
+/// From the staging table into `call_events` and `calls`, in one round trip.
+/// One row per call and kind in each upsert (an upsert may not touch a row
+/// twice): the last voice event, the latest status, the last recording. Ids
+/// that no longer exist (a clinic deleted meanwhile) become NULL rather than
+/// failing the batch on a foreign key.
+const MERGE: &str = "
+INSERT INTO call_events (call_sid, kind, event_key, at, payload)
+SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 microsecond',
+       CASE kind
+         WHEN 'voice' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
+              'location_id', location_id, 'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind,
+              'outcome_id', outcome_id, 'outcome_name', outcome_name)
+         WHEN 'sms' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
+              'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind)
+         WHEN 'continue' THEN jsonb_build_object('kind', kind, 'step', step, 'dial_status', dial_status,
+              'outcome_kind', outcome_kind)
+         WHEN 'status' THEN jsonb_build_object('kind', kind, 'status', status, 'sequence', sequence,
+              'duration_seconds', duration_seconds, 'from', from_number, 'to', to_number)
+         ELSE jsonb_build_object('kind', kind, 'recording_sid', recording_sid, 'recording_url', recording_url,
+              'duration_seconds', duration_seconds)
+       END
+FROM call_events_in
+ON CONFLICT DO NOTHING;
+
+INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
+                   started_at, outcome_kind, outcome_id, outcome_name)
+SELECT DISTINCT ON (u.call_sid) u.call_sid,
+       (SELECT c.id FROM clinics c WHERE c.id = u.clinic_id),
+       (SELECT n.id FROM numbers n WHERE n.id = u.number_id),
+       (SELECT l.id FROM locations l WHERE l.id = u.location_id),
+       u.from_number, u.to_number, 'epoch'::timestamptz + u.at_us * interval '1 microsecond',
+       u.outcome_kind, u.outcome_id, u.outcome_name
+FROM call_events_in u WHERE u.kind = 'voice'
+ORDER BY u.call_sid, u.at_us DESC
+ON CONFLICT (call_sid) DO UPDATE SET
+    clinic_id = COALESCE(EXCLUDED.clinic_id, calls.clinic_id),
+    number_id = COALESCE(EXCLUDED.number_id, calls.number_id),
+    location_id = COALESCE(EXCLUDED.location_id, calls.location_id),
+    from_number = EXCLUDED.from_number,
+    to_number = EXCLUDED.to_number,
+    started_at = LEAST(calls.started_at, EXCLUDED.started_at),
+    outcome_kind = EXCLUDED.outcome_kind,
+    outcome_id = EXCLUDED.outcome_id,
+    outcome_name = EXCLUDED.outcome_name,
+    updated_at = now();
+
+-- Callbacks may arrive out of order: only a newer SequenceNumber lands.
+INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds)
+SELECT DISTINCT ON (call_sid) call_sid, from_number, to_number,
+       'epoch'::timestamptz + at_us * interval '1 microsecond', status, sequence, duration_seconds
+FROM call_events_in WHERE kind = 'status'
+ORDER BY call_sid, sequence DESC NULLS LAST, at_us DESC
+ON CONFLICT (call_sid) DO UPDATE SET
+    status = EXCLUDED.status,
+    status_sequence = EXCLUDED.status_sequence,
+    duration_seconds = COALESCE(EXCLUDED.duration_seconds, calls.duration_seconds),
+    updated_at = now()
+WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence;
+
+-- The call row normally exists; if the voice event is still on its way
+-- (journal order), a placeholder row is completed when it lands.
+INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration)
+SELECT DISTINCT ON (call_sid) call_sid, '', '', 'epoch'::timestamptz + at_us * interval '1 microsecond',
+       recording_url, recording_sid, duration_seconds
+FROM call_events_in WHERE kind = 'recording'
+ORDER BY call_sid, at_us DESC
+ON CONFLICT (call_sid) DO UPDATE SET
+    recording_url = EXCLUDED.recording_url,
+    recording_sid = EXCLUDED.recording_sid,
+    recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration),
+    updated_at = now()";
+
+/// Writes encoded lines in one transaction: copied into the staging table,
+/// then merged. Idempotent, so replaying lines is harmless.
+pub async fn write_lines(pool: &Pool, lines: &[u8]) -> StoreResult<()> {
+    if lines.is_empty() {
         return Ok(());
     }
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-
-    let mut sids = Vec::with_capacity(batch.len());
-    let mut kinds = Vec::with_capacity(batch.len());
-    let mut keys = Vec::with_capacity(batch.len());
-    let mut ats = Vec::with_capacity(batch.len());
-    let mut payloads = Vec::with_capacity(batch.len());
-    for event in batch {
-        sids.push(event.call_sid.as_str());
-        kinds.push(event.kind());
-        keys.push(event.key());
-        ats.push(event.at);
-        // JSON text, cast by the server: no `serde_json::Value` tree per event.
-        payloads.push(serde_json::to_string(&event.detail).unwrap_or_else(|_| "null".into()));
-    }
-    let statement = tx
-        .prepare_cached(
-            "INSERT INTO call_events (call_sid, kind, event_key, at, payload) \
-         SELECT u.sid, u.kind, u.key, u.at, u.payload::jsonb \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[]) \
-              AS u(sid, kind, key, at, payload) \
-         ON CONFLICT DO NOTHING",
-        )
-        .await?;
-    tx.execute(&statement, &[&sids, &kinds, &keys, &ats, &payloads])
-        .await?;
-
-    // One row per call and kind in each statement (an upsert may not touch a
-    // row twice): the last voice event, the latest status, the last recording.
-    let mut voice: HashMap<&str, &CallEvent> = HashMap::new();
-    let mut status: HashMap<&str, &CallEvent> = HashMap::new();
-    let mut recording: HashMap<&str, &CallEvent> = HashMap::new();
-    for event in batch {
-        match &event.detail {
-            EventDetail::Voice { .. } => {
-                voice.insert(&event.call_sid, event);
-            }
-            EventDetail::Status { sequence, .. } => {
-                let newer = match status.get(event.call_sid.as_str()).map(|e| &e.detail) {
-                    Some(EventDetail::Status { sequence: kept, .. }) => sequence >= kept,
-                    _ => true,
-                };
-                if newer {
-                    status.insert(&event.call_sid, event);
-                }
-            }
-            EventDetail::Recording { .. } => {
-                recording.insert(&event.call_sid, event);
-            }
-            EventDetail::Continue { .. } | EventDetail::Sms { .. } => {}
-        }
-    }
-    if !voice.is_empty() {
-        write_voice(&tx, voice.values().copied()).await?;
-    }
-    if !status.is_empty() {
-        write_status(&tx, status.values().copied()).await?;
-    }
-    if !recording.is_empty() {
-        write_recording(&tx, recording.values().copied()).await?;
-    }
+    tx.batch_execute(STAGING).await?;
+    let copy = tx.prepare_cached("COPY call_events_in FROM STDIN").await?;
+    let mut sink = pin!(tx.copy_in(&copy).await?);
+    sink.send(bytes::Bytes::copy_from_slice(lines)).await?;
+    sink.as_mut().finish().await?;
+    tx.batch_execute(MERGE).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn write_voice<'a>(
-    tx: &deadpool_postgres::Transaction<'_>,
-    events: impl Iterator<Item = &'a CallEvent>,
-) -> StoreResult<()> {
-    let mut sid = Vec::new();
-    let mut clinic = Vec::new();
-    let mut number = Vec::new();
-    let mut location = Vec::new();
-    let mut from = Vec::new();
-    let mut to = Vec::new();
-    let mut at = Vec::new();
-    let mut kind = Vec::new();
-    let mut outcome_id = Vec::new();
-    let mut outcome_name = Vec::new();
-    for event in events {
-        if let EventDetail::Voice {
-            clinic_id,
-            number_id,
-            location_id,
-            from: f,
-            to: t,
-            outcome_kind,
-            outcome_id: oid,
-            outcome_name: oname,
-        } = &event.detail
-        {
-            sid.push(event.call_sid.as_str());
-            clinic.push(parse_uuid(clinic_id.as_deref()));
-            number.push(parse_uuid(number_id.as_deref()));
-            location.push(parse_uuid(location_id.as_deref()));
-            from.push(f.as_str());
-            to.push(t.as_str());
-            at.push(event.at);
-            kind.push(outcome_kind.as_str());
-            outcome_id.push(oid.as_deref());
-            outcome_name.push(oname.as_deref());
-        }
+/// Writes events in one transaction (see [`write_lines`]).
+pub async fn write_batch(pool: &Pool, batch: &[CallEvent<'_>]) -> StoreResult<()> {
+    let mut lines = Vec::with_capacity(256 * batch.len());
+    for event in batch {
+        event.encode(&mut lines);
     }
-    // Ids that no longer exist (a clinic deleted meanwhile) become NULL
-    // rather than failing the batch on a foreign key.
-    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number, \
-                            started_at, outcome_kind, outcome_id, outcome_name) \
-         SELECT u.sid, c.id, n.id, l.id, u.from_number, u.to_number, u.at, u.kind, u.oid, u.oname \
-         FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], \
-                     $7::timestamptz[], $8::text[], $9::text[], $10::text[]) \
-              AS u(sid, clinic_id, number_id, location_id, from_number, to_number, at, kind, oid, oname) \
-         LEFT JOIN clinics c ON c.id = u.clinic_id \
-         LEFT JOIN numbers n ON n.id = u.number_id \
-         LEFT JOIN locations l ON l.id = u.location_id \
-         ON CONFLICT (call_sid) DO UPDATE SET \
-            clinic_id = COALESCE(EXCLUDED.clinic_id, calls.clinic_id), \
-            number_id = COALESCE(EXCLUDED.number_id, calls.number_id), \
-            location_id = COALESCE(EXCLUDED.location_id, calls.location_id), \
-            from_number = EXCLUDED.from_number, \
-            to_number = EXCLUDED.to_number, \
-            started_at = LEAST(calls.started_at, EXCLUDED.started_at), \
-            outcome_kind = EXCLUDED.outcome_kind, \
-            outcome_id = EXCLUDED.outcome_id, \
-            outcome_name = EXCLUDED.outcome_name, \
-            updated_at = now()").await?;
-    tx.execute(
-        &statement,
-        &[
-            &sid,
-            &clinic,
-            &number,
-            &location,
-            &from,
-            &to,
-            &at,
-            &kind,
-            &outcome_id,
-            &outcome_name,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn write_status<'a>(
-    tx: &deadpool_postgres::Transaction<'_>,
-    events: impl Iterator<Item = &'a CallEvent>,
-) -> StoreResult<()> {
-    let mut sid = Vec::new();
-    let mut from = Vec::new();
-    let mut to = Vec::new();
-    let mut at = Vec::new();
-    let mut status = Vec::new();
-    let mut sequence = Vec::new();
-    let mut duration = Vec::new();
-    for event in events {
-        if let EventDetail::Status {
-            status: s,
-            sequence: q,
-            duration_seconds,
-            from: f,
-            to: t,
-        } = &event.detail
-        {
-            sid.push(event.call_sid.as_str());
-            from.push(f.as_str());
-            to.push(t.as_str());
-            at.push(event.at);
-            status.push(s.as_str());
-            sequence.push(*q);
-            duration.push(*duration_seconds);
-        }
-    }
-    // Callbacks may arrive out of order: only a newer SequenceNumber lands.
-    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int4[], $7::int4[]) \
-         ON CONFLICT (call_sid) DO UPDATE SET \
-            status = EXCLUDED.status, \
-            status_sequence = EXCLUDED.status_sequence, \
-            duration_seconds = COALESCE(EXCLUDED.duration_seconds, calls.duration_seconds), \
-            updated_at = now() \
-         WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence").await?;
-    tx.execute(
-        &statement,
-        &[&sid, &from, &to, &at, &status, &sequence, &duration],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn write_recording<'a>(
-    tx: &deadpool_postgres::Transaction<'_>,
-    events: impl Iterator<Item = &'a CallEvent>,
-) -> StoreResult<()> {
-    let mut sid = Vec::new();
-    let mut at = Vec::new();
-    let mut url = Vec::new();
-    let mut rsid = Vec::new();
-    let mut duration = Vec::new();
-    for event in events {
-        if let EventDetail::Recording {
-            recording_sid,
-            recording_url,
-            duration_seconds,
-        } = &event.detail
-        {
-            sid.push(event.call_sid.as_str());
-            at.push(event.at);
-            url.push(recording_url.as_str());
-            rsid.push(recording_sid.as_str());
-            duration.push(*duration_seconds);
-        }
-    }
-    // The call row normally exists; if the voice event is still on its way
-    // (journal order), a placeholder row is completed when it lands.
-    let statement = tx.prepare_cached("INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration) \
-         SELECT u.sid, '', '', u.at, u.url, u.rsid, u.duration \
-         FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int4[]) AS u(sid, at, url, rsid, duration) \
-         ON CONFLICT (call_sid) DO UPDATE SET \
-            recording_url = EXCLUDED.recording_url, \
-            recording_sid = EXCLUDED.recording_sid, \
-            recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration), \
-            updated_at = now()").await?;
-    tx.execute(&statement, &[&sid, &at, &url, &rsid, &duration])
-        .await?;
-    Ok(())
+    write_lines(pool, &lines).await
 }

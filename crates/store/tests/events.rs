@@ -11,9 +11,9 @@ use switchboard_store::events::{
 use switchboard_store::testing::TestDb;
 use switchboard_store::{DbConfig, Pool, connect_pool};
 
-fn voice(sid: &str) -> CallEvent {
+fn voice(sid: &str) -> CallEvent<'static> {
     CallEvent {
-        call_sid: sid.to_owned(),
+        call_sid: sid.to_owned().into(),
         at: Utc::now(),
         detail: EventDetail::Voice {
             clinic_id: None,
@@ -28,12 +28,12 @@ fn voice(sid: &str) -> CallEvent {
     }
 }
 
-fn status(sid: &str, sequence: i32, state: &str) -> CallEvent {
+fn status(sid: &str, sequence: i32, state: &str) -> CallEvent<'static> {
     CallEvent {
-        call_sid: sid.to_owned(),
+        call_sid: sid.to_owned().into(),
         at: Utc::now(),
         detail: EventDetail::Status {
-            status: state.into(),
+            status: state.to_owned().into(),
             sequence: Some(sequence),
             duration_seconds: Some(sequence * 10),
             from: "+14155559999".into(),
@@ -280,5 +280,131 @@ async fn events_journalled_after_a_torn_line_are_not_glued_to_it() {
         3,
         "the three events of the second run, none lost to the torn line"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn text_a_caller_controls_reaches_the_database_exactly_and_never_fails_a_batch() {
+    let db = TestDb::new().await;
+    let hostile = "a\tb\nc\\d\re\u{0}f ünï";
+    let event = CallEvent {
+        call_sid: "CAH1".into(),
+        at: Utc::now(),
+        detail: EventDetail::Voice {
+            // Not UUIDs: stored as NULL rather than refusing the batch.
+            clinic_id: Some("not-a-uuid".into()),
+            number_id: Some("00000000-0000-4000-8000-00000000dead".into()),
+            location_id: None,
+            from: hostile.into(),
+            to: "+14155550100".into(),
+            outcome_kind: "assistant".into(),
+            outcome_id: Some("\\N".into()),
+            outcome_name: Some(hostile.into()),
+        },
+    };
+    write_batch(&db.pool, &[event, status("CAH1", 1, "ringing\tbusy")])
+        .await
+        .expect("the batch is written");
+    let client = db.pool.get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT from_number, outcome_id, outcome_name, clinic_id IS NULL, number_id IS NULL, status \
+             FROM calls WHERE call_sid = 'CAH1'",
+            &[],
+        )
+        .await
+        .expect("the call");
+    let stored = "a\tb\nc\\d\ref ünï"; // NUL cannot be stored: dropped
+    assert_eq!(row.get::<_, String>(0), stored);
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("\\N"));
+    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some(stored));
+    assert!(row.get::<_, bool>(3), "an id that is not a UUID is NULL");
+    assert!(row.get::<_, bool>(4), "an id of no number is NULL");
+    assert_eq!(
+        row.get::<_, Option<String>>(5).as_deref(),
+        Some("ringing\tbusy")
+    );
+}
+
+#[tokio::test]
+async fn each_event_payload_is_the_json_of_its_detail() {
+    let db = TestDb::new().await;
+    let at = Utc::now();
+    let events = vec![
+        voice("CAP1"),
+        status("CAP1", 3, "completed"),
+        CallEvent {
+            call_sid: "CAP1".into(),
+            at,
+            detail: EventDetail::Continue {
+                step: 2,
+                dial_status: "no-answer".into(),
+                outcome_kind: "voicemail".into(),
+            },
+        },
+        CallEvent {
+            call_sid: "CAP1".into(),
+            at,
+            detail: EventDetail::Recording {
+                recording_sid: "RE1".into(),
+                recording_url: "https://api.twilio.com/RE1".into(),
+                duration_seconds: Some(12),
+            },
+        },
+        CallEvent {
+            call_sid: "SMP1".into(),
+            at,
+            detail: EventDetail::Sms {
+                clinic_id: None,
+                number_id: None,
+                from: "+14155559999".into(),
+                to: "+14155550100".into(),
+                outcome_kind: "sms_reply".into(),
+            },
+        },
+    ];
+    write_batch(&db.pool, &events).await.expect("write");
+    let client = db.pool.get().await.expect("connection");
+    for event in &events {
+        let row = client
+            .query_one(
+                "SELECT payload, at FROM call_events WHERE call_sid = $1 AND kind = $2",
+                &[&event.call_sid.as_ref(), &event.kind()],
+            )
+            .await
+            .expect("the event row");
+        let payload: serde_json::Value = row.get(0);
+        assert_eq!(
+            payload,
+            serde_json::to_value(&event.detail).expect("json"),
+            "{}",
+            event.kind()
+        );
+        let stored: chrono::DateTime<Utc> = row.get(1);
+        assert_eq!(stored.timestamp_micros(), event.at.timestamp_micros());
+    }
+}
+
+#[tokio::test]
+async fn a_torn_line_of_the_current_format_is_skipped_and_the_rest_replayed() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("torn-copy");
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    let mut whole = Vec::new();
+    voice("CAU1").encode(&mut whole);
+    let mut torn = Vec::new();
+    voice("CAU2").encode(&mut torn);
+    torn.truncate(torn.len() / 2);
+    let mut journal = whole.clone();
+    journal.extend_from_slice(&torn);
+    std::fs::write(dir.join("events.jsonl"), journal).expect("a torn journal");
+    let (sink, writer) = EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir))
+        .expect("the writer starts");
+    writer.shutdown().await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM calls WHERE call_sid LIKE 'CAU%'").await,
+        1
+    );
+    assert_eq!(pending(&sink), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

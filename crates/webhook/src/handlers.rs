@@ -126,23 +126,25 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
     let dialled = snapshot.number_by_e164(to);
     let outcome = decision.map(|d| d.outcome);
     state.events.record(CallEvent {
-        call_sid: call_sid.to_owned(),
+        call_sid: call_sid.into(),
         at,
         detail: EventDetail::Voice {
-            clinic_id: dialled.map(|n| snapshot.clinic_of(n).id().to_owned()),
-            number_id: dialled.map(|n| n.id().to_owned()),
-            location_id: dialled.and_then(|n| n.location_id().map(str::to_owned)),
-            from: from.to_owned(),
-            to: to.to_owned(),
+            clinic_id: dialled.map(|n| snapshot.clinic_of(n).id().into()),
+            number_id: dialled.map(|n| n.id().into()),
+            location_id: dialled.and_then(|n| n.location_id().map(Cow::Borrowed)),
+            from: from.into(),
+            to: to.into(),
             outcome_kind: outcome
                 .as_ref()
                 .map_or(OutcomeKind::Error, |o| o.kind)
                 .as_str()
-                .to_owned(),
+                .into(),
             outcome_id: outcome
                 .as_ref()
-                .and_then(|o| o.id.as_deref().map(str::to_owned)),
-            outcome_name: outcome.and_then(|o| o.name.map(Cow::into_owned)),
+                .and_then(|o| o.id.as_deref().map(Cow::Borrowed)),
+            outcome_name: outcome
+                .as_ref()
+                .and_then(|o| o.name.as_deref().map(Cow::Borrowed)),
         },
     });
     Ok(twiml(body))
@@ -180,15 +182,15 @@ async fn voice_continue(
         continue_voice(&snapshot, &continuation, dial_status, &call, explain)
     });
     state.events.record(CallEvent {
-        call_sid: call_sid.to_owned(),
+        call_sid: call_sid.into(),
         at: Utc::now(),
         detail: EventDetail::Continue {
             step: continuation.step,
-            dial_status: dial_status.as_str().to_owned(),
+            dial_status: dial_status.as_str().into(),
             outcome_kind: decision
                 .map_or(OutcomeKind::Error, |d| d.outcome.kind)
                 .as_str()
-                .to_owned(),
+                .into(),
         },
     });
     Ok(twiml(body))
@@ -198,26 +200,14 @@ async fn status(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespo
     let call_sid = sid(&req, "CallSid")?;
     let call_status = required(&req, "CallStatus")?;
     state.events.record(CallEvent {
-        call_sid: call_sid.to_owned(),
+        call_sid: call_sid.into(),
         at: Utc::now(),
         detail: EventDetail::Status {
-            status: call_status.chars().take(32).collect(),
+            status: call_status.into(),
             sequence: int(&req, "SequenceNumber"),
             duration_seconds: int(&req, "CallDuration"),
-            from: req
-                .params
-                .get("From")
-                .unwrap_or("")
-                .chars()
-                .take(64)
-                .collect(),
-            to: req
-                .params
-                .get("To")
-                .unwrap_or("")
-                .chars()
-                .take(64)
-                .collect(),
+            from: req.params.get("From").unwrap_or("").into(),
+            to: req.params.get("To").unwrap_or("").into(),
         },
     });
     Ok(HttpResponse::NoContent().finish())
@@ -232,11 +222,11 @@ async fn recording(
     // one stores the voicemail, the second changes nothing.
     if let Some(url) = req.params.non_empty("RecordingUrl") {
         state.events.record(CallEvent {
-            call_sid: call_sid.to_owned(),
+            call_sid: call_sid.into(),
             at: Utc::now(),
             detail: EventDetail::Recording {
-                recording_sid: req.params.get("RecordingSid").unwrap_or("").to_owned(),
-                recording_url: url.to_owned(),
+                recording_sid: req.params.get("RecordingSid").unwrap_or("").into(),
+                recording_url: url.into(),
                 duration_seconds: int(&req, "RecordingDuration"),
             },
         });
@@ -259,17 +249,17 @@ async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse
     });
     let number = snapshot.number_by_e164(to);
     state.events.record(CallEvent {
-        call_sid: message_sid.to_owned(),
+        call_sid: message_sid.into(),
         at: Utc::now(),
         detail: EventDetail::Sms {
-            clinic_id: number.map(|n| snapshot.clinic_of(n).id().to_owned()),
-            number_id: number.map(|n| n.id().to_owned()),
-            from: from.to_owned(),
-            to: to.to_owned(),
+            clinic_id: number.map(|n| snapshot.clinic_of(n).id().into()),
+            number_id: number.map(|n| n.id().into()),
+            from: from.into(),
+            to: to.into(),
             outcome_kind: decision
                 .map_or(OutcomeKind::Error, |d| d.outcome.kind)
                 .as_str()
-                .to_owned(),
+                .into(),
         },
     });
     Ok(twiml(body))
