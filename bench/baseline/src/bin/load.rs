@@ -10,9 +10,11 @@
 //!   `--rate 0` it is closed loop instead (each connection sends as soon as
 //!   it has its answer). With `--expect`, every answer is checked.
 //!
-//! One thread: pin it with `taskset`. The pacer spins (yielding to the I/O
-//! driver) rather than sleeping, because tokio's timer is only
-//! millisecond-precise; the load generator owns its core, so spinning is fine.
+//! Pin it with `taskset`: one thread for the connections and, in `rate`
+//! mode, a pacer thread that sleeps until each request is due (tokio's
+//! timer is only millisecond-precise). Run it under a real-time policy
+//! (`chrt -f`, as bench/run does) when other work shares its core: it then
+//! preempts that work the moment it has something to do.
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
@@ -383,7 +385,9 @@ async fn run_rate(
         )));
     }
     let mut lags = if plan.rate > 0 {
-        pace(&shared, plan.rate, start, end).await
+        spawn_pacer(Arc::clone(&shared), plan.rate, start, end)
+            .await
+            .context("the pacer thread failed")?
     } else {
         Vec::new()
     };
@@ -409,33 +413,58 @@ async fn run_rate(
         && tally.answered > 0)
 }
 
-/// Puts request k on the queue at `start + k / rate`, spinning between.
-/// Returns how late each request was queued: the generator's own lag (a
-/// descheduled load generator shows here, not as the server's latency alone).
-async fn pace(shared: &Shared, rate: u64, start: Instant, end: Instant) -> Vec<Duration> {
-    let mut lags = Vec::new();
-    let interval_nanos = 1_000_000_000f64 / rate as f64;
-    let mut k: u64 = 0;
-    loop {
+/// Puts request k on the queue at `start + k / rate`, from a thread of its
+/// own that sleeps until the next one is due: the generator never spins, so
+/// it leaves its core to others while it waits (under a real-time policy,
+/// as bench/run starts it, without timer slack, and it takes the core back
+/// the instant a request is due; a spinning real-time thread would be
+/// throttled instead). Returns how late each request was queued: the
+/// generator's own lag (a descheduled load generator shows here, not as the
+/// server's latency alone).
+fn spawn_pacer(
+    shared: Arc<Shared>,
+    rate: u64,
+    start: Instant,
+    end: Instant,
+) -> tokio::sync::oneshot::Receiver<Vec<Duration>> {
+    let (done, lags_out) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut lags = Vec::new();
+        let interval_nanos = 1_000_000_000f64 / rate as f64;
         // k / rate in nanoseconds; exact enough for any run shorter than years.
-        let due = start + Duration::from_nanos((k as f64 * interval_nanos) as u64);
-        if due >= end {
-            break;
+        let due_of = |k: u64| start + Duration::from_nanos((k as f64 * interval_nanos) as u64);
+        let mut k: u64 = 0;
+        loop {
+            let due = due_of(k);
+            if due >= end {
+                break;
+            }
+            let now = Instant::now();
+            if now < due {
+                std::thread::sleep(due - now);
+                continue;
+            }
+            // Everything due by now, each with its own lag.
+            let mut queued = 0;
+            if let Ok(mut queue) = shared.queue.lock() {
+                while due_of(k) <= now && due_of(k) < end {
+                    let due = due_of(k);
+                    lags.push(now - due);
+                    queue.push_back(Job {
+                        index: usize::try_from(k).unwrap_or(usize::MAX),
+                        due,
+                    });
+                    k += 1;
+                    queued += 1;
+                }
+            }
+            for _ in 0..queued {
+                shared.wake.notify_one();
+            }
         }
-        while Instant::now() < due {
-            tokio::task::yield_now().await;
-        }
-        lags.push(due.elapsed());
-        if let Ok(mut queue) = shared.queue.lock() {
-            queue.push_back(Job {
-                index: usize::try_from(k).unwrap_or(usize::MAX),
-                due,
-            });
-        }
-        shared.wake.notify_one();
-        k += 1;
-    }
-    lags
+        let _ = done.send(lags);
+    });
+    lags_out
 }
 
 #[allow(clippy::too_many_arguments)]
