@@ -337,11 +337,15 @@ impl Line<'_> {
         }
     }
 
-    /// An id column: NULL unless it is a UUID, so that the copy never fails.
+    /// An id column: NULL unless it is a UUID, written in the canonical
+    /// form PostgreSQL reads, so that the copy never fails.
     fn uuid(&mut self, value: Option<&Cow<'_, str>>) {
-        match value {
-            Some(id) if uuid::Uuid::try_parse(id).is_ok() => self.raw(id),
-            _ => self.null(),
+        match value.and_then(|id| uuid::Uuid::try_parse(id).ok()) {
+            Some(id) => self.raw(
+                id.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            ),
+            None => self.null(),
         }
     }
 

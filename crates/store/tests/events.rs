@@ -291,10 +291,11 @@ async fn text_a_caller_controls_reaches_the_database_exactly_and_never_fails_a_b
         call_sid: "CAH1".into(),
         at: Utc::now(),
         detail: EventDetail::Voice {
-            // Not UUIDs: stored as NULL rather than refusing the batch.
+            // Not UUIDs: stored as NULL rather than refusing the batch;
+            // other spellings of a UUID are written as PostgreSQL reads them.
             clinic_id: Some("not-a-uuid".into()),
             number_id: Some("00000000-0000-4000-8000-00000000dead".into()),
-            location_id: None,
+            location_id: Some("urn:uuid:00000000-0000-4000-8000-0000000000aa".into()),
             from: hostile.into(),
             to: "+14155550100".into(),
             outcome_kind: "assistant".into(),
