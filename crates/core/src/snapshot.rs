@@ -403,7 +403,7 @@ impl Snapshot {
                     slot
                 }
             };
-            clinics[slot as usize] = Arc::new(ClinicBlock::compile(clinic, slot));
+            clinics[slot as usize] = Arc::new(ClinicBlock::compile(&clinic, slot));
         }
         Snapshot::index(version, clinics)
     }
@@ -577,7 +577,7 @@ impl ClinicBlock {
     }
 
     /// Compiles one clinic for slot `slot`, links resolved inside it.
-    fn compile(clinic: ClinicConfig, slot: u32) -> ClinicBlock {
+    fn compile(clinic: &ClinicConfig, slot: u32) -> ClinicBlock {
         let mut warnings = Vec::new();
         let mut numbers: Vec<NumberEntry> = Vec::with_capacity(clinic.numbers.len());
         let mut pending_links: Vec<u32> = Vec::new();
@@ -598,11 +598,11 @@ impl ClinicBlock {
             .collect();
         let assistants: Vec<AssistantEntry> = clinic
             .assistants
-            .into_iter()
+            .iter()
             .map(|a| AssistantEntry {
-                id: a.id.into_boxed_str(),
-                name: a.name.into_boxed_str(),
-                kind: a.kind,
+                id: Box::from(a.id.as_str()),
+                name: Box::from(a.name.as_str()),
+                kind: a.kind.clone(),
             })
             .collect();
         let assistant_index: HashMap<&str, (u32, AssistantKindTag)> = assistants
@@ -626,8 +626,8 @@ impl ClinicBlock {
             ));
         }
 
-        for number in clinic.numbers {
-            let tz = number_tz(&number, &location_tz, default_tz, &mut warnings);
+        for number in &clinic.numbers {
+            let tz = number_tz(number, &location_tz, default_tz, &mut warnings);
             let index = numbers.len() as u32;
             if E164Key::new(&number.e164).is_none() {
                 warnings.push(format!(
@@ -700,10 +700,10 @@ impl ClinicBlock {
             hot_id,
             hot_voice,
             hot_language,
-            name: clinic.name.into_boxed_str(),
-            sms_auto_reply: clinic.sms_auto_reply.map(String::into_boxed_str),
+            name: Box::from(clinic.name.as_str()),
+            sms_auto_reply: clinic.sms_auto_reply.as_deref().map(Box::from),
             texting,
-            twilio_account_sid: clinic.twilio_account_sid.map(String::into_boxed_str),
+            twilio_account_sid: clinic.twilio_account_sid.as_deref().map(Box::from),
             assistants,
         };
 
@@ -812,6 +812,12 @@ impl SnapshotBuilder {
 
     /// Compiles one clinic with its numbers.
     pub fn add_clinic(&mut self, clinic: ClinicConfig) {
+        self.add_clinic_ref(&clinic);
+    }
+
+    /// Compiles one clinic with its numbers, leaving the input to the
+    /// caller (a loader that persists it elsewhere meanwhile).
+    pub fn add_clinic_ref(&mut self, clinic: &ClinicConfig) {
         let slot = self.clinics.len() as u32;
         self.clinics
             .push(Arc::new(ClinicBlock::compile(clinic, slot)));
