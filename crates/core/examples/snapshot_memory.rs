@@ -60,7 +60,7 @@ fn streamed() {
         let generated = Instant::now();
         let mut input = fleet::fleet_slice(clinic, 1, 100);
         generating += generated.elapsed();
-        builder.add_clinic(input.clinics.remove(0));
+        builder.add_clinic(&input.clinics.remove(0));
     }
     let snapshot = builder.finish();
     let built = started.elapsed() - generating;

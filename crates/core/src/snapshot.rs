@@ -370,7 +370,7 @@ impl Snapshot {
         let mut builder =
             SnapshotBuilder::with_capacity(version, input.clinics.len(), number_count);
         for clinic in input.clinics {
-            builder.add_clinic(clinic);
+            builder.add_clinic(&clinic);
         }
         builder.finish()
     }
@@ -810,14 +810,9 @@ impl SnapshotBuilder {
         }
     }
 
-    /// Compiles one clinic with its numbers.
-    pub fn add_clinic(&mut self, clinic: ClinicConfig) {
-        self.add_clinic_ref(&clinic);
-    }
-
-    /// Compiles one clinic with its numbers, leaving the input to the
-    /// caller (a loader that persists it elsewhere meanwhile).
-    pub fn add_clinic_ref(&mut self, clinic: &ClinicConfig) {
+    /// Compiles one clinic with its numbers; the input stays the caller's
+    /// (a loader may persist it elsewhere meanwhile).
+    pub fn add_clinic(&mut self, clinic: &ClinicConfig) {
         let slot = self.clinics.len() as u32;
         self.clinics
             .push(Arc::new(ClinicBlock::compile(clinic, slot)));

@@ -536,7 +536,7 @@ pub async fn load_snapshot(client: &mut deadpool_postgres::Client) -> StoreResul
     }
     impl SnapshotSink for Compile {
         fn clinic(&mut self, clinic: ClinicConfig) {
-            self.builder.add_clinic(clinic);
+            self.builder.add_clinic(&clinic);
         }
         fn finish(self: Box<Self>) {
             let _ = self.done.send(self.builder.finish());

@@ -161,21 +161,13 @@ impl CallEvent<'_> {
             out,
             started: false,
         };
-        line.text(&self.call_sid, TEXT_LIMIT);
+        line.text(&self.call_sid);
         line.raw(self.kind());
-        match &self.detail {
-            EventDetail::Voice { .. } | EventDetail::Sms { .. } => line.raw(""),
-            EventDetail::Continue { step, .. } => line.int(i64::from(*step)),
-            EventDetail::Status {
-                sequence, status, ..
-            } => match sequence {
-                Some(sequence) => line.int(i64::from(*sequence)),
-                None => line.text(status, TEXT_LIMIT),
-            },
-            EventDetail::Recording { recording_sid, .. } => line.text(recording_sid, TEXT_LIMIT),
-        }
-        line.int(self.at.timestamp_micros());
-        // clinic_id, number_id, location_id, from, to, outcome_kind, outcome_id, outcome_name
+        let at = self.at.timestamp_micros();
+        // Per kind: event_key, at, then clinic_id, number_id, location_id,
+        // from, to, outcome_kind, outcome_id, outcome_name, step,
+        // dial_status, status, sequence, duration_seconds, recording_sid,
+        // recording_url.
         match &self.detail {
             EventDetail::Voice {
                 clinic_id,
@@ -187,14 +179,17 @@ impl CallEvent<'_> {
                 outcome_id,
                 outcome_name,
             } => {
+                line.raw("");
+                line.int(at);
                 line.uuid(clinic_id.as_ref());
                 line.uuid(number_id.as_ref());
                 line.uuid(location_id.as_ref());
-                line.text(from, TEXT_LIMIT);
-                line.text(to, TEXT_LIMIT);
-                line.text(outcome_kind, TEXT_LIMIT);
+                line.text(from);
+                line.text(to);
+                line.text(outcome_kind);
                 line.optional(outcome_id.as_ref());
                 line.optional(outcome_name.as_ref());
+                line.nulls(7);
             }
             EventDetail::Sms {
                 clinic_id,
@@ -203,44 +198,47 @@ impl CallEvent<'_> {
                 to,
                 outcome_kind,
             } => {
+                line.raw("");
+                line.int(at);
                 line.uuid(clinic_id.as_ref());
                 line.uuid(number_id.as_ref());
                 line.null();
-                line.text(from, TEXT_LIMIT);
-                line.text(to, TEXT_LIMIT);
-                line.text(outcome_kind, TEXT_LIMIT);
-                line.nulls(2);
+                line.text(from);
+                line.text(to);
+                line.text(outcome_kind);
+                line.nulls(9);
             }
-            EventDetail::Continue { outcome_kind, .. } => {
-                line.nulls(5);
-                line.text(outcome_kind, TEXT_LIMIT);
-                line.nulls(2);
-            }
-            EventDetail::Status { from, to, .. } => {
-                line.nulls(3);
-                line.text(from, TEXT_LIMIT);
-                line.text(to, TEXT_LIMIT);
-                line.nulls(3);
-            }
-            EventDetail::Recording { .. } => line.nulls(8),
-        }
-        // step, dial_status, status, sequence, duration_seconds, recording_sid, recording_url
-        match &self.detail {
             EventDetail::Continue {
-                step, dial_status, ..
+                step,
+                dial_status,
+                outcome_kind,
             } => {
                 line.int(i64::from(*step));
-                line.text(dial_status, TEXT_LIMIT);
+                line.int(at);
+                line.nulls(5);
+                line.text(outcome_kind);
+                line.nulls(2);
+                line.int(i64::from(*step));
+                line.text(dial_status);
                 line.nulls(5);
             }
             EventDetail::Status {
                 status,
                 sequence,
                 duration_seconds,
-                ..
+                from,
+                to,
             } => {
-                line.nulls(2);
-                line.text(status, TEXT_LIMIT);
+                match sequence {
+                    Some(sequence) => line.int(i64::from(*sequence)),
+                    None => line.text(status),
+                }
+                line.int(at);
+                line.nulls(3);
+                line.text(from);
+                line.text(to);
+                line.nulls(5);
+                line.text(status);
                 line.optional_int(*sequence);
                 line.optional_int(*duration_seconds);
                 line.nulls(2);
@@ -250,12 +248,13 @@ impl CallEvent<'_> {
                 recording_url,
                 duration_seconds,
             } => {
-                line.nulls(4);
+                line.text(recording_sid);
+                line.int(at);
+                line.nulls(12);
                 line.optional_int(*duration_seconds);
-                line.text(recording_sid, TEXT_LIMIT);
-                line.text(recording_url, URL_LIMIT);
+                line.text(recording_sid);
+                line.url(recording_url);
             }
-            EventDetail::Voice { .. } | EventDetail::Sms { .. } => line.nulls(7),
         }
         line.end();
     }
@@ -303,8 +302,17 @@ impl Line<'_> {
         }
     }
 
+    /// Text a caller controls, cut at [`TEXT_LIMIT`].
+    fn text(&mut self, value: &str) {
+        self.escaped(value, TEXT_LIMIT);
+    }
+
+    fn url(&mut self, value: &str) {
+        self.escaped(value, URL_LIMIT);
+    }
+
     /// Text, escaped for `COPY`, cut at `limit` bytes on a character boundary.
-    fn text(&mut self, value: &str, limit: usize) {
+    fn escaped(&mut self, value: &str, limit: usize) {
         self.separator();
         let mut end = value.len().min(limit);
         while !value.is_char_boundary(end) {
@@ -332,7 +340,7 @@ impl Line<'_> {
 
     fn optional(&mut self, value: Option<&Cow<'_, str>>) {
         match value {
-            Some(value) => self.text(value, TEXT_LIMIT),
+            Some(value) => self.text(value),
             None => self.null(),
         }
     }
@@ -436,11 +444,11 @@ impl Shared {
 
     /// Takes what waits, leaving `spare` (emptied) in its place so that the
     /// buffers' capacity is reused.
-    fn take(&self, spare: &mut Vec<u8>) -> usize {
+    fn take(&self, spare: &mut Vec<u8>) {
         spare.clear();
         let mut pending = self.lock();
         std::mem::swap(&mut pending.lines, spare);
-        std::mem::take(&mut pending.events)
+        pending.events = 0;
     }
 }
 
@@ -598,17 +606,14 @@ impl Worker {
     /// Writes what the webhooks left in the shared buffer.
     async fn flush_pending(&mut self) {
         let mut lines = std::mem::take(&mut self.spare);
-        let events = self.shared.take(&mut lines);
-        self.flush(&lines, events).await;
+        self.shared.take(&mut lines);
+        self.flush(&lines).await;
         self.spare = lines;
     }
 
     /// Writes lines in batches of `batch_size`, or journals them (one
     /// write) while the database is away.
-    async fn flush(&mut self, lines: &[u8], events: usize) {
-        if events == 0 {
-            return;
-        }
+    async fn flush(&mut self, lines: &[u8]) {
         let mut rest = lines;
         while !rest.is_empty() && !self.database_down {
             let (batch, count) = split_lines(rest, self.opts.batch_size.max(1));

@@ -131,7 +131,7 @@ impl StreamedLoad {
     /// Compiles one clinic, then hands it to the copy's thread (which
     /// appends it to the copy and drops it) or drops it.
     pub fn add(&mut self, clinic: ClinicConfig) {
-        self.builder.add_clinic_ref(&clinic);
+        self.builder.add_clinic(&clinic);
         if let Some(copy) = &self.copy {
             copy.write(clinic);
         }
@@ -688,7 +688,7 @@ fn read_persisted(file: fs::File) -> Result<(Snapshot, chrono::DateTime<Utc>), R
                 line: found + 2,
                 error,
             })?;
-        builder.add_clinic(clinic);
+        builder.add_clinic(&clinic);
         found += 1;
     }
     if found != header.clinics {
