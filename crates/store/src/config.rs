@@ -4,7 +4,11 @@
 //! A routing document is stored across `numbers` (timezone, off-hours),
 //! `number_assistants`, `ring_groups` and `closures`, so that foreign keys
 //! guard every assistant it names. Saving replaces all of it in the caller's
-//! transaction; the triggers of V1 notify the routers on commit.
+//! transaction; the triggers of V1 notify the routers on commit. Saving also
+//! keeps a copy of the three lists in `numbers.routing_lists` (V3), which a
+//! snapshot load reads instead of the rows: one value a number instead of
+//! nine rows. Any other write to the rows forgets the copy (V3's triggers),
+//! and the rows are read for a number without one.
 
 use std::collections::HashMap;
 
@@ -20,6 +24,7 @@ use switchboard_core::snapshot::{
     SnapshotInput,
 };
 use tokio_postgres::Row;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
@@ -194,11 +199,35 @@ pub async fn save_routing(
         .await?;
         saved.closures[i].id = Some(id.to_string());
     }
+    // Last: each write to the rows above forgot the copy (V3's triggers).
+    tx.execute(
+        "UPDATE numbers SET routing_lists = $2 WHERE id = $1",
+        &[&number_id, &Json(stored_lists(&saved))],
+    )
+    .await?;
     Ok(saved)
 }
 
+/// The copy of a saved document's lists kept in `numbers.routing_lists`:
+/// the document as a load from the rows would give it, without the
+/// timezone and off-hours (columns of their own, read from there).
+fn stored_lists(saved: &RoutingDoc) -> RoutingDoc {
+    let mut lists = RoutingDoc {
+        timezone: None,
+        off_hours: None,
+        ..saved.clone()
+    };
+    for group in &mut lists.ring_groups {
+        group
+            .ring_seconds
+            .get_or_insert(switchboard_core::model::DEFAULT_RING_SECONDS);
+    }
+    lists
+}
+
 /// Which numbers' routing rows to read: `$1` is an array of number ids, or
-/// of clinic ids (the routable numbers of those clinics).
+/// of clinic ids (the routable numbers of those clinics whose lists have no
+/// stored copy: a load reads the copy of the others with the numbers).
 #[derive(Clone, Copy)]
 enum NumbersOf {
     Ids,
@@ -220,6 +249,7 @@ impl NumbersOf {
                 "SELECT t.number_id, {columns} FROM {table} t \
                  JOIN numbers n ON n.id = t.number_id \
                  WHERE n.clinic_id = ANY($1) AND n.lifecycle <> 'released' \
+                 AND n.routing_lists IS NULL \
                  ORDER BY t.number_id, t.position"
             ),
         }
@@ -704,7 +734,8 @@ async fn fetch_batch(tx: &impl GenericClient, heads: Vec<ClinicHead>) -> StoreRe
                     let statement = tx
                 .prepare_cached(
                     "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
-                     n.forward_to_e164, n.forward_to_number_id, n.timezone, n.off_hours::text \
+                     n.forward_to_e164, n.forward_to_number_id, n.timezone, n.off_hours::text, \
+                     n.routing_lists::text \
                      FROM numbers n WHERE n.lifecycle <> 'released' AND n.clinic_id = ANY($1) \
                      ORDER BY n.created_at, n.id",
                 )
@@ -767,12 +798,14 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
     }
     let mut docs: HashMap<Uuid, RoutingDoc> = HashMap::with_capacity(numbers.len());
     for row in &numbers {
+        // The stored copy of the lists, else (NULL) they come as rows.
+        let lists: Option<RoutingDoc> = opt_from_text("routing lists", row.try_get(10)?)?;
         docs.insert(
             row.try_get(1)?,
             RoutingDoc {
                 timezone: row.try_get(8)?,
                 off_hours: opt_from_text("off_hours", row.try_get(9)?)?,
-                ..RoutingDoc::default()
+                ..lists.unwrap_or_default()
             },
         );
     }

@@ -37,6 +37,116 @@ async fn a_clinic_reads_back_exactly_as_it_was_written() {
     assert_eq!(input.clinics, vec![expected]);
 }
 
+/// How many numbers have a stored copy of their routing lists.
+async fn numbers_with_stored_lists(db: &TestDb) -> i64 {
+    let c = db.pool.get().await.expect("connection");
+    c.query_one(
+        "SELECT count(*) FROM numbers WHERE routing_lists IS NOT NULL",
+        &[],
+    )
+    .await
+    .expect("count")
+    .get(0)
+}
+
+#[tokio::test]
+async fn a_load_from_the_stored_lists_equals_a_load_from_the_rows() {
+    let db = TestDb::new().await;
+    let clinic = load_demo(&db).await;
+    assert_eq!(
+        numbers_with_stored_lists(&db).await,
+        clinic.numbers.len() as i64,
+        "saving a routing stores its lists"
+    );
+    let mut c = db.pool.get().await.expect("connection");
+    let (from_lists, _) = load_snapshot_input(&mut c).await.expect("load");
+    c.execute("UPDATE numbers SET routing_lists = NULL", &[])
+        .await
+        .expect("drop every copy");
+    let (from_rows, _) = load_snapshot_input(&mut c).await.expect("load");
+    let routed = |input: &switchboard_core::snapshot::SnapshotInput| {
+        input.clinics[0]
+            .numbers
+            .iter()
+            .map(|n| n.routing.ring_groups.len() + n.routing.closures.len())
+            .sum::<usize>()
+    };
+    assert!(
+        routed(&from_rows) > 0,
+        "the demo has ring groups and closures"
+    );
+    assert_eq!(from_lists, from_rows);
+}
+
+#[tokio::test]
+async fn a_write_to_the_routing_rows_behind_the_store_is_what_the_next_load_reads() {
+    let db = TestDb::new().await;
+    let clinic = load_demo(&db).await;
+    let c = db.pool.get().await.expect("connection");
+    // As a manual edit would: straight to the rows, the copy left alone.
+    for statement in [
+        "UPDATE closures SET name = name || ' (edited)'",
+        "DELETE FROM ring_groups WHERE position = 0",
+        "UPDATE number_assistants SET schedule = NULL",
+    ] {
+        c.execute(statement, &[]).await.expect(statement);
+    }
+    let without_rows = clinic
+        .numbers
+        .iter()
+        .filter(|n| {
+            let r = &n.routing;
+            r.assistants.is_empty() && r.ring_groups.is_empty() && r.closures.is_empty()
+        })
+        .count();
+    assert!(without_rows < clinic.numbers.len());
+    assert_eq!(
+        numbers_with_stored_lists(&db).await,
+        without_rows as i64,
+        "the copy of every number whose rows were written is forgotten"
+    );
+    drop(c);
+    let mut c = db.pool.get().await.expect("connection");
+    let (input, _) = load_snapshot_input(&mut c).await.expect("load");
+    let mut closures = 0;
+    for (loaded, written) in input.clinics[0].numbers.iter().zip(&clinic.numbers) {
+        for closure in &loaded.routing.closures {
+            assert!(closure.name.ends_with(" (edited)"), "{}", closure.name);
+            closures += 1;
+        }
+        assert_eq!(
+            loaded.routing.ring_groups.len(),
+            written.routing.ring_groups.len().saturating_sub(1),
+            "{}",
+            loaded.e164
+        );
+        assert!(
+            loaded
+                .routing
+                .assistants
+                .iter()
+                .all(|a| a.schedule.is_none())
+        );
+    }
+    assert!(closures > 0, "the demo has closures");
+
+    // Saved again through the store, the number has a copy again.
+    let number = &input.clinics[0].numbers[0];
+    let c = db.pool.get().await.expect("connection");
+    save_routing(
+        &c,
+        Uuid::parse_str(&clinic.id).expect("uuid"),
+        Uuid::parse_str(&number.id).expect("uuid"),
+        &number.routing,
+    )
+    .await
+    .expect("save");
+    assert_eq!(
+        numbers_with_stored_lists(&db).await,
+        without_rows as i64 + 1
+    );
+}
+
 #[tokio::test]
 async fn the_loaded_configuration_builds_a_snapshot_that_routes_every_number() {
     let db = TestDb::new().await;
