@@ -1045,11 +1045,16 @@ CREATE TEMP TABLE IF NOT EXISTS call_events_in (
 ) ON COMMIT DELETE ROWS";
 
 /// From the staging table into `call_events` and `calls`, in one round trip.
-/// One row per call and kind in each upsert (an upsert may not touch a row
-/// twice): the last voice event, the latest status, the last recording. Ids
-/// that no longer exist (a clinic deleted meanwhile) become NULL rather than
-/// failing the batch on a foreign key.
+/// Only events recorded for the first time reach `calls`: a repeat (Twilio
+/// retrying a webhook, a journal line replayed after its batch was written)
+/// was applied with its first copy, in the transaction that recorded it, so
+/// it costs one index probe and no row version. One row per call and kind
+/// in each upsert (an upsert may not touch a row twice): the last voice
+/// event, the latest status, the last recording. Ids that no longer exist
+/// (a clinic deleted meanwhile) become NULL rather than failing the batch
+/// on a foreign key.
 const MERGE: &str = "
+WITH recorded AS (
 INSERT INTO call_events (call_sid, kind, event_key, at, payload)
 SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 microsecond',
        CASE kind
@@ -1066,7 +1071,11 @@ SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 mic
               'duration_seconds', duration_seconds)
        END
 FROM call_events_in
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+RETURNING call_sid, kind, event_key)
+DELETE FROM call_events_in u WHERE NOT EXISTS (
+    SELECT 1 FROM recorded r
+    WHERE r.call_sid = u.call_sid AND r.kind = u.kind AND r.event_key = u.event_key);
 
 INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
                    started_at, outcome_kind, outcome_id, outcome_name)

@@ -73,10 +73,22 @@ async fn writing_the_same_batch_twice_changes_nothing_the_second_time() {
         status("CA1", 5, "completed"),
     ];
     write_batch(&db.pool, &batch).await.expect("first write");
+    let client = db.pool.get().await.expect("connection");
+    let row_version = "SELECT xmin::text FROM calls WHERE call_sid = 'CA1'";
+    let first: String = client
+        .query_one(row_version, &[])
+        .await
+        .expect("xmin")
+        .get(0);
     write_batch(&db.pool, &batch).await.expect("replayed write");
     assert_eq!(count(&db, "SELECT count(*) FROM call_events").await, 3);
     assert_eq!(count(&db, "SELECT count(*) FROM calls").await, 1);
-    let client = db.pool.get().await.expect("connection");
+    let second: String = client
+        .query_one(row_version, &[])
+        .await
+        .expect("xmin")
+        .get(0);
+    assert_eq!(first, second, "a repeat writes no new version of the call");
     let row = client
         .query_one(
             "SELECT status, duration_seconds FROM calls WHERE call_sid = 'CA1'",
@@ -89,6 +101,34 @@ async fn writing_the_same_batch_twice_changes_nothing_the_second_time() {
         Some("completed")
     );
     assert_eq!(row.get::<_, Option<i32>>(1), Some(50));
+}
+
+#[tokio::test]
+async fn a_new_event_in_a_batch_of_repeats_still_completes_its_call() {
+    let db = TestDb::new().await;
+    write_batch(&db.pool, &[voice("CA2"), status("CA2", 2, "ringing")])
+        .await
+        .expect("first write");
+    write_batch(
+        &db.pool,
+        &[
+            voice("CA2"),
+            status("CA2", 2, "ringing"),
+            status("CA2", 5, "completed"),
+        ],
+    )
+    .await
+    .expect("repeats and one new status");
+    assert_eq!(count(&db, "SELECT count(*) FROM call_events").await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM calls WHERE call_sid = 'CA2' AND status = 'completed' \
+             AND status_sequence = 5 AND outcome_kind IS NOT NULL"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
