@@ -86,6 +86,10 @@ def main() -> int:
     parser.add_argument("--check-signature", help="its expected signature")
     parser.add_argument("--check-url", default="http://127.0.0.1:8080/twilio/voice",
                         help="the URL the fixture was signed for")
+    parser.add_argument("--fresh-out",
+                        help="also write --fresh-count requests here, each a call of its own")
+    parser.add_argument("--fresh-count", type=int, default=0,
+                        help="how many: at least rate x seconds, so that no CallSid repeats")
     args = parser.parse_args()
 
     if args.check_form is not None:
@@ -108,6 +112,15 @@ def main() -> int:
     with open(args.ready_out, "w", encoding="utf-8") as out:
         out.write(line(args.token, args.url, len(numbers), last_active))
     print(f"signed {len(numbers)} voice webhooks ({len(synthetic)} synthetic numbers and the demo's)")
+    if args.fresh_out:
+        # The request file above is replayed: after its first pass every
+        # call is a repeat (to the service's records, a retry). These are
+        # production's shape, a new CallSid each (indices past the others').
+        first = len(numbers) + 1
+        with open(args.fresh_out, "w", encoding="utf-8") as out:
+            for i in range(args.fresh_count):
+                out.write(line(args.token, args.url, first + i, numbers[i % len(numbers)][0]))
+        print(f"signed {args.fresh_count} voice webhooks of as many calls")
     return 0
 
 
