@@ -21,28 +21,21 @@ ALTER TABLE numbers ADD COLUMN routing_lists json;
 -- save_routing after its first delete) from updating numbers, so from
 -- firing numbers' own triggers (a NOTIFY each).
 CREATE FUNCTION routing_lists_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    touched uuid[] := '{}';
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE numbers SET routing_lists = NULL WHERE routing_lists IS NOT NULL;
-    ELSIF TG_OP = 'INSERT' THEN
-        IF EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL
-                   AND id IN (SELECT number_id FROM new_rows)) THEN
-            UPDATE numbers SET routing_lists = NULL
-            WHERE routing_lists IS NOT NULL AND id IN (SELECT number_id FROM new_rows);
-        END IF;
-    ELSIF TG_OP = 'DELETE' THEN
-        IF EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL
-                   AND id IN (SELECT number_id FROM old_rows)) THEN
-            UPDATE numbers SET routing_lists = NULL
-            WHERE routing_lists IS NOT NULL AND id IN (SELECT number_id FROM old_rows);
-        END IF;
-    ELSE
-        IF EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL
-                   AND id IN (SELECT number_id FROM old_rows UNION SELECT number_id FROM new_rows)) THEN
-            UPDATE numbers SET routing_lists = NULL
-            WHERE routing_lists IS NOT NULL
-              AND id IN (SELECT number_id FROM old_rows UNION SELECT number_id FROM new_rows);
-        END IF;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        touched := touched || ARRAY(SELECT number_id FROM new_rows);
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        touched := touched || ARRAY(SELECT number_id FROM old_rows);
+    END IF;
+    IF EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL AND id = ANY (touched)) THEN
+        UPDATE numbers SET routing_lists = NULL WHERE routing_lists IS NOT NULL AND id = ANY (touched);
     END IF;
     RETURN NULL;
 END;

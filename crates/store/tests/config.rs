@@ -148,6 +148,59 @@ async fn a_write_to_the_routing_rows_behind_the_store_is_what_the_next_load_read
 }
 
 #[tokio::test]
+async fn every_kind_of_write_to_the_routing_rows_forgets_the_copies_of_the_numbers_it_touched() {
+    use switchboard_core::snapshot::NumberConfig;
+    let db = TestDb::new().await;
+    let clinic = load_demo(&db).await;
+    let clinic_id = Uuid::parse_str(&clinic.id).expect("uuid");
+    let has_closures = |n: &NumberConfig| !n.routing.closures.is_empty();
+    let has_groups = |n: &NumberConfig| !n.routing.ring_groups.is_empty();
+    let has_assistants = |n: &NumberConfig| !n.routing.assistants.is_empty();
+    let every = |_: &NumberConfig| true;
+    type Touches<'a> = &'a dyn Fn(&NumberConfig) -> bool;
+    let cases: [(&str, Touches); 5] = [
+        ("UPDATE closures SET name = name || '!'", &has_closures),
+        ("DELETE FROM ring_groups WHERE position = 0", &has_groups),
+        (
+            "UPDATE number_assistants SET schedule = NULL",
+            &has_assistants,
+        ),
+        (
+            "INSERT INTO closures (number_id, clinic_id, position, name, repeat, rule) \
+             SELECT number_id, clinic_id, 99, 'added', repeat, rule FROM closures WHERE position = 0",
+            &has_closures,
+        ),
+        ("TRUNCATE closures", &every),
+    ];
+    for (statement, touches) in cases {
+        // Every number saved again through the store: each has its copy.
+        let mut c = db.pool.get().await.expect("connection");
+        let (input, _) = load_snapshot_input(&mut c).await.expect("load");
+        for number in &input.clinics[0].numbers {
+            let id = Uuid::parse_str(&number.id).expect("uuid");
+            save_routing(&c, clinic_id, id, &number.routing)
+                .await
+                .expect("save");
+        }
+        assert_eq!(
+            numbers_with_stored_lists(&db).await,
+            clinic.numbers.len() as i64
+        );
+        c.execute(statement, &[]).await.expect(statement);
+        let untouched = clinic.numbers.iter().filter(|n| !touches(n)).count();
+        assert!(
+            untouched < clinic.numbers.len(),
+            "{statement} touches a number"
+        );
+        assert_eq!(
+            numbers_with_stored_lists(&db).await,
+            untouched as i64,
+            "{statement}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_loaded_configuration_builds_a_snapshot_that_routes_every_number() {
     let db = TestDb::new().await;
     load_demo(&db).await;
