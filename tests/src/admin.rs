@@ -105,7 +105,7 @@ pub async fn spawn_admin_with(extra: &str) -> AdminApp {
 /// The test settings (as [`crate::test_settings`]) with a super key, a small
 /// body limit and Twilio pointed at `twilio_base` (fake = "off").
 pub fn admin_settings(db: &TestDb, twilio_base: &str, extra: &str) -> Settings {
-    let data_dir = tempfile::tempdir().expect("temp dir").keep();
+    let data_dir = crate::test_data_dir("admin");
     let toml = format!(
         r#"
         public_base_url = "http://127.0.0.1:1"

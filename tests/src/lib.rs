@@ -66,9 +66,57 @@ impl ServiceTask {
     }
 }
 
+/// A folder of its own for a test (a service's data folder, an embedded
+/// PostgreSQL's), under `<temp>/switchboard-test-data/<pid>/`, that an
+/// unprivileged PostgreSQL (the embedded server drops root) can traverse.
+/// It outlives its test (a test may start the service on it again); the
+/// next test process removes the folders of processes that are gone, so
+/// runs never pile them up in the temp dir.
+pub fn test_data_dir(label: &str) -> std::path::PathBuf {
+    static MINE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let mine = MINE.get_or_init(|| {
+        let root = std::env::temp_dir().join("switchboard-test-data");
+        std::fs::create_dir_all(&root).expect("the test folders' root");
+        // Shared like the temp dir itself (another user's run may own it).
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o1777));
+        // Only where /proc tells which processes are alive.
+        if std::path::Path::new("/proc/self").exists() {
+            for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                let gone = name
+                    .to_str()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+                if gone {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let mine = root.join(std::process::id().to_string());
+        open_dir(&mine);
+        mine
+    });
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{label}-"))
+        .tempdir_in(mine)
+        .expect("a test folder")
+        .keep();
+    open_dir(&dir);
+    dir
+}
+
+/// Creates `dir` (and its parents) open to every user for traversal.
+fn open_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("a test folder");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .expect("the test folder opens up");
+}
+
 /// Settings for a test: port 0 everywhere, the given database, no demo.
 pub fn test_settings(db: &TestDb, extra: &str) -> Settings {
-    let data_dir = tempfile::tempdir().expect("temp dir").keep();
+    let data_dir = test_data_dir("data");
     let toml = format!(
         r#"
         public_base_url = "http://127.0.0.1:1"

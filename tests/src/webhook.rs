@@ -473,20 +473,6 @@ pub fn pool_for(url: &str) -> switchboard_store::Pool {
     .expect("a pool")
 }
 
-/// A folder of its own under the temp dir that an unprivileged PostgreSQL
-/// (the embedded server drops root) can traverse.
-pub fn open_temp_dir(label: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("sb-{label}-"))
-        .tempdir()
-        .expect("a temp dir")
-        .keep();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-        .expect("the temp dir opens up");
-    dir
-}
-
 /// Posts a signed voice webhook with a plain client (for many concurrent
 /// tasks): `Ok((status, body))`, or the transport error.
 pub async fn post_voice_with(

@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde_json::json;
 use switchboard_store::testing::TestDb;
 use switchboard_tests::spawn_app;
+use switchboard_tests::test_data_dir;
 use switchboard_tests::webhook::{
-    OwnApp, Webhooks, clinic, eventually, id, number, open_temp_dir, pool_for, settings_for,
+    OwnApp, Webhooks, clinic, eventually, id, number, pool_for, settings_for,
 };
 
 const MAIN: &str = "+14155550100";
@@ -157,7 +158,7 @@ async fn changes_committed_while_the_follower_is_disconnected_arrive_after_it_re
 #[tokio::test]
 async fn a_cold_start_serves_clinic_changes_from_the_persisted_copy() {
     let db = TestDb::new().await;
-    let data = open_temp_dir("incremental-cold");
+    let data = test_data_dir("incremental-cold");
     let first = OwnApp::start(settings_for(&db.url, &data, ""), db.pool.clone()).await;
     first
         .configure(&[

@@ -8,9 +8,10 @@ use serde_json::json;
 use switchboard_store::embedded::{EmbeddedOptions, EmbeddedPostgres, ensure_database};
 use switchboard_store::testing::TestDb;
 use switchboard_tests::spawn_app;
+use switchboard_tests::test_data_dir;
 use switchboard_tests::webhook::{
     OwnApp, Webhooks, call_sid, calls_recorded, clinic, eventually, form, insert_clinics, number,
-    open_temp_dir, pool_for, post_voice_with, settings_for, sms_form, voice_form,
+    pool_for, post_voice_with, settings_for, sms_form, voice_form,
 };
 
 const MAIN: &str = "+14155550100";
@@ -80,7 +81,7 @@ async fn a_committed_configuration_change_reaches_the_router_within_a_second() {
 #[tokio::test]
 async fn a_cold_start_without_the_database_serves_the_last_persisted_snapshot() {
     let db = TestDb::new().await;
-    let data = open_temp_dir("cold");
+    let data = test_data_dir("cold");
     let first = OwnApp::start(settings_for(&db.url, &data, ""), db.pool.clone()).await;
     first
         .configure(&[clinic(1, vec![number(1, MAIN, greeting("Still here."))])])
@@ -99,7 +100,7 @@ async fn a_cold_start_without_the_database_serves_the_last_persisted_snapshot() 
 
 #[tokio::test]
 async fn with_neither_database_nor_persisted_snapshot_readiness_fails_and_webhooks_answer_503() {
-    let data = open_temp_dir("empty");
+    let data = test_data_dir("empty");
     let app = OwnApp::start(settings_for(NO_DATABASE, &data, ""), pool_for(NO_DATABASE)).await;
     assert_eq!(app.get_webhook("/healthz").await.0, 200);
     assert_eq!(app.get_webhook("/readyz").await.0, 503);
@@ -114,7 +115,7 @@ async fn with_neither_database_nor_persisted_snapshot_readiness_fails_and_webhoo
 
 #[tokio::test]
 async fn calls_are_answered_while_the_database_is_down_and_their_records_land_when_it_returns() {
-    let dir = open_temp_dir("outage");
+    let dir = test_data_dir("outage");
     let mut opts = EmbeddedOptions::new(dir.join("pg"));
     opts.fast_unsafe = true;
     let start_opts = opts.clone();
@@ -183,7 +184,7 @@ async fn calls_are_answered_while_the_database_is_down_and_their_records_land_wh
 #[tokio::test]
 async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_record() {
     let db = TestDb::new().await;
-    let data = open_temp_dir("stop");
+    let data = test_data_dir("stop");
     let mut app = OwnApp::start(settings_for(&db.url, &data, ""), db.pool.clone()).await;
     app.configure(&[clinic(1, vec![number(1, MAIN, greeting("Hello."))])])
         .await;
@@ -215,7 +216,7 @@ async fn the_real_binary_answers_every_accepted_call_and_flushes_records_on_sigt
         &[clinic(1, vec![number(1, MAIN, greeting("Hello."))])],
     )
     .await;
-    let data = open_temp_dir("sigterm");
+    let data = test_data_dir("sigterm");
     let port = free_port();
     let config = data.join("switchboard.toml");
     std::fs::write(
@@ -340,12 +341,12 @@ async fn a_change_reaches_every_replica_within_a_second() {
     let db = TestDb::new().await;
     let replicas = [
         OwnApp::start(
-            settings_for(&db.url, &open_temp_dir("replica-a"), ""),
+            settings_for(&db.url, &test_data_dir("replica-a"), ""),
             db.pool.clone(),
         )
         .await,
         OwnApp::start(
-            settings_for(&db.url, &open_temp_dir("replica-b"), ""),
+            settings_for(&db.url, &test_data_dir("replica-b"), ""),
             db.pool.clone(),
         )
         .await,
