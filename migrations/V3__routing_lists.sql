@@ -19,23 +19,32 @@ ALTER TABLE numbers ADD COLUMN routing_lists json;
 -- Statement-level with transition tables: one UPDATE a statement. The
 -- EXISTS keeps a statement that forgets nothing (every insert of
 -- save_routing after its first delete) from updating numbers, so from
--- firing numbers' own triggers (a NOTIFY each).
+-- firing numbers' own triggers (a NOTIFY each). The lookups of `numbers`
+-- are planned at each call (EXECUTE): plpgsql would otherwise keep, for
+-- the session, a plan made while `numbers` was small (a sequential scan),
+-- and a bulk load in one transaction became quadratic (the seeder: 20 000
+-- numbers in 145 s, 10 000 in 29 s).
 CREATE FUNCTION routing_lists_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    touched uuid[] := '{}';
+    touched uuid[];
+    remembered boolean;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE numbers SET routing_lists = NULL WHERE routing_lists IS NOT NULL;
         RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        SELECT array_agg(DISTINCT number_id) INTO touched FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT array_agg(DISTINCT number_id) INTO touched FROM old_rows;
+    ELSE
+        SELECT array_agg(DISTINCT number_id) INTO touched
+        FROM (SELECT number_id FROM old_rows UNION ALL SELECT number_id FROM new_rows) AS t;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        touched := touched || ARRAY(SELECT number_id FROM new_rows);
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        touched := touched || ARRAY(SELECT number_id FROM old_rows);
-    END IF;
-    IF EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL AND id = ANY (touched)) THEN
-        UPDATE numbers SET routing_lists = NULL WHERE routing_lists IS NOT NULL AND id = ANY (touched);
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM numbers WHERE routing_lists IS NOT NULL AND id = ANY ($1))'
+        INTO remembered USING touched;
+    IF remembered THEN
+        EXECUTE 'UPDATE numbers SET routing_lists = NULL WHERE routing_lists IS NOT NULL AND id = ANY ($1)'
+            USING touched;
     END IF;
     RETURN NULL;
 END;

@@ -106,6 +106,12 @@ pub async fn save_routing(
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
+    // One statement a table, each list as arrays: every statement on these
+    // tables also runs the statement triggers of V1 to V3 (a NOTIFY, the
+    // changed clinic, the copy forgotten). Only the inserts are prepared:
+    // a prepared statement that looks rows up keeps, for the connection, a
+    // generic plan made when the table was small (a sequential scan for the
+    // whole of a bulk load in one transaction: the seeder's).
     for table in ["number_assistants", "ring_groups", "closures"] {
         tx.execute(
             &format!("DELETE FROM {table} WHERE number_id = $1"),
@@ -113,91 +119,157 @@ pub async fn save_routing(
         )
         .await?;
     }
+    let mut assistants = Vec::with_capacity(doc.assistants.len());
     for (i, binding) in doc.assistants.iter().enumerate() {
-        let assistant = parse_id(
+        assistants.push(parse_id(
             &format!("assistants[{i}].assistant_id"),
             &binding.assistant_id,
-        )?;
+        )?);
+    }
+    if !assistants.is_empty() {
+        let schedules: Vec<Option<serde_json::Value>> = doc
+            .assistants
+            .iter()
+            .map(|b| b.schedule.as_ref().map(to_json))
+            .collect();
         tx.execute(
-            "INSERT INTO number_assistants (number_id, clinic_id, assistant_id, position, schedule) \
-             VALUES ($1, $2, $3, $4, $5)",
+            &tx.prepare_cached(
+                "INSERT INTO number_assistants (number_id, clinic_id, assistant_id, position, schedule) \
+                 SELECT $1, $2, a.assistant_id, a.position - 1, a.schedule \
+                 FROM UNNEST($3::uuid[], $4::jsonb[]) WITH ORDINALITY \
+                      AS a(assistant_id, schedule, position)",
+            )
+            .await?,
+            &[&number_id, &clinic_id, &assistants, &schedules],
+        )
+        .await?;
+    }
+    if !doc.ring_groups.is_empty() {
+        let mut ids = Vec::with_capacity(doc.ring_groups.len());
+        let mut on_no_answer_assistants = Vec::with_capacity(doc.ring_groups.len());
+        for (i, group) in doc.ring_groups.iter().enumerate() {
+            let id = match &group.id {
+                Some(id) => parse_id(&format!("ring_groups[{i}].id"), id)?,
+                None => Uuid::new_v4(),
+            };
+            ids.push(id);
+            on_no_answer_assistants.push(action_assistant(
+                group.on_no_answer.as_ref(),
+                &format!("ring_groups[{i}].on_no_answer.assistant_id"),
+            )?);
+            saved.ring_groups[i].id = Some(id.to_string());
+        }
+        let groups = &doc.ring_groups;
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        let strategies: Vec<&str> = groups
+            .iter()
+            .map(|g| match g.strategy {
+                Strategy::Simultaneous => "simultaneous",
+                Strategy::Sequential => "sequential",
+            })
+            .collect();
+        let ring_seconds: Vec<i32> = groups
+            .iter()
+            .map(|g| {
+                i32::from(
+                    g.ring_seconds
+                        .unwrap_or(switchboard_core::model::DEFAULT_RING_SECONDS),
+                )
+            })
+            .collect();
+        let members: Vec<serde_json::Value> = groups.iter().map(|g| to_json(&g.members)).collect();
+        let schedules: Vec<Option<serde_json::Value>> = groups
+            .iter()
+            .map(|g| g.schedule.as_ref().map(to_json))
+            .collect();
+        let on_no_answer: Vec<Option<serde_json::Value>> = groups
+            .iter()
+            .map(|g| g.on_no_answer.as_ref().map(to_json))
+            .collect();
+        tx.execute(
+            &tx.prepare_cached(
+                "INSERT INTO ring_groups (id, number_id, clinic_id, position, name, strategy, \
+                 ring_seconds, members, schedule, on_no_answer, on_no_answer_assistant_id) \
+                 SELECT g.id, $1, $2, g.position - 1, g.name, g.strategy, g.ring_seconds, \
+                        g.members, g.schedule, g.on_no_answer, g.on_no_answer_assistant_id \
+                 FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::int[], $7::jsonb[], \
+                             $8::jsonb[], $9::jsonb[], $10::uuid[]) WITH ORDINALITY \
+                      AS g(id, name, strategy, ring_seconds, members, schedule, on_no_answer, \
+                           on_no_answer_assistant_id, position)",
+            )
+            .await?,
             &[
                 &number_id,
                 &clinic_id,
-                &assistant,
-                &(i as i32),
-                &binding.schedule.as_ref().map(to_json),
+                &ids,
+                &names,
+                &strategies,
+                &ring_seconds,
+                &members,
+                &schedules,
+                &on_no_answer,
+                &on_no_answer_assistants,
             ],
         )
         .await?;
     }
-    for (i, group) in doc.ring_groups.iter().enumerate() {
-        let id = match &group.id {
-            Some(id) => parse_id(&format!("ring_groups[{i}].id"), id)?,
-            None => Uuid::new_v4(),
-        };
-        let on_no_answer_assistant = action_assistant(
-            group.on_no_answer.as_ref(),
-            &format!("ring_groups[{i}].on_no_answer.assistant_id"),
-        )?;
-        let strategy = match group.strategy {
-            Strategy::Simultaneous => "simultaneous",
-            Strategy::Sequential => "sequential",
-        };
+    if !doc.closures.is_empty() {
+        let mut ids = Vec::with_capacity(doc.closures.len());
+        let mut action_assistants = Vec::with_capacity(doc.closures.len());
+        for (i, closure) in doc.closures.iter().enumerate() {
+            let id = match &closure.id {
+                Some(id) => parse_id(&format!("closures[{i}].id"), id)?,
+                None => Uuid::new_v4(),
+            };
+            ids.push(id);
+            action_assistants.push(action_assistant(
+                closure.action.as_ref(),
+                &format!("closures[{i}].action.assistant_id"),
+            )?);
+            saved.closures[i].id = Some(id.to_string());
+        }
+        let closures = &doc.closures;
+        let names: Vec<&str> = closures.iter().map(|c| c.name.as_str()).collect();
+        let repeats: Vec<&str> = closures.iter().map(|c| repeat_name(&c.rule)).collect();
+        let rules: Vec<serde_json::Value> = closures
+            .iter()
+            .map(|c| {
+                to_json(&StoredClosureRule {
+                    start_time: c.start_time.clone(),
+                    end_time: c.end_time.clone(),
+                    from: c.from.clone(),
+                    until: c.until.clone(),
+                    rule: c.rule.clone(),
+                })
+            })
+            .collect();
+        let actions: Vec<Option<serde_json::Value>> = closures
+            .iter()
+            .map(|c| c.action.as_ref().map(to_json))
+            .collect();
         tx.execute(
-            "INSERT INTO ring_groups (id, number_id, clinic_id, position, name, strategy, ring_seconds, \
-             members, schedule, on_no_answer, on_no_answer_assistant_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &tx.prepare_cached(
+                "INSERT INTO closures (id, number_id, clinic_id, position, name, repeat, rule, \
+                 action, action_assistant_id) \
+                 SELECT c.id, $1, $2, c.position - 1, c.name, c.repeat, c.rule, c.action, \
+                        c.action_assistant_id \
+                 FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], \
+                             $8::uuid[]) WITH ORDINALITY \
+                      AS c(id, name, repeat, rule, action, action_assistant_id, position)",
+            )
+            .await?,
             &[
-                &id,
                 &number_id,
                 &clinic_id,
-                &(i as i32),
-                &group.name,
-                &strategy,
-                &i32::from(group.ring_seconds.unwrap_or(switchboard_core::model::DEFAULT_RING_SECONDS)),
-                &to_json(&group.members),
-                &group.schedule.as_ref().map(to_json),
-                &group.on_no_answer.as_ref().map(to_json),
-                &on_no_answer_assistant,
+                &ids,
+                &names,
+                &repeats,
+                &rules,
+                &actions,
+                &action_assistants,
             ],
         )
         .await?;
-        saved.ring_groups[i].id = Some(id.to_string());
-    }
-    for (i, closure) in doc.closures.iter().enumerate() {
-        let id = match &closure.id {
-            Some(id) => parse_id(&format!("closures[{i}].id"), id)?,
-            None => Uuid::new_v4(),
-        };
-        let rule = StoredClosureRule {
-            start_time: closure.start_time.clone(),
-            end_time: closure.end_time.clone(),
-            from: closure.from.clone(),
-            until: closure.until.clone(),
-            rule: closure.rule.clone(),
-        };
-        let action_assistant_id = action_assistant(
-            closure.action.as_ref(),
-            &format!("closures[{i}].action.assistant_id"),
-        )?;
-        tx.execute(
-            "INSERT INTO closures (id, number_id, clinic_id, position, name, repeat, rule, action, action_assistant_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &id,
-                &number_id,
-                &clinic_id,
-                &(i as i32),
-                &closure.name,
-                &repeat_name(&closure.rule),
-                &to_json(&rule),
-                &closure.action.as_ref().map(to_json),
-                &action_assistant_id,
-            ],
-        )
-        .await?;
-        saved.closures[i].id = Some(id.to_string());
     }
     // Last: each write to the rows above forgot the copy (V3's triggers).
     tx.execute(
