@@ -9,7 +9,8 @@
 //!
 //! Binaries: `switchboard-bench-baseline` (the static-TwiML floor),
 //! `switchboard-bench-seed` (loads the synthetic set),
-//! `switchboard-bench-load` (probe and open-loop constant-rate load).
+//! `switchboard-bench-load` (probe and open-loop constant-rate load),
+//! `switchboard-bench-admin` (concurrent routing saves, `bench/admin-writes`).
 #![forbid(unsafe_code)]
 
 pub mod answers;
