@@ -5,7 +5,8 @@
 //! - [`http1`]: just enough HTTP/1.1 for the load generator: request bytes
 //!   and a response head parser;
 //! - [`answers`]: comparing TwiML answers across instants;
-//! - [`stats`]: latency percentiles.
+//! - [`stats`]: latency percentiles;
+//! - [`tool`]: the runtime and exit status of the command-line tools.
 //!
 //! Binaries: `switchboard-bench-baseline` (the static-TwiML floor),
 //! `switchboard-bench-seed` (loads the synthetic set),
@@ -17,3 +18,4 @@ pub mod answers;
 pub mod http1;
 pub mod stats;
 pub mod synthetic;
+pub mod tool;

@@ -64,25 +64,7 @@ struct Tally {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("switchboard-bench-admin: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("switchboard-bench-admin: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    switchboard_bench_baseline::tool::run("switchboard-bench-admin", run(Cli::parse()))
 }
 
 /// The first routed, active number of each of `admins` clinics.

@@ -99,17 +99,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("switchboard-bench-load: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
+    switchboard_bench_baseline::tool::run("switchboard-bench-load", async {
         match cli.command {
             Command::Probe { target, out } => probe(&target, &out).await,
             Command::Rate {
@@ -130,15 +120,7 @@ fn main() -> ExitCode {
                 run_rate(&target, plan, expect.as_deref(), &label).await
             }
         }
-    });
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("switchboard-bench-load: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    })
 }
 
 fn load_requests(target: &Target) -> anyhow::Result<Vec<Vec<u8>>> {
