@@ -28,11 +28,12 @@ pub fn json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
 /// Appends one audit row in the caller's transaction.
 pub async fn append(tx: &impl GenericClient, actor: &Actor, change: Change<'_>) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO audit_log (clinic_id, actor_key_id, actor_name, action, target_type, target_id, before, after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (clinic_id, actor_key_id, actor_person_id, actor_name, action, target_type, target_id, before, after) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &change.clinic_id,
             &actor.key_id,
+            &actor.person_id,
             &actor.name,
             &change.action,
             &change.target_type,
@@ -51,6 +52,7 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor_key_id: Option<Uuid>,
+    pub actor_person_id: Option<Uuid>,
     pub actor_name: String,
     pub action: String,
     pub target_type: String,
@@ -68,7 +70,7 @@ pub async fn list(
 ) -> StoreResult<Vec<AuditEntry>> {
     let rows = client
         .query(
-            "SELECT id, at, actor_key_id, actor_name, action, target_type, target_id, before, after \
+            "SELECT id, at, actor_key_id, actor_person_id, actor_name, action, target_type, target_id, before, after \
              FROM audit_log WHERE clinic_id = $1 AND ($2::bigint IS NULL OR id < $2) \
              ORDER BY id DESC LIMIT $3",
             &[&clinic_id, &before_id, &limit],
@@ -80,12 +82,13 @@ pub async fn list(
             id: r.get(0),
             at: r.get(1),
             actor_key_id: r.get(2),
-            actor_name: r.get(3),
-            action: r.get(4),
-            target_type: r.get(5),
-            target_id: r.get(6),
-            before: r.get(7),
-            after: r.get(8),
+            actor_person_id: r.get(3),
+            actor_name: r.get(4),
+            action: r.get(5),
+            target_type: r.get(6),
+            target_id: r.get(7),
+            before: r.get(8),
+            after: r.get(9),
         })
         .collect())
 }

@@ -18,6 +18,7 @@ pub mod clinics;
 pub mod keys;
 pub mod locations;
 pub mod numbers;
+pub mod people;
 
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
@@ -27,9 +28,11 @@ use crate::error::{StoreError, StoreResult};
 /// Who makes a change, as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// The API key used; `None` for the configured super key.
+    /// The API key used; `None` for the configured super key and for people.
     pub key_id: Option<Uuid>,
-    /// The key's name (or "super key").
+    /// The person signed in to the console; `None` for keys.
+    pub person_id: Option<Uuid>,
+    /// The key's name (or "super key"), or the person's.
     pub name: String,
 }
 
