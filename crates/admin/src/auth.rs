@@ -31,6 +31,17 @@ pub enum Principal {
         name: String,
         role: Role,
     },
+    /// Whoever runs the `switchboard` command line on the server (it holds
+    /// the database already): every clinic, every role.
+    Operator,
+    /// A person signed in to the console: of one clinic, or a super admin
+    /// (`clinic_id: None`), who acts on every clinic as the super key does.
+    Person {
+        id: Uuid,
+        clinic_id: Option<Uuid>,
+        name: String,
+        role: Role,
+    },
 }
 
 impl Principal {
@@ -39,12 +50,52 @@ impl Principal {
         match self {
             Principal::Super => Actor {
                 key_id: None,
+                person_id: None,
                 name: "super key".to_owned(),
+            },
+            Principal::Operator => Actor {
+                key_id: None,
+                person_id: None,
+                name: "command line".to_owned(),
             },
             Principal::Key { id, name, .. } => Actor {
                 key_id: Some(*id),
+                person_id: None,
                 name: name.clone(),
             },
+            Principal::Person { id, name, .. } => Actor {
+                key_id: None,
+                person_id: Some(*id),
+                name: name.clone(),
+            },
+        }
+    }
+
+    /// Whether this principal may act on every clinic.
+    pub fn is_super(&self) -> bool {
+        matches!(
+            self,
+            Principal::Super | Principal::Operator | Principal::Person { clinic_id: None, .. }
+        )
+    }
+
+    /// The role this principal has on `clinic_id`; `None` when the clinic
+    /// is not theirs (which callers answer as "not found").
+    pub fn role_on(&self, clinic_id: Uuid) -> Option<Role> {
+        match self {
+            Principal::Super | Principal::Operator | Principal::Person { clinic_id: None, .. } => {
+                Some(Role::Admin)
+            }
+            Principal::Key {
+                clinic_id: own,
+                role,
+                ..
+            }
+            | Principal::Person {
+                clinic_id: Some(own),
+                role,
+                ..
+            } => (*own == clinic_id).then_some(*role),
         }
     }
 }
@@ -82,6 +133,13 @@ impl<R> Access<R> {
     /// The audit log's actor.
     pub fn actor(&self) -> Actor {
         self.principal.actor()
+    }
+
+    /// Whether this access also reaches role `role` (what a page may offer).
+    pub fn allows(&self, role: Role) -> bool {
+        self.principal
+            .role_on(self.clinic_id)
+            .is_some_and(|r| r >= role)
     }
 }
 
@@ -130,6 +188,38 @@ async fn authenticate(state: &AdminState, key: Option<String>) -> Result<Princip
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
+impl<R: MinRole> Access<R> {
+    /// The one check of tenancy and role, for every face: `principal` may
+    /// act on the clinic `clinic` (a path segment) with at least role `R`.
+    /// A clinic that is not theirs, or not at all, is not found; then a role
+    /// too low is forbidden.
+    pub async fn authorize(
+        state: &AdminState,
+        principal: Principal,
+        clinic: Option<&str>,
+    ) -> Result<Access<R>, ApiError> {
+        let clinic_id = clinic
+            .and_then(|c| Uuid::parse_str(c).ok())
+            .ok_or(ApiError::NotFound)?;
+        let role = principal.role_on(clinic_id).ok_or(ApiError::NotFound)?;
+        if principal.is_super() {
+            let client = state.pool.get().await?;
+            if !clinics::exists(&client, clinic_id).await? {
+                return Err(ApiError::NotFound);
+            }
+        }
+        if role < R::ROLE {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Access {
+            clinic_id,
+            principal,
+            _role: PhantomData,
+        })
+    }
+
+}
+
 impl<R: MinRole + 'static> FromRequest for Access<R> {
     type Error = ApiError;
     type Future = LocalFuture<Self>;
@@ -141,35 +231,7 @@ impl<R: MinRole + 'static> FromRequest for Access<R> {
         Box::pin(async move {
             let state = state?;
             let principal = authenticate(&state, key).await?;
-            // An id that is not ours is simply not found.
-            let clinic_id = clinic
-                .and_then(|c| Uuid::parse_str(&c).ok())
-                .ok_or(ApiError::NotFound)?;
-            match &principal {
-                Principal::Super => {
-                    let client = state.pool.get().await?;
-                    if !clinics::exists(&client, clinic_id).await? {
-                        return Err(ApiError::NotFound);
-                    }
-                }
-                Principal::Key {
-                    clinic_id: own,
-                    role,
-                    ..
-                } => {
-                    if *own != clinic_id {
-                        return Err(ApiError::NotFound);
-                    }
-                    if *role < R::ROLE {
-                        return Err(ApiError::Forbidden);
-                    }
-                }
-            }
-            Ok(Access {
-                clinic_id,
-                principal,
-                _role: PhantomData,
-            })
+            Access::authorize(&state, principal, clinic.as_deref()).await
         })
     }
 }
@@ -184,7 +246,7 @@ impl FromRequest for SuperKey {
         Box::pin(async move {
             match authenticate(&*state?, key).await? {
                 Principal::Super => Ok(SuperKey),
-                Principal::Key { .. } => Err(ApiError::Forbidden),
+                _ => Err(ApiError::Forbidden),
             }
         })
     }

@@ -18,6 +18,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use switchboard_core::FieldError;
+use switchboard_core::error::ForwardingError;
 use switchboard_store::StoreError;
 use switchboard_twilio::{ErrorKind, TwilioError};
 
@@ -46,12 +47,25 @@ pub enum ApiError {
     /// Well-formed but invalid: every bad field.
     #[error("the request is invalid")]
     Invalid(Vec<FieldError>),
+    /// A forwarding the rules refuse: a loop or too long a chain (409), or
+    /// a target that cannot be forwarded to (422 on `field`).
+    #[error("{error}")]
+    Forwarding {
+        error: switchboard_core::error::ForwardingError,
+        field: &'static str,
+    },
     /// Twilio failed or refused.
     #[error("Twilio: {0}")]
     Twilio(TwilioError),
     /// Provisioning is not configured on this server.
     #[error("phone number provisioning is not configured")]
     TwilioNotConfigured,
+    /// A sign-in refused: the same words whether or not the email exists.
+    #[error("the email or password is not right")]
+    SignInRefused,
+    /// Too many failed sign-ins for one email.
+    #[error("too many failed sign-ins for this email; try again after {until}")]
+    TooManyAttempts { until: chrono::DateTime<chrono::Utc> },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -122,6 +136,12 @@ pub const CONFLICT_CODES: &[(&str, u16, &str, &str)] = &[
         "the number is primary and the clinic has other numbers; make another number primary first",
     ),
     (
+        "people_email",
+        409,
+        "email_taken",
+        "someone with this email already has a sign-in",
+    ),
+    (
         "ring_groups_pkey",
         409,
         "ring_group_id_taken",
@@ -174,6 +194,13 @@ impl ApiError {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Forwarding { error, .. } => match error {
+                ForwardingError::Cycle(_) => (StatusCode::CONFLICT, "forwarding_cycle"),
+                ForwardingError::ChainTooLong { .. } => {
+                    (StatusCode::CONFLICT, "forwarding_chain_too_long")
+                }
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            },
             ApiError::Twilio(e) => match e.kind() {
                 ErrorKind::NumberNotAvailable => (StatusCode::CONFLICT, "number_not_available"),
                 ErrorKind::InvalidRequest => (StatusCode::UNPROCESSABLE_ENTITY, "twilio_rejected"),
@@ -187,15 +214,22 @@ impl ApiError {
             ApiError::TwilioNotConfigured => {
                 (StatusCode::SERVICE_UNAVAILABLE, "twilio_not_configured")
             }
+            ApiError::SignInRefused => (StatusCode::UNAUTHORIZED, "sign_in_refused"),
+            ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 
-    fn details(&self) -> &[FieldError] {
+    fn details(&self) -> Vec<FieldError> {
         match self {
-            ApiError::BadRequest { details, .. } | ApiError::Invalid(details) => details,
-            _ => &[],
+            ApiError::BadRequest { details, .. } | ApiError::Invalid(details) => details.clone(),
+            ApiError::Forwarding { error, field }
+                if self.status_and_code().0 == StatusCode::UNPROCESSABLE_ENTITY =>
+            {
+                vec![FieldError::new(*field, error.to_string())]
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -228,7 +262,7 @@ impl ResponseError for ApiError {
             error: Inner {
                 code,
                 message,
-                details: self.details(),
+                details: &self.details(),
             },
         })
     }

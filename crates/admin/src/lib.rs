@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod openapi;
+pub mod ops;
 pub mod routes;
 mod validation;
 
@@ -80,8 +81,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
 }
 
-/// Starts the admin listener on `listener`.
-pub fn server(listener: std::net::TcpListener, state: AdminState) -> std::io::Result<Server> {
+/// Starts the admin listener on `listener`, with the routes of `more` (the
+/// console) beside the API's.
+pub fn server<F>(listener: std::net::TcpListener, state: AdminState, more: F) -> std::io::Result<Server>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
     let limit = state.body_limit_bytes;
     let state = web::Data::new(state);
     Ok(HttpServer::new(move || {
@@ -90,6 +95,7 @@ pub fn server(listener: std::net::TcpListener, state: AdminState) -> std::io::Re
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(extract::query_error))
             .configure(configure)
+            .configure(more.clone())
             .default_service(web::to(not_found))
     })
     .listen(listener)?

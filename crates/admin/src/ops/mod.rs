@@ -1,0 +1,40 @@
+//! The operations of the admin side, once for every face: the JSON API
+//! ([`crate::routes`]), the console and the command line call these. Each
+//! takes an [`Access`](crate::auth::Access) of the role it needs (so its
+//! authorisation is in its signature), validates its input, writes in one
+//! transaction with its audit row, and answers with what it changed.
+
+pub mod numbers;
+pub mod people;
+pub mod provisioning;
+
+use deadpool_postgres::GenericClient;
+use switchboard_store::admin::{Actor, audit};
+
+use crate::error::ApiResult;
+
+/// Appends the audit row of a write in its transaction.
+pub async fn record(
+    tx: &impl GenericClient,
+    actor: &Actor,
+    clinic_id: uuid::Uuid,
+    action: &str,
+    target: (&str, String),
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> ApiResult<()> {
+    audit::append(
+        tx,
+        actor,
+        audit::Change {
+            clinic_id: Some(clinic_id),
+            action,
+            target_type: target.0,
+            target_id: target.1,
+            before,
+            after,
+        },
+    )
+    .await?;
+    Ok(())
+}

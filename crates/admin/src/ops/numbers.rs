@@ -1,0 +1,712 @@
+//! Operations on numbers, once for every face (the JSON API and the
+//! console): each takes an [`Access`] of the role it needs, validates, writes
+//! in one transaction with its audit row, and answers the number's detail.
+//! The cards of the Phone Numbers page are derived here too.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::GenericClient;
+use serde::{Deserialize, Serialize};
+use switchboard_core::error::ForwardingError;
+use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
+use switchboard_core::snapshot::MAX_LINK_HOPS;
+use switchboard_core::status::{ForwardingFacts, StatusFacts, number_status};
+use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
+use switchboard_store::StoreError;
+use switchboard_store::admin::audit::json;
+use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
+use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
+use switchboard_store::config::{load_routing, load_routings};
+use uuid::Uuid;
+
+use super::record;
+use crate::AdminState;
+use crate::auth::{Access, Admin, Editor, Viewer};
+use crate::error::{ApiError, ApiResult};
+use crate::validation::Problems;
+
+/// A number for people, in its own country's national format:
+/// `(415) 555-0123` for a North American number, `030 123456` for a German
+/// one; the E.164 form when the number is not one libphonenumber knows.
+pub fn display(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(number) if phonenumber::is_valid(&number) => number
+            .format()
+            .mode(phonenumber::Mode::National)
+            .to_string(),
+        _ => e164.to_owned(),
+    }
+}
+
+/// What validation needs about the clinic: its assistants and their kinds.
+pub async fn clinic_context(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+) -> ApiResult<ClinicContext> {
+    Ok(ClinicContext {
+        assistants: assistants::list(client, clinic_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.to_string(), a.kind.tag()))
+            .collect(),
+    })
+}
+
+/// `{id, name}` of an assistant, ring group or the texting assistant.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NamedRefOut {
+    pub id: String,
+    pub name: String,
+}
+
+/// A number's forwarding on its card.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ForwardingOut {
+    External { to: String },
+    Number { number_id: String, e164: String },
+}
+
+/// One card of the Phone Numbers page.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberCardOut {
+    pub id: Uuid,
+    pub e164: String,
+    pub display: String,
+    pub friendly_name: Option<String>,
+    pub primary: bool,
+    pub status: NumberStatus,
+    pub lifecycle: Lifecycle,
+    /// For a `linked` number, the linked number's assistants.
+    pub assistants: Vec<NamedRefOut>,
+    pub ring_groups: Vec<NamedRefOut>,
+    pub forwarding: Option<ForwardingOut>,
+    pub location_id: Option<Uuid>,
+    /// The effective timezone: the number's own, else its location's, else the clinic's.
+    pub timezone: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The Phone Numbers page.
+#[derive(Debug, Serialize)]
+pub struct NumbersPageOut {
+    pub texting_assistant: Option<NamedRefOut>,
+    pub numbers: Vec<NumberCardOut>,
+}
+
+/// A number's card with its routing document and version.
+#[derive(Debug, Serialize)]
+pub struct NumberDetailOut {
+    #[serde(flatten)]
+    pub card: NumberCardOut,
+    pub routing: RoutingDoc,
+    pub version: i64,
+}
+
+/// Everything the cards of a clinic are derived from, read once.
+pub struct ClinicView {
+    pub default_timezone: String,
+    pub texting_assistant: Option<NamedRefOut>,
+    pub numbers: Vec<NumberRow>,
+    pub routings: HashMap<Uuid, RoutingDoc>,
+    assistant_names: HashMap<String, String>,
+    location_timezones: HashMap<Uuid, String>,
+}
+
+impl ClinicView {
+    pub async fn load(client: &impl GenericClient, clinic_id: Uuid) -> ApiResult<ClinicView> {
+        let clinic = clinics::get(client, clinic_id).await?;
+        let assistants = assistants::list(client, clinic_id).await?;
+        let numbers = repo::list(client, clinic_id, true).await?;
+        let ids: Vec<Uuid> = numbers.iter().map(|n| n.id).collect();
+        let routings = load_routings(client, &ids).await?;
+        let location_timezones = locations::list(client, clinic_id)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.timezone))
+            .collect();
+        let assistant_names: HashMap<String, String> = assistants
+            .iter()
+            .map(|a| (a.id.to_string(), a.name.clone()))
+            .collect();
+        let texting_assistant = clinic.texting_assistant_id.and_then(|id| {
+            let id = id.to_string();
+            assistant_names.get(&id).map(|name| NamedRefOut {
+                id: id.clone(),
+                name: name.clone(),
+            })
+        });
+        Ok(ClinicView {
+            default_timezone: clinic.default_timezone,
+            texting_assistant,
+            numbers,
+            routings,
+            assistant_names,
+            location_timezones,
+        })
+    }
+
+    fn number(&self, id: &str) -> Option<&NumberRow> {
+        self.numbers.iter().find(|n| n.id.to_string() == id)
+    }
+
+    /// The number at the end of a chain of links (itself when it does not link).
+    fn link_end<'a>(&'a self, number: &'a NumberRow) -> Option<&'a NumberRow> {
+        let mut current = number;
+        for _ in 0..=MAX_LINK_HOPS {
+            match &current.forwarding {
+                Some(Forwarding::Number { number_id }) => current = self.number(number_id)?,
+                _ => return Some(current),
+            }
+        }
+        None
+    }
+
+    fn routing(&self, number: &NumberRow) -> RoutingDoc {
+        self.routings.get(&number.id).cloned().unwrap_or_default()
+    }
+
+    fn assistants_of(&self, doc: &RoutingDoc) -> Vec<NamedRefOut> {
+        doc.assistant_ids()
+            .into_iter()
+            .map(|id| NamedRefOut {
+                id: id.to_owned(),
+                name: self.assistant_names.get(id).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The card of one number, status derived by the core's rules.
+    pub fn card(&self, number: &NumberRow) -> NumberCardOut {
+        let doc = self.routing(number);
+        let (forwarding_facts, forwarding, assistants) = match &number.forwarding {
+            None => (ForwardingFacts::None, None, self.assistants_of(&doc)),
+            Some(Forwarding::External { to }) => (
+                ForwardingFacts::External,
+                Some(ForwardingOut::External { to: to.clone() }),
+                self.assistants_of(&doc),
+            ),
+            Some(Forwarding::Number { number_id }) => {
+                let end_doc = self
+                    .link_end(number)
+                    .map(|end| self.routing(end))
+                    .unwrap_or_default();
+                let target_has_assistant = end_doc.has_assistant();
+                (
+                    ForwardingFacts::Linked {
+                        target_has_assistant,
+                    },
+                    Some(ForwardingOut::Number {
+                        number_id: number_id.clone(),
+                        e164: self
+                            .number(number_id)
+                            .map(|n| n.e164.clone())
+                            .unwrap_or_default(),
+                    }),
+                    if target_has_assistant {
+                        self.assistants_of(&end_doc)
+                    } else {
+                        self.assistants_of(&doc)
+                    },
+                )
+            }
+        };
+        let status = number_status(&StatusFacts {
+            lifecycle: number.lifecycle,
+            forwarding: forwarding_facts,
+            has_assistant: doc.has_assistant(),
+            has_ring_group: !doc.ring_groups.is_empty(),
+        });
+        let timezone = number
+            .timezone
+            .clone()
+            .or_else(|| {
+                number
+                    .location_id
+                    .and_then(|l| self.location_timezones.get(&l).cloned())
+            })
+            .unwrap_or_else(|| self.default_timezone.clone());
+        NumberCardOut {
+            id: number.id,
+            display: display(&number.e164),
+            e164: number.e164.clone(),
+            friendly_name: number.friendly_name.clone(),
+            primary: number.is_primary,
+            status,
+            lifecycle: number.lifecycle,
+            assistants,
+            ring_groups: doc
+                .ring_groups
+                .iter()
+                .map(|g| NamedRefOut {
+                    id: g.id.clone().unwrap_or_default(),
+                    name: g.name.clone(),
+                })
+                .collect(),
+            forwarding,
+            location_id: number.location_id,
+            timezone,
+            created_at: number.created_at,
+        }
+    }
+}
+
+
+
+/// Whether a card matches the page's `q`: digits of the number, or a
+/// name (friendly name, assistant, ring group), case-insensitively.
+pub fn matches(card: &NumberCardOut, q: &str) -> bool {
+    let q = q.trim();
+    if q.is_empty() {
+        return true;
+    }
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let only_number_chars = q
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !digits.is_empty() && only_number_chars && card.e164.contains(&digits) {
+        return true;
+    }
+    let needle = q.to_lowercase();
+    let named = |name: &str| name.to_lowercase().contains(&needle);
+    card.friendly_name.as_deref().is_some_and(named)
+        || card.assistants.iter().any(|a| named(&a.name))
+        || card.ring_groups.iter().any(|g| named(&g.name))
+}
+
+/// The Phone Numbers page: the cards matching `q`, released numbers only
+/// when asked.
+pub async fn page(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    q: &str,
+    include_released: bool,
+) -> ApiResult<NumbersPageOut> {
+    let client = state.pool.get().await?;
+    let view = ClinicView::load(&client, access.clinic_id).await?;
+    let numbers = view
+        .numbers
+        .iter()
+        .filter(|n| include_released || n.lifecycle != Lifecycle::Released)
+        .map(|n| view.card(n))
+        .filter(|card| matches(card, q))
+        .collect();
+    Ok(NumbersPageOut {
+        texting_assistant: view.texting_assistant.clone(),
+        numbers,
+    })
+}
+
+/// The detail of one number, read with `client`.
+pub async fn load_detail(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let view = ClinicView::load(client, clinic_id).await?;
+    let number = view
+        .numbers
+        .iter()
+        .find(|n| n.id == id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(NumberDetailOut {
+        card: view.card(number),
+        routing: view.routing(number),
+        version: number.version,
+    })
+}
+
+/// One number's detail.
+pub async fn detail(access: &Access<Viewer>, state: &AdminState, id: Uuid) -> ApiResult<NumberDetailOut> {
+    let client = state.pool.get().await?;
+    load_detail(&client, access.clinic_id, id).await
+}
+
+/// `PATCH …/numbers/{id}` body: absent fields are kept, `null` clears.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberPatch {
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    pub friendly_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    pub location_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    pub timezone: Option<Option<String>>,
+}
+
+/// Checks a location id of the clinic; `None` with a problem when it is not one.
+pub async fn check_location(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    problems: &mut Problems,
+    raw: &str,
+) -> ApiResult<Option<Uuid>> {
+    let Ok(id) = Uuid::parse_str(raw) else {
+        problems.push(
+            "location_id",
+            format!("{raw} is not a location of this clinic"),
+        );
+        return Ok(None);
+    };
+    match locations::get(client, clinic_id, id).await {
+        Ok(_) => Ok(Some(id)),
+        Err(StoreError::NotFound) => {
+            problems.push(
+                "location_id",
+                format!("{raw} is not a location of this clinic"),
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn refuse_released(number: &NumberRow) -> ApiResult<()> {
+    if number.lifecycle == Lifecycle::Released {
+        return Err(StoreError::Conflict {
+            constraint: "number_released".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Changes a number's name, location or timezone.
+pub async fn update(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    patch: NumberPatch,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
+    refuse_released(&before)?;
+    let mut details = NumberDetails {
+        friendly_name: before.friendly_name.clone(),
+        location_id: before.location_id,
+        timezone: before.timezone.clone(),
+    };
+    let mut problems = Problems::new();
+    if let Some(name) = patch.friendly_name {
+        if let Some(n) = &name {
+            problems.text("friendly_name", n, 64);
+        }
+        details.friendly_name = name.filter(|n| !n.trim().is_empty());
+    }
+    if let Some(location) = patch.location_id {
+        details.location_id = match location {
+            Some(raw) => check_location(&tx, access.clinic_id, &mut problems, &raw).await?,
+            None => None,
+        };
+    }
+    if let Some(tz) = patch.timezone {
+        if let Some(t) = &tz {
+            problems.timezone("timezone", t);
+        }
+        details.timezone = tz;
+    }
+    problems.finish()?;
+    let after = repo::update_details(&tx, access.clinic_id, id, &details).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "number.update",
+        ("number", id.to_string()),
+        json(&before),
+        json(&after),
+    )
+    .await?;
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Replaces a number's routing document, when `expected` (the `If-Match`
+/// version) is still current.
+pub async fn save_routing(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    expected: Option<i64>,
+    doc: RoutingDoc,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    // Not ours, or gone: 404 before anything else is said about the body.
+    repo::get(&tx, access.clinic_id, id).await?;
+    let ctx = clinic_context(&tx, access.clinic_id).await?;
+    validate_routing(&doc, &ctx).map_err(|errors| {
+        ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("routing")).collect())
+    })?;
+    let before = load_routing(&tx, id).await?;
+    let (saved, _version) = repo::save_routing(&tx, access.clinic_id, id, expected, &doc).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "number.routing.update",
+        ("number", id.to_string()),
+        json(&before),
+        json(&saved),
+    )
+    .await?;
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Enables (`active`) or disables (`paused`) a number.
+pub async fn set_enabled(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    enabled: bool,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let (before, after) = repo::set_enabled(&tx, access.clinic_id, id, enabled).await?;
+    if before.lifecycle != after.lifecycle {
+        let action = if enabled {
+            "number.enable"
+        } else {
+            "number.disable"
+        };
+        record(
+            &tx,
+            &access.actor(),
+            access.clinic_id,
+            action,
+            ("number", id.to_string()),
+            json(&before.lifecycle),
+            json(&after.lifecycle),
+        )
+        .await?;
+    }
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// How often "make primary" retries when a concurrent writer won the race
+/// for the partial unique index.
+const PRIMARY_ATTEMPTS: usize = 5;
+
+/// Makes a number the clinic's primary.
+pub async fn make_primary(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match make_primary_once(access, state, id).await {
+            Err(ApiError::Conflict {
+                code: "primary_conflict",
+                ..
+            }) if attempt < PRIMARY_ATTEMPTS => continue,
+            Err(ApiError::Unavailable) if attempt < PRIMARY_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt as u64)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One attempt: lock the clinic, clear the old primary, set the new one,
+/// all in one transaction.
+async fn make_primary_once(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    lock_clinic(&tx, access.clinic_id).await?;
+    let before = repo::get(&tx, access.clinic_id, id).await?;
+    let previous = repo::make_primary(&tx, access.clinic_id, id).await?;
+    if !before.is_primary {
+        record(
+            &tx,
+            &access.actor(),
+            access.clinic_id,
+            "number.primary",
+            ("number", id.to_string()),
+            Some(serde_json::json!({ "primary_number_id": previous })),
+            Some(serde_json::json!({ "primary_number_id": id })),
+        )
+        .await?;
+    }
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// The field a forwarding problem is about: `to` or `number_id`.
+pub fn forwarding_field(new: &Forwarding) -> &'static str {
+    match new {
+        Forwarding::External { .. } => "to",
+        Forwarding::Number { .. } => "number_id",
+    }
+}
+
+fn forwarding_error(error: ForwardingError, new: &Forwarding) -> ApiError {
+    ApiError::Forwarding {
+        error,
+        field: forwarding_field(new),
+    }
+}
+
+/// Forwards a number to an outside number, or links it to one of the
+/// clinic's own.
+pub async fn set_forwarding(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    new: Forwarding,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    // Links are checked against every number of the clinic: one writer at a time.
+    lock_clinic(&tx, access.clinic_id).await?;
+    let before = repo::get(&tx, access.clinic_id, id).await?;
+    refuse_released(&before)?;
+    let links = repo::links(&tx, access.clinic_id).await?;
+    check_forwarding(&links, &id.to_string(), &new).map_err(|e| forwarding_error(e, &new))?;
+    repo::write_forwarding(&tx, access.clinic_id, id, Some(&new)).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "number.forwarding.update",
+        ("number", id.to_string()),
+        json(&before.forwarding),
+        json(&new),
+    )
+    .await?;
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Stops a number's forwarding (nothing to do when it has none).
+pub async fn stop_forwarding(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
+    if before.forwarding.is_some() {
+        repo::write_forwarding(&tx, access.clinic_id, id, None).await?;
+        record(
+            &tx,
+            &access.actor(),
+            access.clinic_id,
+            "number.forwarding.delete",
+            ("number", id.to_string()),
+            json(&before.forwarding),
+            None,
+        )
+        .await?;
+    }
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Releases a number: the release rules are checked with the clinic
+/// locked, then Twilio lets the number go, then the row is marked
+/// `released`, all before the lock is let go, so nobody links to the number
+/// or binds it meanwhile. A failure at Twilio changes nothing here. A
+/// refusal names what stands in the way (the assistants to unassign, the
+/// numbers that link here) in its message.
+pub async fn release(
+    access: &Access<Admin>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    lock_clinic(&tx, access.clinic_id).await?;
+    let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
+    if let Some(rule) = repo::release_blocker(&tx, access.clinic_id, &before).await? {
+        let error = ApiError::from(StoreError::Conflict {
+            constraint: rule.to_owned(),
+        });
+        return Err(explain_release_refusal(&tx, access.clinic_id, &before, error).await?);
+    }
+    if let Some(sid) = &before.twilio_sid {
+        let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
+        twilio.release(sid).await?;
+    }
+    let after = repo::mark_released(&tx, access.clinic_id, id).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "number.release",
+        ("number", id.to_string()),
+        json(&before),
+        json(&after),
+    )
+    .await?;
+    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Names, in the refusal's message, the assistants bound to the number or
+/// the numbers that link to it.
+async fn explain_release_refusal(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    number: &NumberRow,
+    error: ApiError,
+) -> ApiResult<ApiError> {
+    let ApiError::Conflict { code, message } = error else {
+        return Ok(error);
+    };
+    let view = ClinicView::load(client, clinic_id).await?;
+    let names: Vec<String> = match code {
+        "release_assistant_bound" => view
+            .assistants_of(&view.routing(number))
+            .into_iter()
+            .map(|a| a.name)
+            .collect(),
+        "release_linked_from" => view
+            .numbers
+            .iter()
+            .filter(|n| {
+                n.lifecycle != Lifecycle::Released
+                    && matches!(&n.forwarding, Some(Forwarding::Number { number_id }) if *number_id == number.id.to_string())
+            })
+            .map(|n| display(&n.e164))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let message = match code {
+        _ if names.is_empty() => message,
+        "release_assistant_bound" => format!(
+            "Unassign {} first: a number with an assistant bound (schedule, off-hours, closure or on_no_answer) cannot be released",
+            and_list(&names)
+        ),
+        _ => format!(
+            "Stop the forwarding of {} first: it links to this number",
+            and_list(&names)
+        ),
+    };
+    Ok(ApiError::Conflict { code, message })
+}
+
+/// `A`, `A and B`, `A, B and C`.
+pub fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,266 @@
+//! Buying numbers at Twilio, once for every face.
+//!
+//! A purchase is two steps. [`claim`] inserts the number `pending` (the
+//! live-E.164 unique index makes two purchases of one number impossible);
+//! [`complete`] buys it at Twilio with its voice, SMS and status webhooks
+//! pointed at the public base URL, then marks it `active` with Twilio's sid
+//! (and primary when the clinic has none). A refusal or failure at Twilio
+//! removes the pending row, so no half-made number remains; only an outcome
+//! Twilio could not confirm keeps it `pending`, to be reconciled, and says
+//! so (502 `twilio_outcome_unknown`). The JSON API runs both steps in one
+//! request; the console shows the pending card between them.
+
+use serde::{Deserialize, Serialize};
+use switchboard_store::admin::audit::json;
+use switchboard_store::admin::lock_clinic;
+use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
+use switchboard_twilio::{ErrorKind, NumberKind, Purchase, SearchFilters};
+use uuid::Uuid;
+
+use super::numbers::{NumberDetailOut, check_location, display, load_detail};
+use super::record;
+use crate::AdminState;
+use crate::auth::{Access, Admin};
+use crate::error::{ApiError, ApiResult};
+use crate::validation::Problems;
+
+/// Paths of the webhooks a bought number points at, under the public base URL.
+pub const VOICE_PATH: &str = "/twilio/voice";
+pub const SMS_PATH: &str = "/twilio/sms";
+pub const STATUS_PATH: &str = "/twilio/voice/status";
+
+/// A search for numbers for sale (`GET …/available-numbers`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailableQuery {
+    #[serde(default = "default_country")]
+    pub country: String,
+    /// `local` (default), `mobile` or `toll_free`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub area_code: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+fn default_country() -> String {
+    "US".to_owned()
+}
+
+/// A number for sale.
+#[derive(Debug, Serialize)]
+pub struct AvailableOut {
+    pub phone_number: String,
+    pub display: String,
+    pub locality: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub iso_country: String,
+    pub capabilities: CapabilitiesOut,
+}
+
+/// What a number can do.
+#[derive(Debug, Serialize)]
+pub struct CapabilitiesOut {
+    pub voice: bool,
+    pub sms: bool,
+    pub mms: bool,
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_ref()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Numbers Twilio offers for these filters.
+pub async fn search(
+    _: &Access<Admin>,
+    state: &AdminState,
+    query: &AvailableQuery,
+) -> ApiResult<Vec<AvailableOut>> {
+    let mut problems = Problems::new();
+    let kind = match query.kind.as_deref() {
+        None | Some("local") => NumberKind::Local,
+        Some("mobile") => NumberKind::Mobile,
+        Some("toll_free") => NumberKind::TollFree,
+        Some(other) => {
+            problems.push(
+                "type",
+                format!("{other:?} is not local, mobile or toll_free"),
+            );
+            NumberKind::Local
+        }
+    };
+    if query.country.len() != 2 || !query.country.bytes().all(|b| b.is_ascii_alphabetic()) {
+        problems.push("country", "must be a two-letter ISO country code");
+    }
+    if let Some(area) = non_empty(&query.area_code)
+        && !(area.len() == 3 && area.bytes().all(|b| b.is_ascii_digit()))
+    {
+        problems.push("area_code", "must be three digits");
+    }
+    if let Some(contains) = non_empty(&query.contains)
+        && (contains.len() > 16
+            || !contains
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '+'))
+    {
+        problems.push("contains", "digits, letters and * only, at most 16");
+    }
+    if query.limit.is_some_and(|l| !(1..=100).contains(&l)) {
+        problems.push("limit", "must be 1 to 100");
+    }
+    problems.finish()?;
+    let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
+    let filters = SearchFilters {
+        area_code: non_empty(&query.area_code),
+        contains: non_empty(&query.contains),
+        in_locality: non_empty(&query.city),
+        in_region: non_empty(&query.region),
+        in_postal_code: non_empty(&query.postal_code),
+        page_size: Some(query.limit.unwrap_or(20)),
+        ..SearchFilters::default()
+    };
+    let found = match twilio
+        .search_available(&query.country, kind, &filters)
+        .await
+    {
+        Ok(found) => found,
+        // "No numbers in that area" is an empty page, not an error.
+        Err(e) if e.kind() == ErrorKind::NumberNotAvailable => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let items: Vec<AvailableOut> = found
+        .into_iter()
+        .map(|n| AvailableOut {
+            display: display(&n.phone_number),
+            phone_number: n.phone_number,
+            locality: n.locality,
+            region: n.region,
+            postal_code: n.postal_code,
+            iso_country: n.iso_country,
+            capabilities: CapabilitiesOut {
+                voice: n.capabilities.voice,
+                sms: n.capabilities.sms,
+                mms: n.capabilities.mms,
+            },
+        })
+        .collect();
+    Ok(items)
+}
+
+/// `POST …/numbers` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuyIn {
+    pub phone_number: String,
+    #[serde(default)]
+    pub location_id: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+}
+
+
+/// Step 1: checks the request and claims the number, `pending`.
+pub async fn claim(access: &Access<Admin>, state: &AdminState, input: &BuyIn) -> ApiResult<NumberRow> {
+    if state.twilio.is_none() {
+        return Err(ApiError::TwilioNotConfigured);
+    }
+    let mut client = state.pool.get().await?;
+    let mut problems = Problems::new();
+    problems.e164("phone_number", &input.phone_number);
+    if let Some(tz) = &input.timezone {
+        problems.timezone("timezone", tz);
+    }
+    if let Some(name) = &input.friendly_name {
+        problems.text("friendly_name", name, 64);
+    }
+    let location_id = match &input.location_id {
+        Some(raw) => check_location(&client, access.clinic_id, &mut problems, raw).await?,
+        None => None,
+    };
+    problems.finish()?;
+    let details = NumberDetails {
+        friendly_name: input.friendly_name.clone(),
+        location_id,
+        timezone: input.timezone.clone(),
+    };
+    let tx = client.transaction().await?;
+    let pending = repo::insert_pending(&tx, access.clinic_id, &input.phone_number, &details).await?;
+    tx.commit().await?;
+    Ok(pending)
+}
+
+/// Step 2: buys the claimed number at Twilio and activates it, or lets the
+/// claim go when Twilio refuses.
+pub async fn complete(
+    access: &Access<Admin>,
+    state: &AdminState,
+    pending_id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
+    let mut client = state.pool.get().await?;
+    let pending = repo::get(&client, access.clinic_id, pending_id).await?;
+    if pending.lifecycle != switchboard_core::model::Lifecycle::Pending {
+        // Already completed (a repeated request): its card as it is.
+        return load_detail(&client, access.clinic_id, pending_id).await;
+    }
+    let base = state.public_base_url.trim_end_matches('/');
+    let purchase = Purchase {
+        phone_number: pending.e164.clone(),
+        friendly_name: pending.friendly_name.clone(),
+        voice_url: Some(format!("{base}{VOICE_PATH}")),
+        voice_fallback_url: None,
+        sms_url: Some(format!("{base}{SMS_PATH}")),
+        status_callback: Some(format!("{base}{STATUS_PATH}")),
+    };
+    let bought = match twilio.buy(&purchase).await {
+        Ok(bought) => bought,
+        Err(e) => {
+            if e.kind() != ErrorKind::OutcomeUnknown {
+                let tx = client.transaction().await?;
+                repo::delete_pending(&tx, access.clinic_id, pending.id).await?;
+                tx.commit().await?;
+            } else {
+                tracing::warn!(number = %pending.id, error = %e, "purchase unconfirmed; the number stays pending");
+            }
+            return Err(e.into());
+        }
+    };
+    // Twilio confirmed: active, and primary when the clinic has none.
+    let tx = client.transaction().await?;
+    lock_clinic(&tx, access.clinic_id).await?;
+    let active = repo::activate(&tx, access.clinic_id, pending.id, &bought.sid).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "number.buy",
+        ("number", active.id.to_string()),
+        None,
+        json(&active),
+    )
+    .await?;
+    let detail = load_detail(&tx, access.clinic_id, active.id).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
+/// Both steps.
+pub async fn buy(access: &Access<Admin>, state: &AdminState, input: &BuyIn) -> ApiResult<NumberDetailOut> {
+    let pending = claim(access, state, input).await?;
+    complete(access, state, pending.id).await
+}
