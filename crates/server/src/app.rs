@@ -21,6 +21,8 @@ pub struct Application {
     webhook_service: switchboard_webhook::Webhook,
     /// Retries migrations in the background when the database was down at start.
     migrator: Option<tokio::task::JoinHandle<()>>,
+    /// The file with the demo person's sign-in, when the demo is loaded.
+    demo_login: Option<std::path::PathBuf>,
 }
 
 /// Where the data lives: a configured server, or our own embedded one.
@@ -96,11 +98,15 @@ impl Application {
                     Err(e) => return Err(e).context("applying migrations"),
                 }
             }
+            let mut demo_login = None;
             if settings.demo.load_when_empty && database_up {
                 let pepper = crate::admin_wiring::key_pepper(&settings)?;
                 crate::demo::load_if_empty(&database.pool, &pepper, &settings.data_dir)
                     .await
                     .context("loading the demo clinic")?;
+                demo_login = crate::demo::ensure_demo_login(&database.pool, &settings.data_dir)
+                    .await
+                    .context("making the demo sign-in")?;
             }
             let webhook_listener = TcpListener::bind(settings.webhook.listen)
                 .with_context(|| format!("binding webhook.listen {}", settings.webhook.listen))?;
@@ -127,8 +133,10 @@ impl Application {
             let admin = switchboard_admin::server(
                 admin_listener,
                 crate::admin_wiring::admin_state(&settings, database.pool.clone())?,
+                switchboard_console::configure(settings.console_state()),
             )?;
             anyhow::Ok((
+                demo_login,
                 webhook_port,
                 admin_port,
                 webhook,
@@ -138,8 +146,9 @@ impl Application {
             ))
         };
         match startup.await {
-            Ok((webhook_port, admin_port, webhook, admin, webhook_service, migrator)) => {
+            Ok((demo_login, webhook_port, admin_port, webhook, admin, webhook_service, migrator)) => {
                 Ok(Application {
+                    demo_login,
                     webhook_port,
                     admin_port,
                     webhook,
@@ -162,6 +171,11 @@ impl Application {
 
     pub fn admin_port(&self) -> u16 {
         self.admin_port
+    }
+
+    /// The file with the demo person's sign-in, when the demo is loaded.
+    pub fn demo_login(&self) -> Option<&std::path::Path> {
+        self.demo_login.as_deref()
     }
 
     /// The database connection string (for tools and tests).

@@ -29,6 +29,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub webhook: WebhookSettings,
     pub admin: AdminSettings,
+    pub console: ConsoleSettings,
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
     pub demo: DemoSettings,
@@ -51,6 +52,14 @@ pub struct AdminSettings {
     pub body_limit_bytes: usize,
     pub super_key: SecretString,
     pub key_pepper: SecretString,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    pub public_url: String,
+    pub session_idle_minutes: u64,
+    pub session_absolute_days: u64,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -179,6 +188,18 @@ impl Settings {
             &self.twilio.api_base_url,
             &mut problems,
         );
+        if !self.console.public_url.is_empty() {
+            check_base_url("console.public_url", &self.console.public_url, &mut problems);
+            if self.console.public_url.trim_end_matches('/').matches('/').count() > 2 {
+                problems.push("console.public_url: must be an origin, without a path".into());
+            }
+        }
+        if !(1..=60 * 24 * 30).contains(&self.console.session_idle_minutes) {
+            problems.push("console.session_idle_minutes: must be between 1 and 43200".into());
+        }
+        if !(1..=365).contains(&self.console.session_absolute_days) {
+            problems.push("console.session_absolute_days: must be between 1 and 365".into());
+        }
         if self.webhook.body_limit_bytes < 1024 {
             problems.push("webhook.body_limit_bytes: must be at least 1024".into());
         }
@@ -258,6 +279,28 @@ impl Settings {
     pub fn database_url(&self) -> Option<&str> {
         let url = self.database.url.expose_secret();
         (!url.is_empty()).then_some(url)
+    }
+
+    /// What the console needs from the settings.
+    pub fn console_state(&self) -> switchboard_console::ConsoleState {
+        use switchboard_admin::ops::people::SessionPolicy;
+        switchboard_console::ConsoleState {
+            policy: SessionPolicy {
+                idle: chrono::Duration::minutes(self.console.session_idle_minutes as i64),
+                absolute: chrono::Duration::days(self.console.session_absolute_days as i64),
+            },
+            public_origin: (!self.console.public_url.is_empty())
+                .then(|| self.console.public_url.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// The console's URL as the operator's browser reaches it.
+    pub fn console_url(&self) -> String {
+        if self.console.public_url.is_empty() {
+            format!("http://{}/", self.admin.listen)
+        } else {
+            format!("{}/", self.console.public_url.trim_end_matches('/'))
+        }
     }
 
     /// `public_base_url` without a trailing slash.

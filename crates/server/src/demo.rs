@@ -59,6 +59,42 @@ pub async fn load_if_empty(pool: &Pool, pepper: &[u8], data_dir: &Path) -> anyho
     Ok(true)
 }
 
+/// Where the demo person's sign-in is written, under `data_dir`.
+pub const DEMO_LOGIN_FILE: &str = "demo_login";
+/// The demo person's email.
+pub const DEMO_EMAIL: &str = "office@sunrise-demo.example";
+
+/// Makes sure the demo clinic, when it is here, has an admin person who can
+/// sign in to the console: made once, with a generated password written to
+/// `data_dir/demo_login` (0600). The path of that file when it exists.
+pub async fn ensure_demo_login(pool: &Pool, data_dir: &Path) -> anyhow::Result<Option<std::path::PathBuf>> {
+    use switchboard_store::admin::people;
+    let clinic = demo_clinic()?;
+    let clinic_id = uuid::Uuid::parse_str(&clinic.id).context("the demo clinic id")?;
+    let path = data_dir.join(DEMO_LOGIN_FILE);
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7100144)", &[])
+        .await?;
+    if !switchboard_store::admin::clinics::exists(&tx, clinic_id).await? {
+        return Ok(None);
+    }
+    if people::find_by_email(&tx, DEMO_EMAIL).await?.is_some() {
+        return Ok(path.exists().then_some(path));
+    }
+    let password = switchboard_admin::ops::people::random_secret()[..20].to_owned();
+    let hash = switchboard_admin::ops::people::hash_password(password.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
+    let person = people::insert(&tx, Some(clinic_id), DEMO_EMAIL, "Demo Office Manager", "admin").await?;
+    people::set_password(&tx, person.id, &hash).await?;
+    write_private(&path, &format!("email: {DEMO_EMAIL}\npassword: {password}"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    tx.commit().await?;
+    tracing::info!(login_file = %path.display(), "demo sign-in made");
+    Ok(Some(path))
+}
+
 /// Writes a secret readable by this user only.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;

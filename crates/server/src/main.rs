@@ -31,9 +31,37 @@ enum Command {
     Migrate,
     /// Print the effective configuration, secrets hidden.
     Config,
+    /// Manage the people who sign in to the console.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Sign and post a webhook to a running server (or resolve it offline
     /// against the database) and print the TwiML it answers.
     Call(CallArgs),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Invite a person: prints a one-time link, valid 7 days, where they
+    /// set their password.
+    Invite(InviteArgs),
+}
+
+#[derive(clap::Args)]
+struct InviteArgs {
+    /// The clinic the person belongs to (its id).
+    #[arg(long, required_unless_present = "super_admin", conflicts_with = "super_admin")]
+    clinic: Option<String>,
+    /// A super admin, who may act on every clinic and create clinics.
+    #[arg(long = "super")]
+    super_admin: bool,
+    #[arg(long)]
+    email: String,
+    /// The person's name as the console shows it (default: the email's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// viewer, editor or admin.
+    #[arg(long, default_value = "viewer")]
+    role: String,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +110,7 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Call(args) => call(settings, args).await,
+        Command::User(UserCommand::Invite(args)) => invite(settings, args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,13 +122,78 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let console_url = settings.console_url();
     let app = Application::build(settings).await?;
     tracing::info!(
         webhook = app.webhook_port(),
         admin = app.admin_port(),
         "switchboard is serving"
     );
+    println!("Console: {console_url}");
+    if let Some(login) = app.demo_login() {
+        match std::fs::read_to_string(login) {
+            Ok(text) => println!(
+                "Demo sign-in (from {}):\n  {}",
+                login.display(),
+                text.trim().replace('\n', "\n  ")
+            ),
+            Err(e) => eprintln!("switchboard: cannot read {}: {e}", login.display()),
+        }
+    }
     app.run_until(shutdown_signal()).await
+}
+
+/// `switchboard user invite`: the same invitation the Team page makes.
+async fn invite(settings: Settings, args: InviteArgs) -> anyhow::Result<()> {
+    use switchboard_admin::auth::{Access, Admin, Principal};
+    use switchboard_admin::ops::people;
+    let db = Database::open(&settings).await?;
+    let result = async {
+        switchboard_store::migrate(&db.pool).await?;
+        let state = switchboard_server::admin_wiring::admin_state(&settings, db.pool.clone())?;
+        let name = args
+            .name
+            .clone()
+            .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+        let now = chrono::Utc::now();
+        let invitation = match &args.clinic {
+            Some(clinic) => {
+                let access = Access::<Admin>::authorize(&state, Principal::Operator, Some(clinic))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--clinic {clinic}: {e}"))?;
+                let input = people::InviteIn {
+                    email: args.email.clone(),
+                    name,
+                    role: args.role.clone(),
+                };
+                people::invite(&access, &state, &input, now).await
+            }
+            None => people::invite_super(&state, &args.email, &name, now).await,
+        }
+        .map_err(|e| anyhow::anyhow!("{e}: {}", invite_details(&e)))?;
+        println!(
+            "Invitation for {} (valid until {}):\n{}invite/{}",
+            invitation.person.email,
+            invitation.expires_at.format("%Y-%m-%d %H:%M UTC"),
+            settings.console_url(),
+            invitation.token
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+fn invite_details(e: &switchboard_admin::ApiError) -> String {
+    match e {
+        switchboard_admin::ApiError::Invalid(details) => details
+            .iter()
+            .map(|d| format!("--{} {}", d.field, d.problem))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.status_and_code().1.to_owned(),
+    }
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {

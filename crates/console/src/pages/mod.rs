@@ -1,0 +1,15 @@
+//! The console's pages, one module each.
+
+pub mod lists;
+pub mod numbers;
+pub mod sign_in;
+pub mod team;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    sign_in::configure(cfg);
+    numbers::configure(cfg);
+    team::configure(cfg);
+    lists::configure(cfg);
+}
