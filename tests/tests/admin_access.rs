@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use switchboard_tests::admin::{AdminApp, Clinic, SUPER_KEY, spawn_admin};
 
-/// Every endpoint of api.md on clinic `c`'s resources, with the least role
-/// it needs: (method, path, body, role).
+/// Every endpoint of `docs/api.md` on clinic `c`'s resources, with the
+/// least role it needs: (method, path, body, role).
 async fn endpoints(
     app: &AdminApp,
     c: &Clinic,

@@ -1,6 +1,7 @@
 //! Hostile input on the admin API: thousands of mutated JSON bodies and
 //! queries on the endpoints that parse them, never a 5xx (the helper fails
-//! any 500), always the api.md error shape, nothing stored half-way.
+//! any 500), always the error shape of `docs/api.md`, nothing stored
+//! half-way.
 
 use serde_json::{Value, json};
 use switchboard_tests::admin::spawn_admin;

@@ -1,6 +1,6 @@
 //! The Phone Numbers page and every change to a number: routing PUT with
 //! `If-Match`, enable/disable, primary (also under 50 concurrent requests),
-//! forwarding with cycle refusal, and every release rule of routing.md.
+//! forwarding with cycle refusal, and every release rule of `docs/routing.md`.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! Clinics, keys, locations and assistants through the admin API, and the
-//! error shapes of api.md (400, 413, 422 with every bad field).
+//! error shapes of `docs/api.md` (400, 413, 422 with every bad field).
 
 use serde_json::json;
 use switchboard_tests::admin::{SUPER_KEY, spawn_admin};

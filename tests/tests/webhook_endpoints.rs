@@ -1,4 +1,4 @@
-//! Each endpoint of twilio.md, and the call records it leaves behind.
+//! Each endpoint of `docs/twilio.md`, and the call records it leaves behind.
 
 use std::time::Duration;
 

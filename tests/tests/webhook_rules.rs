@@ -1,5 +1,5 @@
-//! Every rule of routing.md's voice and SMS resolution, through the real
-//! webhook listener, against configurations stored in PostgreSQL.
+//! Every rule of the voice and SMS resolution of `docs/routing.md`, through
+//! the real webhook listener, against configurations stored in PostgreSQL.
 //!
 //! Schedules are built around the current instant (the webhook routes at
 //! "now"), in fixed-offset zones so no DST edge can make a test flaky.

@@ -56,7 +56,7 @@ pub enum Shape {
     #[default]
     Mixed,
     /// Every number routed with the full document (3 ring groups, 5
-    /// closures): the snapshot figure of quality.md.
+    /// closures): the snapshot figure of `docs/benchmarks.md` ("Goals").
     Routed,
 }
 

@@ -1,6 +1,7 @@
-//! Decision cost and snapshot build time (quality.md): resolve + render with
-//! 100 000 numbers loaded, and building the snapshot of 100 000 numbers with
-//! 3 ring groups and 5 closures each.
+//! Decision cost and snapshot build time (`docs/benchmarks.md`, "Goals" and
+//! "Decision cost"): resolve + render with 100 000 numbers loaded, and
+//! building the snapshot of 100 000 numbers with 3 ring groups and 5
+//! closures each.
 //!
 //! `cargo bench -p switchboard-core --bench resolve`; the medians are in
 //! `target/criterion/*/new/estimates.json`. The decision cost is timed twice:

@@ -1,5 +1,5 @@
 //! Snapshot build time and peak resident memory for 100 000 numbers with
-//! 3 ring groups and 5 closures each (quality.md).
+//! 3 ring groups and 5 closures each (`docs/benchmarks.md`, "Goals").
 //!
 //! `cargo run --release -p switchboard-core --example snapshot_memory`
 //! prints the build time and `VmHWM` (peak RSS of the whole process, input

@@ -1,4 +1,5 @@
-//! api.md's coverage: who answers when, over whole local days.
+//! Coverage (`docs/api.md`, "Coverage"): who answers when, over whole local
+//! days.
 //!
 //! The range `[start 00:00, start+days 00:00)` of the number's wall clock is
 //! walked minute by minute in UTC (every offset in use is a whole number of
@@ -26,7 +27,7 @@ use crate::snapshot::{CompiledAction, NumberEntry, Snapshot};
 /// The most days one coverage request may span.
 pub const MAX_COVERAGE_DAYS: u32 = 62;
 
-/// api.md's coverage response.
+/// The coverage response of `docs/api.md` ("Coverage").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoverageResponse {
     pub timezone: String,
@@ -246,7 +247,7 @@ pub fn first_instant_of(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
     None
 }
 
-/// What an admin should fix on a number (api.md coverage `warnings`).
+/// What an admin should fix on a number (coverage `warnings`, `docs/api.md`).
 fn number_warnings(s: &Snapshot, number: &NumberEntry) -> Vec<String> {
     let mut warnings = Vec::new();
     if !number.off_hours_explicit && number.off_hours == CompiledAction::Voicemail(None) {

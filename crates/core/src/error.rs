@@ -1,15 +1,16 @@
 //! Errors of the core, one thiserror type per concept.
 //!
 //! Policy: validation never stops at the first problem; it returns a list of
-//! [`FieldError`]s, each with the api.md field path (relative to the routing
-//! document, e.g. `ring_groups[0].members`; the admin API may prefix
-//! `routing.`) and a sentence for a person. Everything else is a small enum
-//! the caller maps to a status code in one place (the admin's error table).
+//! [`FieldError`]s, each with its field path (`docs/api.md`, "Errors"),
+//! relative to the routing document (e.g. `ring_groups[0].members`; the
+//! admin API may prefix `routing.`), and a sentence for a person.
+//! Everything else is a small enum the caller maps to a status code in one
+//! place (the admin's error table).
 //! The core never panics on data it is given.
 
 use serde::{Deserialize, Serialize};
 
-/// One invalid field: api.md's `details` entry.
+/// One invalid field: a `details` entry of `docs/api.md` ("Errors").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {problem}")]
 pub struct FieldError {
@@ -39,7 +40,8 @@ impl FieldError {
     }
 }
 
-/// Why a forwarding may not be saved (api.md: 409 for cycles, 422 otherwise).
+/// Why a forwarding may not be saved (`docs/api.md`: 409 for a cycle or a chain
+/// too long, 422 otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ForwardingError {
     /// The number would forward to itself (by id or by its own E.164).

@@ -4,13 +4,14 @@
 //! and the admin API call the same functions here, so a preview can never
 //! disagree with a real call.
 //!
-//! - [`model`]: the wire shapes of api.md (routing documents, actions, …);
-//! - [`validate`]: every 422 rule of routing.md, all problems at once;
+//! - [`model`]: the wire shapes of `docs/api.md` (routing documents,
+//!   actions, …);
+//! - [`validate`]: every 422 rule of `docs/routing.md`, all problems at once;
 //! - [`snapshot`]: the immutable, precompiled view the router reads;
-//! - [`resolve`]: routing.md's order of resolution for calls and texts,
-//!   continuations after a `<Dial>`;
+//! - [`resolve`]: the order of resolution of `docs/routing.md` for calls
+//!   and texts, continuations after a `<Dial>`;
 //! - [`twiml`]: rendering a decision;
-//! - [`simulate`] and [`coverage`]: api.md's previews;
+//! - [`simulate`] and [`coverage`]: the previews of `docs/api.md`;
 //! - [`status`]: the derived status of a number card.
 #![forbid(unsafe_code)]
 

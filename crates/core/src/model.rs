@@ -1,4 +1,4 @@
-//! The domain as plain data, in the JSON shapes of api.md.
+//! The domain as plain data, in the JSON shapes of `docs/api.md`.
 //!
 //! These types are the wire form: what the admin API receives, what the store
 //! saves as JSONB, what the snapshot is built from. They hold strings where a
@@ -307,7 +307,8 @@ pub enum ClosureRule {
     },
 }
 
-/// The whole routing document of one number (api.md "Routing document").
+/// The whole routing document of one number (`docs/api.md`, "Routing
+/// document").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingDoc {
@@ -470,7 +471,8 @@ impl AssistantKind {
     }
 }
 
-/// The status a number shows on the Phone Numbers page (routing.md).
+/// The status a number shows on the Phone Numbers page (`docs/routing.md`,
+/// "Number status").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberStatus {

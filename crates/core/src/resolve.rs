@@ -1,9 +1,10 @@
-//! Resolution: who takes a call or a text, following routing.md's order.
+//! Resolution: who takes a call or a text, in the order of `docs/routing.md`.
 //!
-//! [`resolve_voice`] applies the seven rules of routing.md in order for a call
-//! at an instant; [`continue_voice`] takes the call on after a `<Dial>` ended,
-//! recomputing from the ORIGINAL instant (carried in the [`Continuation`]), so
-//! a call that began at 16:59:50 finishes on the 16:59 rules.
+//! [`resolve_voice`] applies the seven rules of `docs/routing.md` ("Calls:
+//! order of resolution") in order for a call at an instant;
+//! [`continue_voice`] takes the call on after a `<Dial>` ended, recomputing
+//! from the ORIGINAL instant (carried in the [`Continuation`]), so a call
+//! that began at 16:59:50 finishes on the 16:59 rules.
 //!
 //! A call's progress is one number: how many dials have ended unanswered
 //! (`step`). Given the resolving number, the instant and the step, the next
@@ -84,7 +85,8 @@ impl Trace {
     }
 }
 
-/// The rule or handler that took a call (api.md simulate `outcome.kind`).
+/// The rule or handler that took a call (`outcome.kind` of simulate,
+/// `docs/api.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
@@ -128,7 +130,7 @@ impl OutcomeKind {
 /// webhook's path (no allocation per call), owned once it leaves them.
 pub type Text<'a> = Cow<'a, str>;
 
-/// api.md's `outcome`: `{kind, id, name}`.
+/// The `outcome` of `docs/api.md` ("Simulate"): `{kind, id, name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome<'a> {
     pub kind: OutcomeKind,
@@ -157,7 +159,7 @@ impl Outcome<'_> {
     }
 }
 
-/// Who answers (api.md `handler.type`).
+/// Who answers (`handler.type` in `docs/api.md`, "Simulate").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HandlerKind {
@@ -169,7 +171,8 @@ pub enum HandlerKind {
     Hangup,
 }
 
-/// api.md's `handler`: `{type, id, name}`. For a forward, `name` is the number dialled.
+/// The `handler` of `docs/api.md` ("Simulate"): `{type, id, name}`. For a
+/// forward, `name` is the number dialled.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Handler<'a> {
     #[serde(rename = "type")]
@@ -490,7 +493,8 @@ fn parse_base36(s: &str) -> Option<i64> {
     }
 }
 
-/// Resolves a call to `call.to` at instant `at` (routing.md "Order of resolution").
+/// Resolves a call to `call.to` at instant `at` (`docs/routing.md`, "Calls:
+/// order of resolution").
 pub fn resolve_voice<'a>(
     s: &'a Snapshot,
     call: &VoiceCall<'a>,
@@ -561,7 +565,7 @@ pub fn continue_voice<'a>(
     route(s, number, call, at, c.step.saturating_add(1), trace)
 }
 
-/// Resolves a text to `to` (routing.md "Messages (SMS)").
+/// Resolves a text to `to` (`docs/routing.md`, "Messages (SMS)").
 pub fn resolve_sms<'a>(s: &'a Snapshot, to: &str, from: &str, explain: Explain) -> Decision<'a> {
     let _ = from;
     let mut trace = Trace::new(explain);
@@ -693,7 +697,8 @@ fn base_decision<'a>(
     }
 }
 
-/// The rule of routing.md that takes a call at a local time (rules 4 to 7).
+/// The rule that takes a call at a local time (`docs/routing.md`, "Calls:
+/// order of resolution", rules 4 to 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule<'a> {
     /// Closure index, and the action it runs (its own or the off-hours handler).

@@ -1,10 +1,10 @@
 //! Weekly schedules and closures, parsed and compiled for fast tests.
 //!
-//! Everything here works on the local wall clock (`NaiveDateTime`): routing.md
-//! says membership depends on the wall time alone, so a DST gap simply never
-//! produces the skipped wall times and both occurrences of a repeated hour are
-//! covered alike. Converting an instant to the wall clock is the caller's job
-//! (see [`local_wall_time`]).
+//! Everything here works on the local wall clock (`NaiveDateTime`):
+//! membership depends on the wall time alone (`docs/routing.md`, "Daylight
+//! saving time"), so a DST gap simply never produces the skipped wall times
+//! and both occurrences of a repeated hour are covered alike. Converting an
+//! instant to the wall clock is the caller's job (see [`local_wall_time`]).
 //!
 //! A schedule becomes a sorted list of merged minute-of-week ranges
 //! (Monday 00:00 = 0, one week = 10 080 minutes); a closure becomes a date test

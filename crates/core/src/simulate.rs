@@ -1,4 +1,5 @@
-//! api.md's simulate: what a call or text to a number would get at an instant.
+//! Simulate (`docs/api.md`, "Simulate"): what a call or text to a number
+//! would get at an instant.
 //!
 //! It runs the very functions the webhook runs ([`resolve_voice`],
 //! [`continue_voice`], [`resolve_sms`], [`render`]), replaying each played
@@ -44,7 +45,7 @@ pub struct SimulateRequest {
     pub outcomes: Vec<DialStatus>,
 }
 
-/// api.md's simulate response.
+/// The simulate response of `docs/api.md` ("Simulate").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimulateResponse {
     pub resolved_number_id: Option<String>,

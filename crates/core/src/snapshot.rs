@@ -93,7 +93,8 @@ pub struct NumberConfig {
     pub routing: RoutingDoc,
 }
 
-/// The most links the router follows (routing.md: A→B→C up to 8 hops).
+/// The most links the router follows (`docs/routing.md`, "Forwarding and
+/// links": up to 8 hops).
 pub const MAX_LINK_HOPS: usize = 8;
 
 /// The immutable, indexed view the router reads. `Send + Sync`; share it in an `Arc`.
@@ -259,7 +260,7 @@ pub struct NumberEntry {
     pub(crate) ring_groups: Box<[CompiledRingGroup]>,
     /// The members of all ring groups, each group holding a range of them.
     pub(crate) members: Box<[CompiledMember]>,
-    /// The off-hours handler of routing.md rule 7, resolved once.
+    /// The off-hours handler (`docs/routing.md`, rule 7), resolved once.
     pub(crate) off_hours: CompiledAction,
     /// Whether `off_hours` was set explicitly (for coverage warnings).
     pub(crate) off_hours_explicit: bool,
@@ -336,8 +337,8 @@ pub(crate) struct CompiledRingGroup {
     pub(crate) members_start: u16,
     pub(crate) members_len: u16,
     pub(crate) scheduled: bool,
-    /// `None`: the routing.md default (off-hours handler, or voicemail when
-    /// this group is the off-hours handler).
+    /// `None`: the default of `docs/routing.md` (off-hours handler, or
+    /// voicemail when this group is the off-hours handler).
     pub(crate) on_no_answer: Option<CompiledAction>,
 }
 
@@ -528,7 +529,7 @@ impl Snapshot {
         sids
     }
 
-    /// The derived status of a number (routing.md "Status shown to people").
+    /// The derived status of a number (`docs/routing.md`, "Number status").
     pub fn status_of(&self, number: &NumberEntry) -> NumberStatus {
         crate::status::number_status(&crate::status::StatusFacts {
             lifecycle: number.lifecycle,
@@ -756,7 +757,8 @@ fn number_tz(
     default_tz: Tz,
     warnings: &mut Vec<String>,
 ) -> Tz {
-    // routing.md rule 3: its own timezone, else its location's, else the clinic's.
+    // `docs/routing.md`, rule 3 and "The effective timezone": its own
+    // timezone, else its location's, else the clinic's.
     let own = number
         .routing
         .timezone
@@ -1066,8 +1068,9 @@ impl NumberCompiler<'_> {
                 )),
             }
         }
-        // routing.md rule 7: off_hours, else the always-on assistant, else the
-        // first always-on ring group, else voicemail with the default greeting.
+        // `docs/routing.md`, rule 7: off_hours, else the always-on assistant,
+        // else the first always-on ring group, else voicemail with the
+        // default greeting.
         let off_hours_explicit = doc.off_hours.is_some();
         let off_hours = match &doc.off_hours {
             Some(action) => self.action(action),

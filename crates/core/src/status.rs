@@ -1,4 +1,4 @@
-//! The derived `status` of a number card (routing.md "Status shown to people").
+//! The derived `status` of a number card (`docs/routing.md`, "Number status").
 //!
 //! Computed from plain facts so that the admin API can derive it from database
 //! rows and the snapshot from its compiled numbers, with the same rules.

@@ -1,4 +1,5 @@
-//! Validation of what an admin sends: every problem at once, with api.md paths.
+//! Validation of what an admin sends: every problem at once, with the field
+//! paths of `docs/api.md` ("Errors").
 //!
 //! Parse, don't validate: [`E164`], [`MemberTarget`] and `chrono_tz::Tz` can
 //! only hold valid values. [`validate_routing`] checks a whole routing document

@@ -1,11 +1,12 @@
 //! DST: schedules, closures and coverage checked against an independent
 //! time-zone implementation (jiff) minute by minute over two years, for every
-//! zone of quality.md, plus the instants around each transition.
+//! zone of the time goal in `docs/benchmarks.md` ("Goals"), plus the instants
+//! around each transition.
 //!
-//! The oracle below is written from routing.md alone: it reads the wall clock
-//! from jiff and decides who answers with its own, naive code, so a bug in the
-//! core's minute-of-week compilation, closure tests or timezone handling shows
-//! up as a disagreement.
+//! The oracle below is written from `docs/routing.md` alone: it reads the
+//! wall clock from jiff and decides who answers with its own, naive code, so
+//! a bug in the core's minute-of-week compilation, closure tests or timezone
+//! handling shows up as a disagreement.
 
 mod common;
 
@@ -82,7 +83,7 @@ fn minutes(h: i32, m: i32) -> i32 {
     h * 60 + m
 }
 
-/// routing.md read naively off jiff's wall clock.
+/// `docs/routing.md` read naively off jiff's wall clock.
 fn oracle(local: civil::DateTime) -> Answer {
     let date = local.date();
     let yesterday = date.yesterday().expect("yesterday");

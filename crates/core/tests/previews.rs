@@ -1,5 +1,5 @@
-//! api.md's simulate and coverage: shapes, played outcomes, byte-identical
-//! TwiML, DST offsets in segments, warnings.
+//! Simulate and coverage (`docs/api.md`): shapes, played outcomes,
+//! byte-identical TwiML, DST offsets in segments, warnings.
 
 mod common;
 

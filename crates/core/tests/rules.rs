@@ -1,4 +1,4 @@
-//! One table of cases per rule of routing.md, named as the rule reads.
+//! One table of cases per rule of `docs/routing.md`, named as the rule reads.
 
 mod common;
 

@@ -1,5 +1,6 @@
-//! The 422 rules of routing.md and api.md, every problem at once with its
-//! field path; and the forwarding rules (self-forwarding, cycles).
+//! The 422 rules of `docs/routing.md` and `docs/api.md`, every problem at
+//! once with its field path; and the forwarding rules (self-forwarding,
+//! cycles).
 
 use serde_json::{Value, json};
 use switchboard_core::error::ForwardingError;

@@ -90,7 +90,7 @@ pub enum EventDetail<'a> {
         location_id: Option<Cow<'a, str>>,
         from: Cow<'a, str>,
         to: Cow<'a, str>,
-        /// The routing outcome (api.md `outcome`).
+        /// The routing outcome (`outcome` in `docs/api.md`, "Simulate").
         outcome_kind: Cow<'a, str>,
         outcome_id: Option<Cow<'a, str>>,
         outcome_name: Option<Cow<'a, str>>,

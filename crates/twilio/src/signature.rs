@@ -7,8 +7,8 @@
 //! vector (to sort the parameters), and let callers keep the keyed HMAC state
 //! in a [`SigningKey`] so the key schedule is not redone per request.
 //!
-//! The rules follow Twilio's official libraries (twilio-python
-//! `request_validator.py`, twilio-node `webhooks.ts`):
+//! The rules are those of Twilio's own helper libraries, written down in
+//! `docs/twilio.md` ("Signatures"):
 //! - form POST: URL, then each parameter sorted by name (byte order) as name
 //!   then value with no delimiter; a repeated name contributes each value,
 //!   sorted. HMAC-SHA1, Base64.

@@ -1,4 +1,5 @@
-//! The endpoints of twilio.md, plus health, readiness and metrics.
+//! The endpoints of `docs/twilio.md` ("Webhooks"), plus health, readiness
+//! and metrics.
 //!
 //! Each Twilio handler reads its parameters from a [`TwilioRequest`] (the
 //! signature already verified), takes the current snapshot, resolves and

@@ -1,4 +1,4 @@
-//! switchboard-webhook: the listener Twilio posts to (twilio.md).
+//! switchboard-webhook: the listener Twilio posts to (`docs/twilio.md`).
 //!
 //! The hot path never touches the database: a webhook is verified
 //! ([`signature`]), resolved against the in-memory snapshot
@@ -14,7 +14,8 @@
 //! - [`Webhook::shutdown`] (after the listener stopped) stops following and
 //!   flushes every event.
 //!
-//! Rules where the design is silent, decided here:
+//! Rules decided here (also in `docs/twilio.md`, "Parameters read" and
+//! "Answers and statuses"):
 //! - a webhook without `To` or `CallSid` (`MessageSid` for SMS) is not
 //!   Twilio's: 400; a `To` that matches no number is routed (rejected), not
 //!   refused;

@@ -1,6 +1,6 @@
 //! `switchboard-bench-admin`: concurrent admins saving routing documents
-//! through the admin API (quality.md: "PUT routing p99 ≤ 50 ms at 20
-//! concurrent admins"). Run by `bench/admin-writes`.
+//! through the admin API (`docs/benchmarks.md`, "Admin writes": PUT routing
+//! p99 ≤ 50 ms at 20 concurrent admins). Run by `bench/admin-writes`.
 //!
 //! Each admin owns one number of its own clinic of the synthetic set the
 //! seeder loaded (`synthetic_clinics(--numbers)`, the same documents), reads

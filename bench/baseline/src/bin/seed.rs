@@ -33,8 +33,8 @@ struct Cli {
     #[arg(long)]
     numbers_out: PathBuf,
     /// Give every number the full routing document (3 ring groups, 5
-    /// closures), as quality.md's snapshot figure asks, instead of the load
-    /// benchmark's mix with links and outside forwards.
+    /// closures), as the snapshot figure of `docs/benchmarks.md` asks,
+    /// instead of the load benchmark's mix with links and outside forwards.
     #[arg(long)]
     all_routed: bool,
 }

@@ -1,5 +1,6 @@
 //! A synthetic fleet for benchmarks: 1 000 clinics × 100 numbers, each number
-//! with an assistant schedule, 3 ring groups and 5 closures (quality.md).
+//! with an assistant schedule, 3 ring groups and 5 closures (the snapshot
+//! figure of `docs/benchmarks.md`, "Goals").
 #![allow(dead_code)]
 
 use switchboard_core::model::{

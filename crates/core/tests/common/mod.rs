@@ -1,5 +1,5 @@
 //! Builders shared by the core's integration tests: a demo clinic in the
-//! JSON shapes of api.md, so tests read like the design pages.
+//! JSON shapes of `docs/api.md`, so tests read like `docs/routing.md`.
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -283,9 +283,9 @@ pub async fn write_forwarding(
     Ok(())
 }
 
-/// The release rule of routing.md the number breaks now, if any (the
-/// clinic locked): `number_released`, `release_assistant_bound`,
-/// `release_linked_from`, `release_primary`.
+/// The release rule (`docs/routing.md`, "What the admin API refuses") the
+/// number breaks now, if any (the clinic locked): `number_released`,
+/// `release_assistant_bound`, `release_linked_from`, `release_primary`.
 pub async fn release_blocker(
     tx: &impl GenericClient,
     clinic_id: Uuid,
