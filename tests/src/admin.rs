@@ -213,7 +213,7 @@ impl AdminApp {
         if status >= 400 {
             assert!(
                 body["error"]["code"].is_string(),
-                "{method} {path}: error without the api.md shape: {body:#}"
+                "{method} {path}: error without the docs/api.md error shape: {body:#}"
             );
             assert!(body["error"]["message"].is_string(), "{body:#}");
         }

@@ -2,7 +2,7 @@
 //! forget them: a handler that takes [`Access<Editor>`] only runs for a key
 //! of the path's clinic with at least the editor role, or the super key.
 //!
-//! The order of checks is api.md's: no or unknown key → 401; a clinic key on
+//! The order of checks is that of `docs/api.md` ("Authentication and roles"): no or unknown key → 401; a clinic key on
 //! another clinic's path (or a clinic that does not exist) → 404, exactly
 //! alike; then a role too low → 403.
 
@@ -75,7 +75,12 @@ impl Principal {
     pub fn is_super(&self) -> bool {
         matches!(
             self,
-            Principal::Super | Principal::Operator | Principal::Person { clinic_id: None, .. }
+            Principal::Super
+                | Principal::Operator
+                | Principal::Person {
+                    clinic_id: None,
+                    ..
+                }
         )
     }
 
@@ -83,9 +88,11 @@ impl Principal {
     /// is not theirs (which callers answer as "not found").
     pub fn role_on(&self, clinic_id: Uuid) -> Option<Role> {
         match self {
-            Principal::Super | Principal::Operator | Principal::Person { clinic_id: None, .. } => {
-                Some(Role::Admin)
-            }
+            Principal::Super
+            | Principal::Operator
+            | Principal::Person {
+                clinic_id: None, ..
+            } => Some(Role::Admin),
             Principal::Key {
                 clinic_id: own,
                 role,
@@ -217,7 +224,6 @@ impl<R: MinRole> Access<R> {
             _role: PhantomData,
         })
     }
-
 }
 
 impl<R: MinRole + 'static> FromRequest for Access<R> {

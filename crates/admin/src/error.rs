@@ -65,7 +65,9 @@ pub enum ApiError {
     SignInRefused,
     /// Too many failed sign-ins for one email.
     #[error("too many failed sign-ins for this email; try again after {until}")]
-    TooManyAttempts { until: chrono::DateTime<chrono::Utc> },
+    TooManyAttempts {
+        until: chrono::DateTime<chrono::Utc>,
+    },
     #[error("the database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -215,7 +217,9 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "twilio_not_configured")
             }
             ApiError::SignInRefused => (StatusCode::UNAUTHORIZED, "sign_in_refused"),
-            ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

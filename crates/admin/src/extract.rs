@@ -1,4 +1,4 @@
-//! Request bodies, queries and headers, with api.md's error shapes.
+//! Request bodies, queries and headers, with the error shapes of `docs/api.md` ("Errors").
 //!
 //! A body is read up to `admin.body_limit_bytes` (413 above it), then parsed
 //! by [`parse_json`]: JSON that does not parse is 400; JSON of the wrong
@@ -95,7 +95,7 @@ fn strip_position(err: &serde_json::Error) -> String {
     }
 }
 
-/// The query error handler: api.md's 400 shape.
+/// The query error handler: the 400 shape of `docs/api.md` ("Errors").
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request(format!("malformed query: {err}")).into()
 }

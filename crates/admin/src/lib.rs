@@ -1,6 +1,6 @@
-//! switchboard-admin: the JSON admin API of api.md, on its own listener.
+//! switchboard-admin: the JSON admin API of `docs/api.md`, on its own listener.
 //!
-//! - [`auth`]: bearer keys and roles as extractors (401/403/404 as api.md says);
+//! - [`auth`]: bearer keys and roles as extractors (401/403/404 as `docs/api.md` says);
 //! - [`error`]: the one table of error codes and statuses;
 //! - [`extract`]: bodies within the limit, JSON with field paths, `If-Match`;
 //! - [`keys`]: key generation and hashing ([`hash_key`], [`create_api_key`]);
@@ -83,7 +83,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Starts the admin listener on `listener`, with the routes of `more` (the
 /// console) beside the API's.
-pub fn server<F>(listener: std::net::TcpListener, state: AdminState, more: F) -> std::io::Result<Server>
+pub fn server<F>(
+    listener: std::net::TcpListener,
+    state: AdminState,
+    more: F,
+) -> std::io::Result<Server>
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {

@@ -293,7 +293,7 @@ pub const OPERATIONS: &[Operation] = &[
         "post",
         "/v1/clinics/{c}/numbers/{id}/release",
         Admin,
-        "Release the number (routing.md's rules)",
+        "Release the number (refused while an assistant is bound, another number links to it, or it is primary among others)",
         None,
         (200, Some("NumberDetail")),
     )),

@@ -95,7 +95,11 @@ impl Chrome {
         current: &str,
     ) -> Result<Chrome, ConsoleError> {
         let htmx = page.signed.htmx;
-        let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
+        let client = state
+            .pool
+            .get()
+            .await
+            .map_err(|e| ConsoleError::api(e.into(), htmx))?;
         let clinic = clinics::get(&client, page.access.clinic_id)
             .await
             .map_err(|e| ConsoleError::api(e.into(), htmx))?;
@@ -240,7 +244,11 @@ pub fn plain_words(error: &ApiError) -> String {
             let text = other.to_string();
             let mut chars = text.chars();
             match chars.next() {
-                Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
+                Some(first) => format!(
+                    "{}{}.",
+                    first.to_uppercase(),
+                    chars.as_str().trim_end_matches('.')
+                ),
                 None => text,
             }
         }

@@ -200,7 +200,9 @@ impl<R: MinRole + 'static> FromRequest for Change<R> {
         let req = req.clone();
         Box::pin(async move {
             let page = page::<R>(req.clone()).await?;
-            let body = body.await.map_err(|_| ConsoleError::BadForm("the form is too large".into()))?;
+            let body = body
+                .await
+                .map_err(|_| ConsoleError::BadForm("the form is too large".into()))?;
             let (_, console) = states(&req)?;
             check_change(&req, &console, &page.signed.session, &body)?;
             Ok(Change { page, body })
@@ -222,7 +224,9 @@ impl FromRequest for SignedChange {
         let req = req.clone();
         Box::pin(async move {
             let signed = signed(req.clone()).await?;
-            let body = body.await.map_err(|_| ConsoleError::BadForm("the form is too large".into()))?;
+            let body = body
+                .await
+                .map_err(|_| ConsoleError::BadForm("the form is too large".into()))?;
             let (_, console) = states(&req)?;
             check_change(&req, &console, &signed.session, &body)?;
             Ok(SignedChange { signed })

@@ -64,7 +64,13 @@ pub struct CardView {
 
 impl CardView {
     /// The card of `card`; `all` are the clinic's cards (to pick a link target).
-    pub fn new(clinic: Uuid, card: &NumberCardOut, all: &[NumberCardOut], can: Can, csrf: &str) -> CardView {
+    pub fn new(
+        clinic: Uuid,
+        card: &NumberCardOut,
+        all: &[NumberCardOut],
+        can: Can,
+        csrf: &str,
+    ) -> CardView {
         let (status_label, status_class) = status_words(card.status);
         let (forwards_to, linked_to) = match &card.forwarding {
             Some(ForwardingOut::External { to }) => (Some(display(to)), None),
@@ -171,10 +177,22 @@ mod tests {
 
     #[test]
     fn typed_numbers_become_e164() {
-        assert_eq!(typed_number("(415) 555-0123").as_deref(), Some("+14155550123"));
-        assert_eq!(typed_number("415-555-0123").as_deref(), Some("+14155550123"));
-        assert_eq!(typed_number("1 415 555 0123").as_deref(), Some("+14155550123"));
-        assert_eq!(typed_number("+44 20 7946 0000").as_deref(), Some("+442079460000"));
+        assert_eq!(
+            typed_number("(415) 555-0123").as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(
+            typed_number("415-555-0123").as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(
+            typed_number("1 415 555 0123").as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(
+            typed_number("+44 20 7946 0000").as_deref(),
+            Some("+442079460000")
+        );
         for bad in ["", "hello", "555-0123", "+", "++1415", "+0123456"] {
             assert_eq!(typed_number(bad), None, "{bad}");
         }

@@ -45,7 +45,7 @@ fn clinic_numbers() -> switchboard_core::Snapshot {
 fn request(at: &str, outcomes: &[DialStatus]) -> SimulateRequest {
     serde_json::from_value(json!({"at": at, "channel": "voice", "from": CALLER,
         "outcomes": outcomes.iter().map(|o| o.as_str()).collect::<Vec<_>>()}))
-    .expect("api.md request shape")
+    .expect("the simulate request shape of docs/api.md")
 }
 
 #[test]

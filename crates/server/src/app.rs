@@ -146,18 +146,24 @@ impl Application {
             ))
         };
         match startup.await {
-            Ok((demo_login, webhook_port, admin_port, webhook, admin, webhook_service, migrator)) => {
-                Ok(Application {
-                    demo_login,
-                    webhook_port,
-                    admin_port,
-                    webhook,
-                    admin,
-                    database,
-                    webhook_service,
-                    migrator,
-                })
-            }
+            Ok((
+                demo_login,
+                webhook_port,
+                admin_port,
+                webhook,
+                admin,
+                webhook_service,
+                migrator,
+            )) => Ok(Application {
+                demo_login,
+                webhook_port,
+                admin_port,
+                webhook,
+                admin,
+                database,
+                webhook_service,
+                migrator,
+            }),
             Err(e) => {
                 database.close().await;
                 Err(e)

@@ -189,8 +189,19 @@ impl Settings {
             &mut problems,
         );
         if !self.console.public_url.is_empty() {
-            check_base_url("console.public_url", &self.console.public_url, &mut problems);
-            if self.console.public_url.trim_end_matches('/').matches('/').count() > 2 {
+            check_base_url(
+                "console.public_url",
+                &self.console.public_url,
+                &mut problems,
+            );
+            if self
+                .console
+                .public_url
+                .trim_end_matches('/')
+                .matches('/')
+                .count()
+                > 2
+            {
                 problems.push("console.public_url: must be an origin, without a path".into());
             }
         }

@@ -1,7 +1,7 @@
 //! The demo clinic of `fixtures/demo.json`, loaded when the database holds no
 //! clinic, so that a newcomer can post a sample webhook straight away.
 //!
-//! It exercises routing.md end to end: two locations in different timezones,
+//! It exercises `docs/routing.md` end to end: two locations in different timezones,
 //! voice (stream and SIP) and texting assistants, a primary number with a
 //! scheduled assistant, two ring groups, every kind of closure and an
 //! off-hours handler; a number linked to it; a forwarding number; a
@@ -67,7 +67,10 @@ pub const DEMO_EMAIL: &str = "office@sunrise-demo.example";
 /// Makes sure the demo clinic, when it is here, has an admin person who can
 /// sign in to the console: made once, with a generated password written to
 /// `data_dir/demo_login` (0600). The path of that file when it exists.
-pub async fn ensure_demo_login(pool: &Pool, data_dir: &Path) -> anyhow::Result<Option<std::path::PathBuf>> {
+pub async fn ensure_demo_login(
+    pool: &Pool,
+    data_dir: &Path,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
     use switchboard_store::admin::people;
     let clinic = demo_clinic()?;
     let clinic_id = uuid::Uuid::parse_str(&clinic.id).context("the demo clinic id")?;
@@ -86,7 +89,14 @@ pub async fn ensure_demo_login(pool: &Pool, data_dir: &Path) -> anyhow::Result<O
     let hash = switchboard_admin::ops::people::hash_password(password.clone())
         .await
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?;
-    let person = people::insert(&tx, Some(clinic_id), DEMO_EMAIL, "Demo Office Manager", "admin").await?;
+    let person = people::insert(
+        &tx,
+        Some(clinic_id),
+        DEMO_EMAIL,
+        "Demo Office Manager",
+        "admin",
+    )
+    .await?;
     people::set_password(&tx, person.id, &hash).await?;
     write_private(&path, &format!("email: {DEMO_EMAIL}\npassword: {password}"))
         .with_context(|| format!("writing {}", path.display()))?;

@@ -49,7 +49,11 @@ enum UserCommand {
 #[derive(clap::Args)]
 struct InviteArgs {
     /// The clinic the person belongs to (its id).
-    #[arg(long, required_unless_present = "super_admin", conflicts_with = "super_admin")]
+    #[arg(
+        long,
+        required_unless_present = "super_admin",
+        conflicts_with = "super_admin"
+    )]
     clinic: Option<String>,
     /// A super admin, who may act on every clinic and create clinics.
     #[arg(long = "super")]

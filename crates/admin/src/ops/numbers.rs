@@ -251,8 +251,6 @@ impl ClinicView {
     }
 }
 
-
-
 /// Whether a card matches the page's `q`: digits of the number, or a
 /// name (friendly name, assistant, ring group), case-insensitively.
 pub fn matches(card: &NumberCardOut, q: &str) -> bool {
@@ -317,7 +315,11 @@ pub async fn load_detail(
 }
 
 /// One number's detail.
-pub async fn detail(access: &Access<Viewer>, state: &AdminState, id: Uuid) -> ApiResult<NumberDetailOut> {
+pub async fn detail(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
     let client = state.pool.get().await?;
     load_detail(&client, access.clinic_id, id).await
 }

@@ -173,9 +173,12 @@ pub struct BuyIn {
     pub friendly_name: Option<String>,
 }
 
-
 /// Step 1: checks the request and claims the number, `pending`.
-pub async fn claim(access: &Access<Admin>, state: &AdminState, input: &BuyIn) -> ApiResult<NumberRow> {
+pub async fn claim(
+    access: &Access<Admin>,
+    state: &AdminState,
+    input: &BuyIn,
+) -> ApiResult<NumberRow> {
     if state.twilio.is_none() {
         return Err(ApiError::TwilioNotConfigured);
     }
@@ -199,7 +202,8 @@ pub async fn claim(access: &Access<Admin>, state: &AdminState, input: &BuyIn) ->
         timezone: input.timezone.clone(),
     };
     let tx = client.transaction().await?;
-    let pending = repo::insert_pending(&tx, access.clinic_id, &input.phone_number, &details).await?;
+    let pending =
+        repo::insert_pending(&tx, access.clinic_id, &input.phone_number, &details).await?;
     tx.commit().await?;
     Ok(pending)
 }
@@ -260,7 +264,11 @@ pub async fn complete(
 }
 
 /// Both steps.
-pub async fn buy(access: &Access<Admin>, state: &AdminState, input: &BuyIn) -> ApiResult<NumberDetailOut> {
+pub async fn buy(
+    access: &Access<Admin>,
+    state: &AdminState,
+    input: &BuyIn,
+) -> ApiResult<NumberDetailOut> {
     let pending = claim(access, state, input).await?;
     complete(access, state, pending.id).await
 }

@@ -1,4 +1,4 @@
-//! One module per resource of api.md, each with `configure`.
+//! One module per resource of `docs/api.md`, each with `configure`.
 
 pub mod activity;
 pub mod assistants;

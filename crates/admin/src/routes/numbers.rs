@@ -12,11 +12,11 @@ use crate::AdminState;
 use crate::auth::{Access, Admin, Editor, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, etag, if_match, path_id};
+use crate::ops::numbers as ops;
 pub use crate::ops::numbers::{
     ClinicView, ForwardingOut, NamedRefOut, NumberCardOut, NumberDetailOut, NumberPatch,
     NumbersPageOut, check_location, clinic_context, display, load_detail,
 };
-use crate::ops::numbers as ops;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/clinics/{c}/numbers", web::get().to(page))
@@ -115,7 +115,9 @@ async fn patch(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
     let patch: NumberPatch = body.json()?;
-    Ok(detail_response(&ops::update(&access, &state, id, patch).await?))
+    Ok(detail_response(
+        &ops::update(&access, &state, id, patch).await?,
+    ))
 }
 
 async fn put_routing(
@@ -139,7 +141,9 @@ async fn enable(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
-    Ok(detail_response(&ops::set_enabled(&access, &state, id, true).await?))
+    Ok(detail_response(
+        &ops::set_enabled(&access, &state, id, true).await?,
+    ))
 }
 
 async fn disable(
@@ -148,7 +152,9 @@ async fn disable(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
-    Ok(detail_response(&ops::set_enabled(&access, &state, id, false).await?))
+    Ok(detail_response(
+        &ops::set_enabled(&access, &state, id, false).await?,
+    ))
 }
 
 async fn primary(
@@ -157,7 +163,9 @@ async fn primary(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
-    Ok(detail_response(&ops::make_primary(&access, &state, id).await?))
+    Ok(detail_response(
+        &ops::make_primary(&access, &state, id).await?,
+    ))
 }
 
 async fn put_forwarding(
@@ -168,7 +176,9 @@ async fn put_forwarding(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
     let new: Forwarding = body.json()?;
-    Ok(detail_response(&ops::set_forwarding(&access, &state, id, new).await?))
+    Ok(detail_response(
+        &ops::set_forwarding(&access, &state, id, new).await?,
+    ))
 }
 
 async fn delete_forwarding(
@@ -177,7 +187,9 @@ async fn delete_forwarding(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path.1)?;
-    Ok(detail_response(&ops::stop_forwarding(&access, &state, id).await?))
+    Ok(detail_response(
+        &ops::stop_forwarding(&access, &state, id).await?,
+    ))
 }
 
 async fn release(

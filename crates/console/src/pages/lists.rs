@@ -68,9 +68,16 @@ struct AssistantsPage {
     items: Vec<AssistantView>,
 }
 
-async fn assistant_list(page: Page<Viewer>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn assistant_list(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
     let items = assistants::list(&client, page.access.clinic_id)
         .await
         .map_err(db(htmx))?
@@ -102,8 +109,14 @@ async fn assistant(
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
     let id = Uuid::parse_str(&path.1).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))?;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
-    let row = assistants::get(&client, page.access.clinic_id, id).await.map_err(db(htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let row = assistants::get(&client, page.access.clinic_id, id)
+        .await
+        .map_err(db(htmx))?;
     let uses = assistants::numbers_of(&client, page.access.clinic_id, id)
         .await
         .map_err(db(htmx))?
@@ -136,10 +149,19 @@ struct LocationsPage {
     items: Vec<locations::LocationRow>,
 }
 
-async fn location_list(page: Page<Viewer>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn location_list(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
-    let items = locations::list(&client, page.access.clinic_id).await.map_err(db(htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let items = locations::list(&client, page.access.clinic_id)
+        .await
+        .map_err(db(htmx))?;
     let chrome = Chrome::of(&page, &state, "Locations", "locations").await?;
     Ok(render(StatusCode::OK, &LocationsPage { chrome, items }))
 }
@@ -178,9 +200,16 @@ fn outcome_words(kind: Option<&str>, name: Option<&str>) -> String {
     }
 }
 
-async fn calls(page: Page<Viewer>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn calls(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
     let items = list_calls(&client, page.access.clinic_id, &CallFilter::default(), 100)
         .await
         .map_err(db(htmx))?
@@ -216,9 +245,16 @@ struct KeysPage {
     items: Vec<KeyView>,
 }
 
-async fn api_keys(page: Page<Admin>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn api_keys(
+    page: Page<Admin>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
     let items = keys::list(&client, page.access.clinic_id)
         .await
         .map_err(db(htmx))?
@@ -248,9 +284,16 @@ struct AuditPage {
     items: Vec<AuditView>,
 }
 
-async fn audit_log(page: Page<Admin>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn audit_log(
+    page: Page<Admin>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state.pool.get().await.map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
     let items = audit::list(&client, page.access.clinic_id, None, 100)
         .await
         .map_err(db(htmx))?
@@ -286,8 +329,17 @@ async fn number(
     let detail = ops::detail(&page.access, &state, id)
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
-    let can = crate::render::Can { edit: false, admin: false };
-    let card = CardView::new(page.access.clinic_id, &detail.card, &[], can, &page.signed.session.csrf_token);
+    let can = crate::render::Can {
+        edit: false,
+        admin: false,
+    };
+    let card = CardView::new(
+        page.access.clinic_id,
+        &detail.card,
+        &[],
+        can,
+        &page.signed.session.csrf_token,
+    );
     let chrome = Chrome::of(&page, &state, detail.card.display.clone(), "numbers").await?;
     Ok(render(
         StatusCode::OK,

@@ -28,7 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/c/{c}/numbers/{id}/disable", web::post().to(disable))
         .route("/c/{c}/numbers/{id}/primary", web::post().to(primary))
         .route("/c/{c}/numbers/{id}/forwarding", web::post().to(forward))
-        .route("/c/{c}/numbers/{id}/forwarding/stop", web::post().to(stop_forwarding))
+        .route(
+            "/c/{c}/numbers/{id}/forwarding/stop",
+            web::post().to(stop_forwarding),
+        )
         .route("/c/{c}/numbers/{id}/release", web::post().to(release));
 }
 
@@ -103,7 +106,9 @@ async fn page(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let all = ops::page(&page.access, &state, "", false).await.map_err(api(htmx))?;
+    let all = ops::page(&page.access, &state, "", false)
+        .await
+        .map_err(api(htmx))?;
     let can = Can::of(&page.access);
     let csrf = page.signed.session.csrf_token.clone();
     let c = page.access.clinic_id;
@@ -141,7 +146,9 @@ async fn card_view<R>(
     )
     .await
     .map_err(api(htmx))?;
-    let all = ops::page(&viewer, state, "", true).await.map_err(api(htmx))?;
+    let all = ops::page(&viewer, state, "", true)
+        .await
+        .map_err(api(htmx))?;
     let card: &NumberCardOut = all
         .numbers
         .iter()
@@ -375,7 +382,10 @@ async fn release(
     match ops::release(&change.page.access, &state, id).await {
         Ok(detail) => {
             if !htmx {
-                return Ok(see_other(&format!("/c/{}/numbers", change.page.access.clinic_id)));
+                return Ok(see_other(&format!(
+                    "/c/{}/numbers",
+                    change.page.access.clinic_id
+                )));
             }
             // The card goes; the flash says what happened.
             let flash = Flash {
@@ -387,7 +397,9 @@ async fn release(
                 .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
             Ok(crate::render::html(
                 StatusCode::OK,
-                format!(r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>"#),
+                format!(
+                    r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>"#
+                ),
             ))
         }
         Err(e) => match release_words(&e) {

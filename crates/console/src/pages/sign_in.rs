@@ -10,7 +10,7 @@ use switchboard_store::admin::people::clinic_names;
 
 use crate::ConsoleState;
 use crate::render::{Bare, ConsoleError, render, see_other};
-use crate::session::{SignedChange, Signed, check_origin, removal_cookie, session_cookie};
+use crate::session::{Signed, SignedChange, check_origin, removal_cookie, session_cookie};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -160,7 +160,10 @@ struct ClinicsPage {
     clinics: Vec<(uuid::Uuid, String)>,
 }
 
-async fn clinics(signed: Signed, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
+async fn clinics(
+    signed: Signed,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
     if let Some(c) = signed.session.person.clinic_id {
         return Ok(see_other(&format!("/c/{c}/numbers")));
     }

@@ -11,7 +11,7 @@ use switchboard_admin::{AdminState, ApiError};
 use uuid::Uuid;
 
 use crate::ConsoleState;
-use crate::render::{Can, Chrome, ConsoleError, role_label, render, see_other};
+use crate::render::{Can, Chrome, ConsoleError, render, role_label, see_other};
 use crate::session::{Change, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -109,12 +109,26 @@ async fn render_team(
     ))
 }
 
-async fn team(page: Page<Viewer>, state: web::Data<AdminState>) -> Result<HttpResponse, ConsoleError> {
-    render_team(&page, &state, StatusCode::OK, None, InviteForm::default(), None).await
+async fn team(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
+    render_team(
+        &page,
+        &state,
+        StatusCode::OK,
+        None,
+        InviteForm::default(),
+        None,
+    )
+    .await
 }
 
 /// The Team page of an admin's change, as its viewer.
-async fn as_viewer(change: Change<Admin>, state: &AdminState) -> Result<Page<Viewer>, ConsoleError> {
+async fn as_viewer(
+    change: Change<Admin>,
+    state: &AdminState,
+) -> Result<Page<Viewer>, ConsoleError> {
     let htmx = change.page.signed.htmx;
     let principal = change
         .page
@@ -161,7 +175,15 @@ async fn invite(
                 link: format!("{}/invite/{}", origin(&req, &console), invitation.token),
                 expires: invitation.expires_at.format("%B %-d, %Y").to_string(),
             };
-            render_team(&page, &state, StatusCode::OK, Some(shown), InviteForm::default(), None).await
+            render_team(
+                &page,
+                &state,
+                StatusCode::OK,
+                Some(shown),
+                InviteForm::default(),
+                None,
+            )
+            .await
         }
         Err(ApiError::Invalid(details)) => {
             let problem = |field: &str| {
@@ -177,9 +199,20 @@ async fn invite(
                 name: input.name,
                 role: input.role,
             };
-            render_team(&page, &state, StatusCode::UNPROCESSABLE_ENTITY, None, form, None).await
+            render_team(
+                &page,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                form,
+                None,
+            )
+            .await
         }
-        Err(ApiError::Conflict { code: "email_taken", .. }) => {
+        Err(ApiError::Conflict {
+            code: "email_taken",
+            ..
+        }) => {
             let form = InviteForm {
                 email_error: Some("Someone with this email already has a sign-in.".to_owned()),
                 email: input.email,
@@ -211,13 +244,24 @@ async fn after(
     let c = change.page.access.clinic_id;
     match outcome {
         Ok(()) => Ok(see_other(&format!("/c/{c}/team"))),
-        Err(ApiError::Conflict { code: "last_admin", message }) => {
+        Err(ApiError::Conflict {
+            code: "last_admin",
+            message,
+        }) => {
             let page = as_viewer(change, state).await?;
             let words = message
                 .split_once(';')
                 .map(|(first, rest)| format!("{first}.{}", capitalize_sentence(rest)))
                 .unwrap_or(message);
-            render_team(&page, state, StatusCode::CONFLICT, None, InviteForm::default(), Some(words)).await
+            render_team(
+                &page,
+                state,
+                StatusCode::CONFLICT,
+                None,
+                InviteForm::default(),
+                Some(words),
+            )
+            .await
         }
         Err(e) => Err(ConsoleError::api(e, false)),
     }

@@ -317,10 +317,7 @@ pub async fn record_failure(
         )
         .await?;
     client
-        .execute(
-            "DELETE FROM sign_in_failures WHERE at < $1",
-            &[&keep_since],
-        )
+        .execute("DELETE FROM sign_in_failures WHERE at < $1", &[&keep_since])
         .await?;
     Ok(())
 }
