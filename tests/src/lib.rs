@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod browser;
+pub mod console;
 pub mod openapi_check;
 pub mod webhook;
 

@@ -7,6 +7,8 @@ mod admin_openapi;
 mod admin_previews;
 mod admin_provisioning;
 mod admin_resources;
+mod console_browser;
+mod console_http;
 mod foundation;
 mod webhook_endpoints;
 mod webhook_fixtures;

@@ -137,6 +137,15 @@ pub struct Access<R> {
 }
 
 impl<R> Access<R> {
+    /// The same access for what needs only reading: every role reads.
+    pub fn as_viewer(&self) -> Access<Viewer> {
+        Access {
+            clinic_id: self.clinic_id,
+            principal: self.principal.clone(),
+            _role: PhantomData,
+        }
+    }
+
     /// The audit log's actor.
     pub fn actor(&self) -> Actor {
         self.principal.actor()

@@ -16,7 +16,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use switchboard_admin::AdminState;
-use switchboard_admin::auth::{Access, MinRole};
+use switchboard_admin::auth::{Access, MinRole, Viewer};
 use switchboard_admin::ops::people::{self, Session};
 
 use crate::ConsoleState;
@@ -115,6 +115,16 @@ pub struct Page<R> {
     pub signed: Signed,
 }
 
+impl<R> Page<R> {
+    /// The same page for what needs only reading.
+    pub fn into_viewer(self) -> Page<Viewer> {
+        Page {
+            access: self.access.as_viewer(),
+            signed: self.signed,
+        }
+    }
+}
+
 async fn page<R: MinRole>(req: HttpRequest) -> Result<Page<R>, ConsoleError> {
     let signed = signed(req.clone()).await?;
     let (admin, _) = states(&req)?;
@@ -138,7 +148,7 @@ impl<R: MinRole + 'static> FromRequest for Page<R> {
 }
 
 /// The origin a request was sent to, as a browser writes it in `Origin`.
-fn own_origin(req: &HttpRequest, console: &ConsoleState) -> String {
+pub(crate) fn own_origin(req: &HttpRequest, console: &ConsoleState) -> String {
     match &console.public_origin {
         Some(origin) => origin.trim_end_matches('/').to_owned(),
         None => {

@@ -236,18 +236,7 @@ async fn primary(
     if !htmx {
         return Ok(see_other(&format!("/c/{c}/numbers")));
     }
-    let Change { page: p, .. } = change;
-    let viewer = Page::<Viewer> {
-        access: switchboard_admin::auth::Access::authorize(
-            &state,
-            p.signed.session.principal().map_err(api(htmx))?,
-            Some(&c.to_string()),
-        )
-        .await
-        .map_err(api(htmx))?,
-        signed: p.signed,
-    };
-    page(viewer, state, query).await
+    page(change.page.into_viewer(), state, query).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,9 +287,15 @@ async fn forward(
     };
     let new = match (input.to.trim(), input.number_id.trim()) {
         ("", "") => Err("Type a phone number, or pick one of your numbers.".to_owned()),
-        (to, "") => typed_number(to)
-            .map(|to| Forwarding::External { to })
-            .ok_or_else(not_a_number),
+        (to, "") => match typed_number(to) {
+            // One of the clinic's own numbers is linked, not dialled out to
+            // (a call would come straight back in), so loops are seen.
+            Some(to) => Ok(own_number(&change.page, &state, &to, id)
+                .await?
+                .map(|number_id| Forwarding::Number { number_id })
+                .unwrap_or(Forwarding::External { to })),
+            None => Err(not_a_number()),
+        },
         ("", number_id) => Ok(Forwarding::Number {
             number_id: number_id.to_owned(),
         }),
@@ -328,6 +323,24 @@ async fn forward(
         }
         Err(Ok(words)) => Err(ConsoleError::api(ApiError::invalid("to", words), false)),
     }
+}
+
+/// The id of the clinic's live number `e164`, other than `except`.
+async fn own_number(
+    page: &Page<Editor>,
+    state: &switchboard_admin::AdminState,
+    e164: &str,
+    except: Uuid,
+) -> Result<Option<String>, ConsoleError> {
+    let htmx = page.signed.htmx;
+    let all = ops::page(&page.access.as_viewer(), state, "", false)
+        .await
+        .map_err(api(htmx))?;
+    Ok(all
+        .numbers
+        .iter()
+        .find(|n| n.e164 == e164 && n.id != except)
+        .map(|n| n.id.to_string()))
 }
 
 fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {

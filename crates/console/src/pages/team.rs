@@ -124,41 +124,6 @@ async fn team(
     .await
 }
 
-/// The Team page of an admin's change, as its viewer.
-async fn as_viewer(
-    change: Change<Admin>,
-    state: &AdminState,
-) -> Result<Page<Viewer>, ConsoleError> {
-    let htmx = change.page.signed.htmx;
-    let principal = change
-        .page
-        .signed
-        .session
-        .principal()
-        .map_err(|e| ConsoleError::api(e, htmx))?;
-    let access = switchboard_admin::auth::Access::authorize(
-        state,
-        principal,
-        Some(&change.page.access.clinic_id.to_string()),
-    )
-    .await
-    .map_err(|e| ConsoleError::api(e, htmx))?;
-    Ok(Page {
-        access,
-        signed: change.page.signed,
-    })
-}
-
-fn origin(req: &HttpRequest, console: &ConsoleState) -> String {
-    match &console.public_origin {
-        Some(o) => o.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
-}
-
 async fn invite(
     req: HttpRequest,
     change: Change<Admin>,
@@ -167,12 +132,16 @@ async fn invite(
 ) -> Result<HttpResponse, ConsoleError> {
     let input: InviteIn = change.form()?;
     let outcome = people::invite(&change.page.access, &state, &input, chrono::Utc::now()).await;
-    let page = as_viewer(change, &state).await?;
+    let page = change.page.into_viewer();
     match outcome {
         Ok(invitation) => {
             let shown = NewInvitation {
                 name: invitation.person.name.clone(),
-                link: format!("{}/invite/{}", origin(&req, &console), invitation.token),
+                link: format!(
+                    "{}/invite/{}",
+                    crate::session::own_origin(&req, &console),
+                    invitation.token
+                ),
                 expires: invitation.expires_at.format("%B %-d, %Y").to_string(),
             };
             render_team(
@@ -248,7 +217,7 @@ async fn after(
             code: "last_admin",
             message,
         }) => {
-            let page = as_viewer(change, state).await?;
+            let page = change.page.into_viewer();
             let words = message
                 .split_once(';')
                 .map(|(first, rest)| format!("{first}.{}", capitalize_sentence(rest)))
