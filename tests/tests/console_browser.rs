@@ -6,6 +6,7 @@ use fantoccini::actions::InputSource;
 use serde_json::json;
 use switchboard_tests::browser::Browser;
 use switchboard_tests::console::{ConsoleApp, PASSWORD, email, spawn_console};
+use switchboard_twilio::{Fault, Route};
 
 async fn signed_in(app: &ConsoleApp, role: &str) -> Browser {
     let browser = Browser::open(&app.base).await;
@@ -446,14 +447,31 @@ async fn an_admin_provisions_a_number_that_turns_active_without_a_reload() {
     b.check_page("numbers-provision-dialog").await;
     let first = b.find("#provision-results .result-number").await;
     let shown = first.text().await.expect("the number");
+    // Twilio takes its time to confirm: the card is pending meanwhile.
+    app.api.twilio.inject(
+        Route::Buy,
+        Fault::HandleThenHang(std::time::Duration::from_millis(1500)),
+        1,
+    );
     b.click("#provision-results button[type=submit]").await;
-    // The dialog closes and the new card arrives, then turns active.
+    // The dialog closes and the new card arrives, pending, then turns active.
     b.wait_for(
         "the dialog to close",
         "return document.querySelector('#provision').open;",
         |v| v == &json!(false),
     )
     .await;
+    b.wait_for(
+        "the new card to be pending",
+        "const c = document.querySelector('#cards .card');\
+         return c ? c.innerText : '';",
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains(&shown) && t.contains("Pending"))
+        },
+    )
+    .await;
+    b.screenshot("numbers-pending").await;
     b.wait_for(
         "the new card to be active",
         "const c = document.querySelector('#cards .card');\
@@ -477,6 +495,35 @@ async fn an_admin_provisions_a_number_that_turns_active_without_a_reload() {
         .unwrap_or_default();
     assert_eq!(numbers.len(), 4);
     assert!(numbers.iter().all(|n| n["lifecycle"] == "active"));
+    // A refusal by Twilio is a message in place of the card, and nothing stays.
+    app.api.twilio.inject(
+        Route::Buy,
+        Fault::TwilioError {
+            status: 400,
+            code: 21422,
+            message: "Phone number is not available".to_owned(),
+        },
+        1,
+    );
+    b.click("button[commandfor=provision]").await;
+    b.fill("#p-area", "212").await;
+    b.click("#provision button[type=submit]").await;
+    b.wait_for_text("#provision-results", "Purchase").await;
+    b.click("#provision-results button[type=submit]").await;
+    b.wait_for_text("#cards", "Twilio did not sell the number")
+        .await;
+    b.wait_for_text("#cards", "Nothing was bought").await;
+    let page = app
+        .api
+        .get(
+            &format!("/v1/clinics/{}/numbers", app.clinic.id),
+            &app.clinic.admin,
+        )
+        .await;
+    assert_eq!(
+        page.expect(200)["numbers"].as_array().map(Vec::len),
+        Some(4)
+    );
     b.close().await;
     app.api.stop().await;
 }

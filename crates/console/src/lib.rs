@@ -18,6 +18,7 @@ pub mod pages;
 pub mod render;
 pub mod session;
 mod views;
+mod words;
 
 use actix_web::web;
 use switchboard_admin::ops::people::SessionPolicy;

@@ -1,0 +1,266 @@
+//! A routing document in words, for people who read it rather than edit it.
+
+use std::collections::HashMap;
+
+use switchboard_core::model::{Action, Closure, ClosureRule, Strategy, Weekday, Window};
+
+const DAYS: [(Weekday, &str); 7] = [
+    (Weekday::Mon, "Mon"),
+    (Weekday::Tue, "Tue"),
+    (Weekday::Wed, "Wed"),
+    (Weekday::Thu, "Thu"),
+    (Weekday::Fri, "Fri"),
+    (Weekday::Sat, "Sat"),
+    (Weekday::Sun, "Sun"),
+];
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn long_day(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+/// Days as runs: `Mon–Fri`, `Mon, Wed, Sat–Sun`.
+pub fn days(days: &[Weekday]) -> String {
+    if days.len() == 7 {
+        return "Every day".to_owned();
+    }
+    let on: Vec<bool> = DAYS.iter().map(|(d, _)| days.contains(d)).collect();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < 7 {
+        if !on[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i + 1 < 7 && on[i + 1] {
+            i += 1;
+        }
+        runs.push(if i - start >= 2 {
+            format!("{}–{}", DAYS[start].1, DAYS[i].1)
+        } else if i > start {
+            format!("{}, {}", DAYS[start].1, DAYS[i].1)
+        } else {
+            DAYS[start].1.to_owned()
+        });
+        i += 1;
+    }
+    runs.join(", ")
+}
+
+/// A schedule: `Mon–Fri 08:00–18:00; Sat 09:00–12:00`; an overnight window
+/// says so.
+pub fn schedule(windows: &[Window]) -> String {
+    windows
+        .iter()
+        .map(|w| {
+            let overnight = if w.end <= w.start && w.end != "24:00" {
+                " (overnight)"
+            } else {
+                ""
+            };
+            format!("{} {}–{}{overnight}", days(&w.days), w.start, w.end)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Names of assistants and ring groups by id.
+pub struct Names<'a> {
+    pub assistants: &'a HashMap<String, String>,
+    pub ring_groups: &'a HashMap<String, String>,
+}
+
+impl Names<'_> {
+    fn assistant(&self, id: &str) -> String {
+        self.assistants
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "an assistant".to_owned())
+    }
+}
+
+/// What an action does.
+pub fn action(action: &Action, names: &Names<'_>) -> String {
+    match action {
+        Action::Assistant { assistant_id } => format!("{} answers", names.assistant(assistant_id)),
+        Action::RingGroup { ring_group_id } => format!(
+            "{} rings",
+            names
+                .ring_groups
+                .get(ring_group_id)
+                .cloned()
+                .unwrap_or_else(|| "a ring group".to_owned())
+        ),
+        Action::Voicemail { greeting: Some(g) } => format!("Voicemail, with the greeting “{g}”"),
+        Action::Voicemail { greeting: None } => "Voicemail, with the default greeting".to_owned(),
+        Action::Forward { to } => format!(
+            "Forwarded to {}",
+            switchboard_admin::ops::numbers::display(to)
+        ),
+        Action::Message { text } => format!("A message is read (“{text}”), then the call ends"),
+        Action::Hangup => "The call is hung up".to_owned(),
+    }
+}
+
+/// A ring group's strategy.
+pub fn strategy(strategy: Strategy) -> &'static str {
+    match strategy {
+        Strategy::Simultaneous => "all at once",
+        Strategy::Sequential => "one after another",
+    }
+}
+
+fn ordinal(n: i64) -> String {
+    if n == -1 {
+        return "last".to_owned();
+    }
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn month(m: i64) -> &'static str {
+    usize::try_from(m - 1)
+        .ok()
+        .and_then(|i| MONTHS.get(i))
+        .copied()
+        .unwrap_or("?")
+}
+
+/// A closure as a sentence: "Every year on the 4th Thursday of November,
+/// all day".
+pub fn closure(c: &Closure) -> String {
+    let when = match &c.rule {
+        ClosureRule::None { start, end } if start == end => format!("On {start}"),
+        ClosureRule::None { start, end } => format!("From {start} to {end}"),
+        ClosureRule::Weekly { days: d } => format!("Every week on {}", days(d)),
+        ClosureRule::Monthly { day: Some(day), .. } => {
+            format!("Every month on the {}", ordinal(*day))
+        }
+        ClosureRule::Monthly {
+            nth: Some(nth),
+            weekday: Some(w),
+            ..
+        } => format!("Every month on the {} {}", ordinal(*nth), long_day(*w)),
+        ClosureRule::Monthly { .. } => "Every month".to_owned(),
+        ClosureRule::Yearly {
+            month: m,
+            day,
+            nth,
+            weekday,
+            days,
+        } => {
+            let anchor = match (day, nth, weekday) {
+                (Some(d), _, _) => format!("on {} {d}", month(*m)),
+                (None, Some(n), Some(w)) => {
+                    format!("on the {} {} of {}", ordinal(*n), long_day(*w), month(*m))
+                }
+                _ => format!("in {}", month(*m)),
+            };
+            let span = match days {
+                Some(n) if *n > 1 => format!(", for {n} days"),
+                _ => String::new(),
+            };
+            format!("Every year {anchor}{span}")
+        }
+    };
+    let times = match (&c.start_time, &c.end_time) {
+        (Some(s), Some(e)) => format!(", {s}–{e}"),
+        _ if matches!(&c.rule, ClosureRule::None { start, .. } if start.contains('T')) => {
+            String::new()
+        }
+        _ => ", all day".to_owned(),
+    };
+    let bounds = match (&c.from, &c.until) {
+        (Some(f), Some(u)) => format!(", from {f} until {u}"),
+        (Some(f), None) => format!(", from {f}"),
+        (None, Some(u)) => format!(", until {u}"),
+        (None, None) => String::new(),
+    };
+    format!("{when}{times}{bounds}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closure_of(json: serde_json::Value) -> Closure {
+        serde_json::from_value(json).expect("a closure")
+    }
+
+    #[test]
+    fn days_read_as_runs() {
+        use Weekday::*;
+        assert_eq!(days(&[Mon, Tue, Wed, Thu, Fri]), "Mon–Fri");
+        assert_eq!(days(&[Mon, Wed, Sat, Sun]), "Mon, Wed, Sat, Sun");
+        assert_eq!(days(&[Mon, Tue, Wed, Fri]), "Mon–Wed, Fri");
+        assert_eq!(days(&Weekday::ALL), "Every day");
+    }
+
+    #[test]
+    fn an_overnight_window_says_so() {
+        let w: Window = serde_json::from_value(
+            serde_json::json!({"days": ["fri"], "start": "22:00", "end": "06:00"}),
+        )
+        .expect("a window");
+        assert_eq!(schedule(&[w]), "Fri 22:00–06:00 (overnight)");
+    }
+
+    #[test]
+    fn closures_read_as_sentences() {
+        let thanksgiving = closure_of(serde_json::json!(
+            {"name": "Thanksgiving", "repeat": "yearly", "month": 11, "nth": 4, "weekday": "thu"}
+        ));
+        assert_eq!(
+            closure(&thanksgiving),
+            "Every year on the 4th Thursday of November, all day"
+        );
+        let lunch = closure_of(serde_json::json!(
+            {"name": "Staff lunch", "repeat": "monthly", "nth": -1, "weekday": "fri",
+             "start_time": "12:00", "end_time": "13:00", "from": "2027-01-01"}
+        ));
+        assert_eq!(
+            closure(&lunch),
+            "Every month on the last Friday, 12:00–13:00, from 2027-01-01"
+        );
+        let holidays = closure_of(serde_json::json!(
+            {"name": "Winter", "repeat": "yearly", "month": 12, "day": 24, "days": 3}
+        ));
+        assert_eq!(
+            closure(&holidays),
+            "Every year on December 24, for 3 days, all day"
+        );
+        let once = closure_of(serde_json::json!(
+            {"name": "Move", "repeat": "none", "start": "2027-02-01T12:00", "end": "2027-02-01T18:00"}
+        ));
+        assert_eq!(closure(&once), "From 2027-02-01T12:00 to 2027-02-01T18:00");
+    }
+}
