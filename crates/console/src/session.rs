@@ -165,10 +165,10 @@ fn check_change(
     session: &Session,
     body: &[u8],
 ) -> Result<(), ConsoleError> {
-    if let Some(origin) = req.headers().get("origin") {
-        if origin.as_bytes() != own_origin(req, console).as_bytes() {
-            return Err(ConsoleError::CsrfRefused);
-        }
+    if let Some(origin) = req.headers().get("origin")
+        && origin.as_bytes() != own_origin(req, console).as_bytes()
+    {
+        return Err(ConsoleError::CsrfRefused);
     }
     let header = req
         .headers()
