@@ -13,6 +13,8 @@ struct Serving {
     webhook: u16,
     admin: u16,
     log: Vec<String>,
+    /// Every line the service wrote, to this moment.
+    all: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Serving {
@@ -36,6 +38,11 @@ impl Drop for Serving {
 
 /// Starts `switchboard serve` in `dir` and waits for its "serving" line.
 fn serve(dir: &Path) -> Serving {
+    serve_logging(dir, "info")
+}
+
+/// The same, logging at `level`.
+fn serve_logging(dir: &Path, level: &str) -> Serving {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")
         .current_dir(dir)
@@ -43,8 +50,8 @@ fn serve(dir: &Path) -> Serving {
         .env("SWITCHBOARD_WEBHOOK__LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_ADMIN__LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
-        .env("SWITCHBOARD_LOG__LEVEL", "info")
-        .env("RUST_LOG", "info")
+        .env("SWITCHBOARD_LOG__LEVEL", level)
+        .env("RUST_LOG", level)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -76,12 +83,21 @@ fn serve(dir: &Path) -> Serving {
             let port = |k: &str| fields[k].as_u64().expect("port") as u16;
             let (webhook, admin) = (port("webhook"), port("admin"));
             // keep draining so the child never blocks on a full pipe
-            std::thread::spawn(move || while rx.recv().is_ok() {});
+            let all = std::sync::Arc::new(std::sync::Mutex::new(log.clone()));
+            let kept = all.clone();
+            std::thread::spawn(move || {
+                while let Ok(line) = rx.recv() {
+                    if let Ok(mut kept) = kept.lock() {
+                        kept.push(line);
+                    }
+                }
+            });
             return Serving {
                 child,
                 webhook,
                 admin,
                 log,
+                all,
             };
         }
     }
@@ -248,4 +264,79 @@ fn serve_runs_on_its_own_database_stops_on_ctrl_c_and_reuses_the_data() {
     );
     interrupt_and_wait(restarted);
     assert!(!postmaster_alive(&data));
+}
+
+/// The demo's sign-in file: `(email, password)`.
+fn demo_login(dir: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(dir.join(".switchboard/demo_login"))
+        .expect("the demo sign-in file");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .expect("the field")
+            .trim()
+            .to_owned()
+    };
+    (field("email"), field("password"))
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn the_demo_prints_the_console_and_a_sign_in_that_works_and_no_password_reaches_the_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let serving = serve_logging(dir.path(), "trace");
+    let (email, password) = demo_login(dir.path());
+    let wrong = "Wrong-Marker-Password-7731";
+    let post = |fields: &[(&str, &str)]| {
+        let body = form(fields);
+        http(
+            serving.admin,
+            "POST",
+            "/sign-in",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &body,
+        )
+    };
+    let (status, body) = post(&[("email", &email), ("password", wrong)]);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = post(&[("email", &email), ("password", &password), ("next", "/")]);
+    assert_eq!(status, 303, "the demo sign-in opens the console: {body}");
+    // Give the service a moment to write whatever it writes about them.
+    std::thread::sleep(Duration::from_millis(500));
+    let all = serving.all.lock().expect("the log").clone();
+    assert!(
+        all.iter().any(|l| l.starts_with("Console: http://")),
+        "the console's address is printed: {all:#?}"
+    );
+    assert!(
+        all.iter().any(|l| l.contains(&email)),
+        "the demo sign-in is printed"
+    );
+    assert!(all.len() > 50, "trace logging is on: {} lines", all.len());
+    for line in &all {
+        assert!(!line.contains(wrong), "a password reached the log: {line}");
+        if !line.trim_start().starts_with("password: ") {
+            assert!(!line.contains(&password), "a password reached the log: {line}");
+        }
+    }
+    interrupt_and_wait(serving);
 }
