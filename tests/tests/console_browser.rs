@@ -612,3 +612,39 @@ async fn every_other_page_reads_cleanly() {
     b.close().await;
     app.api.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_clinic_opens_with_its_printed_sign_in() {
+    let app = switchboard_tests::admin::spawn_admin().await;
+    let dir = switchboard_tests::test_data_dir("demo");
+    switchboard_server::demo::load_if_empty(&app.app.db.pool, b"test pepper", &dir)
+        .await
+        .expect("the demo loads");
+    let file = switchboard_server::demo::ensure_demo_login(&app.app.db.pool, &dir)
+        .await
+        .expect("the demo sign-in")
+        .expect("its file");
+    let text = std::fs::read_to_string(file).expect("the file reads");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .expect("the field")
+            .to_owned()
+    };
+    let b = Browser::open(&app.app.admin_base).await;
+    b.sign_in(&field("email"), &field("password")).await;
+    b.wait_for_text("h1", "Phone Numbers").await;
+    b.wait_for_text(
+        ".banner",
+        "Texting Tess answers texts on all enabled numbers",
+    )
+    .await;
+    b.wait_for_text("#cards", "Linked").await;
+    b.wait_for_text("#cards", "Forwarding").await;
+    b.wait_for_text("#cards", "(415) 555-0142").await;
+    b.wait_for_text("#cards", "Disabled").await;
+    b.wait_for_text("#cards", "(212) 555-0100").await;
+    b.check_page("demo-numbers").await;
+    b.close().await;
+    app.stop().await;
+}

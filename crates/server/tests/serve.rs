@@ -335,7 +335,10 @@ fn the_demo_prints_the_console_and_a_sign_in_that_works_and_no_password_reaches_
     for line in &all {
         assert!(!line.contains(wrong), "a password reached the log: {line}");
         if !line.trim_start().starts_with("password: ") {
-            assert!(!line.contains(&password), "a password reached the log: {line}");
+            assert!(
+                !line.contains(&password),
+                "a password reached the log: {line}"
+            );
         }
     }
     interrupt_and_wait(serving);

@@ -712,3 +712,28 @@ pub fn and_list(names: &[String]) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{and_list, display};
+
+    #[test]
+    fn numbers_read_in_their_own_national_format() {
+        assert_eq!(display("+14155550123"), "(415) 555-0123");
+        assert_eq!(display("+442079460000"), "020 7946 0000");
+        assert_eq!(display("+4930123456"), "030 123456");
+        // Not a number libphonenumber knows: as it is.
+        assert_eq!(display("+999123"), "+999123");
+    }
+
+    #[test]
+    fn names_are_listed_as_in_a_sentence() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(and_list(&names(&["Lunch AI"])), "Lunch AI");
+        assert_eq!(
+            and_list(&names(&["Lunch AI", "Night AI"])),
+            "Lunch AI and Night AI"
+        );
+        assert_eq!(and_list(&names(&["A", "B", "C"])), "A, B and C");
+    }
+}
