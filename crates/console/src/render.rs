@@ -52,6 +52,18 @@ pub fn see_other(location: &str) -> HttpResponse {
     response.insert_header(("Location", location)).finish()
 }
 
+/// A connection for a page's reads.
+pub async fn client(
+    state: &switchboard_admin::AdminState,
+    htmx: bool,
+) -> Result<switchboard_store::Client, ConsoleError> {
+    state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ConsoleError::api(e.into(), htmx))
+}
+
 /// One link of the sidebar.
 pub struct NavItem {
     pub label: &'static str,
@@ -95,11 +107,7 @@ impl Chrome {
         current: &str,
     ) -> Result<Chrome, ConsoleError> {
         let htmx = page.signed.htmx;
-        let client = state
-            .pool
-            .get()
-            .await
-            .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+        let client = client(state, htmx).await?;
         let clinic = clinics::get(&client, page.access.clinic_id)
             .await
             .map_err(|e| ConsoleError::api(e.into(), htmx))?;

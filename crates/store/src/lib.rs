@@ -21,7 +21,7 @@ pub mod pool;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use deadpool_postgres::Pool;
+pub use deadpool_postgres::{Object as Client, Pool};
 pub use error::{StoreError, StoreResult};
 pub use pool::{DbConfig, connect_pool, migrate};
 pub use tokio_postgres::Config as PgConfig;

@@ -410,19 +410,13 @@ pub async fn update(
     }
     problems.finish()?;
     let after = repo::update_details(&tx, access.clinic_id, id, &details).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "number.update",
-        ("number", id.to_string()),
-        json(&before),
-        json(&after),
+    commit_change(
+        tx,
+        access,
+        id,
+        Some(("number.update", json(&before), json(&after))),
     )
-    .await?;
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    .await
 }
 
 /// Replaces a number's routing document, when `expected` (the `If-Match`
@@ -444,19 +438,13 @@ pub async fn save_routing(
     })?;
     let before = load_routing(&tx, id).await?;
     let (saved, _version) = repo::save_routing(&tx, access.clinic_id, id, expected, &doc).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "number.routing.update",
-        ("number", id.to_string()),
-        json(&before),
-        json(&saved),
+    commit_change(
+        tx,
+        access,
+        id,
+        Some(("number.routing.update", json(&before), json(&saved))),
     )
-    .await?;
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    .await
 }
 
 /// Enables (`active`) or disables (`paused`) a number.
@@ -469,26 +457,14 @@ pub async fn set_enabled(
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let (before, after) = repo::set_enabled(&tx, access.clinic_id, id, enabled).await?;
-    if before.lifecycle != after.lifecycle {
-        let action = if enabled {
-            "number.enable"
-        } else {
-            "number.disable"
-        };
-        record(
-            &tx,
-            &access.actor(),
-            access.clinic_id,
-            action,
-            ("number", id.to_string()),
-            json(&before.lifecycle),
-            json(&after.lifecycle),
-        )
-        .await?;
-    }
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    let action = if enabled {
+        "number.enable"
+    } else {
+        "number.disable"
+    };
+    let audited = (before.lifecycle != after.lifecycle)
+        .then(|| (action, json(&before.lifecycle), json(&after.lifecycle)));
+    commit_change(tx, access, id, audited).await
 }
 
 /// How often "make primary" retries when a concurrent writer won the race
@@ -529,15 +505,40 @@ async fn make_primary_once(
     lock_clinic(&tx, access.clinic_id).await?;
     let before = repo::get(&tx, access.clinic_id, id).await?;
     let previous = repo::make_primary(&tx, access.clinic_id, id).await?;
-    if !before.is_primary {
+    let audited = (!before.is_primary).then(|| {
+        (
+            "number.primary",
+            Some(serde_json::json!({ "primary_number_id": previous })),
+            Some(serde_json::json!({ "primary_number_id": id })),
+        )
+    });
+    commit_change(tx, access, id, audited).await
+}
+
+/// What the audit log records of a change: its action, before and after.
+type Audited = (
+    &'static str,
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+);
+
+/// The end of every change to a number: its audit row (when something
+/// changed), the detail read back in the same transaction, the commit.
+async fn commit_change<R>(
+    tx: deadpool_postgres::Transaction<'_>,
+    access: &Access<R>,
+    id: Uuid,
+    audited: Option<Audited>,
+) -> ApiResult<NumberDetailOut> {
+    if let Some((action, before, after)) = audited {
         record(
             &tx,
             &access.actor(),
             access.clinic_id,
-            "number.primary",
+            action,
             ("number", id.to_string()),
-            Some(serde_json::json!({ "primary_number_id": previous })),
-            Some(serde_json::json!({ "primary_number_id": id })),
+            before,
+            after,
         )
         .await?;
     }
@@ -578,19 +579,17 @@ pub async fn set_forwarding(
     let links = repo::links(&tx, access.clinic_id).await?;
     check_forwarding(&links, &id.to_string(), &new).map_err(|e| forwarding_error(e, &new))?;
     repo::write_forwarding(&tx, access.clinic_id, id, Some(&new)).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "number.forwarding.update",
-        ("number", id.to_string()),
-        json(&before.forwarding),
-        json(&new),
+    commit_change(
+        tx,
+        access,
+        id,
+        Some((
+            "number.forwarding.update",
+            json(&before.forwarding),
+            json(&new),
+        )),
     )
-    .await?;
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    .await
 }
 
 /// Stops a number's forwarding (nothing to do when it has none).
@@ -604,20 +603,12 @@ pub async fn stop_forwarding(
     let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
     if before.forwarding.is_some() {
         repo::write_forwarding(&tx, access.clinic_id, id, None).await?;
-        record(
-            &tx,
-            &access.actor(),
-            access.clinic_id,
-            "number.forwarding.delete",
-            ("number", id.to_string()),
-            json(&before.forwarding),
-            None,
-        )
-        .await?;
     }
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    let audited = before
+        .forwarding
+        .is_some()
+        .then(|| ("number.forwarding.delete", json(&before.forwarding), None));
+    commit_change(tx, access, id, audited).await
 }
 
 /// Releases a number: the release rules are checked with the clinic
@@ -646,19 +637,13 @@ pub async fn release(
         twilio.release(sid).await?;
     }
     let after = repo::mark_released(&tx, access.clinic_id, id).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "number.release",
-        ("number", id.to_string()),
-        json(&before),
-        json(&after),
+    commit_change(
+        tx,
+        access,
+        id,
+        Some(("number.release", json(&before), json(&after))),
     )
-    .await?;
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
-    tx.commit().await?;
-    Ok(detail)
+    .await
 }
 
 /// Names, in the refusal's message, the assistants bound to the number or

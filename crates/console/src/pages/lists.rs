@@ -12,7 +12,7 @@ use switchboard_store::admin::activity::{CallFilter, list_calls};
 use switchboard_store::admin::{assistants, audit, keys, locations};
 use uuid::Uuid;
 
-use crate::render::{Chrome, ConsoleError, render, role_label};
+use crate::render::{Chrome, ConsoleError, client, render, role_label};
 use crate::session::Page;
 use crate::views::{CardView, status_words};
 
@@ -73,11 +73,7 @@ async fn assistant_list(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let items = assistants::list(&client, page.access.clinic_id)
         .await
         .map_err(db(htmx))?
@@ -109,11 +105,7 @@ async fn assistant(
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
     let id = Uuid::parse_str(&path.1).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))?;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let row = assistants::get(&client, page.access.clinic_id, id)
         .await
         .map_err(db(htmx))?;
@@ -154,11 +146,7 @@ async fn location_list(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let items = locations::list(&client, page.access.clinic_id)
         .await
         .map_err(db(htmx))?;
@@ -205,11 +193,7 @@ async fn calls(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let items = list_calls(&client, page.access.clinic_id, &CallFilter::default(), 100)
         .await
         .map_err(db(htmx))?
@@ -250,11 +234,7 @@ async fn api_keys(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let items = keys::list(&client, page.access.clinic_id)
         .await
         .map_err(db(htmx))?
@@ -289,11 +269,7 @@ async fn audit_log(
     state: web::Data<AdminState>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let items = audit::list(&client, page.access.clinic_id, None, 100)
         .await
         .map_err(db(htmx))?
@@ -339,11 +315,7 @@ async fn number(
     let detail = ops::detail(&page.access, &state, id)
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), htmx))?;
+    let client = client(&state, htmx).await?;
     let assistant_names: std::collections::HashMap<String, String> =
         assistants::list(&client, page.access.clinic_id)
             .await

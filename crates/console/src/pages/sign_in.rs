@@ -167,11 +167,7 @@ async fn clinics(
     if let Some(c) = signed.session.person.clinic_id {
         return Ok(see_other(&format!("/c/{c}/numbers")));
     }
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ConsoleError::api(e.into(), false))?;
+    let client = crate::render::client(&state, false).await?;
     let clinics = clinic_names(&client)
         .await
         .map_err(|e| ConsoleError::api(e.into(), false))?;
