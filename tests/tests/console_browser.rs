@@ -609,6 +609,18 @@ async fn every_other_page_reads_cleanly() {
     b.click(".link-list a").await;
     b.wait_for_text("h1", "Phone Numbers").await;
     b.wait_for_text(".topbar", "super admin").await;
+    // A super admin makes a clinic.
+    b.goto("/clinics").await;
+    b.fill("#clinic-name", "Harbor Clinic").await;
+    b.fill("#clinic-zone", "Mars/Olympus").await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_for_text("#clinic-zone-error", "Pick a timezone")
+        .await;
+    b.fill("#clinic-zone", "America/New_York").await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_for_text(".topbar", "Harbor Clinic").await;
+    b.wait_for_text("#cards", "No numbers yet").await;
+    b.check_page("numbers-empty").await;
     b.close().await;
     app.api.stop().await;
 }

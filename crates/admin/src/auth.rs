@@ -162,6 +162,23 @@ impl<R> Access<R> {
 /// The super key and nothing else (creating clinics).
 pub struct SuperKey;
 
+/// Access to what only a super principal may do (creating clinics): the
+/// super key, the command line, or a super admin person.
+pub struct SuperAccess {
+    pub principal: Principal,
+}
+
+impl SuperAccess {
+    /// `principal`'s super access; forbidden to anyone of one clinic.
+    pub fn authorize(principal: Principal) -> Result<SuperAccess, ApiError> {
+        if principal.is_super() {
+            Ok(SuperAccess { principal })
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -220,9 +220,18 @@ impl<R: MinRole + 'static> FromRequest for Change<R> {
     }
 }
 
-/// A state-changing request of a signed-in person, on no clinic (sign-out).
+/// A state-changing request of a signed-in person, on no clinic (sign-out,
+/// a new clinic).
 pub struct SignedChange {
     pub signed: Signed,
+    body: web::Bytes,
+}
+
+impl SignedChange {
+    /// The form the request carried.
+    pub fn form<T: DeserializeOwned>(&self) -> Result<T, ConsoleError> {
+        serde_urlencoded::from_bytes(&self.body).map_err(|e| ConsoleError::BadForm(e.to_string()))
+    }
 }
 
 impl FromRequest for SignedChange {
@@ -239,7 +248,7 @@ impl FromRequest for SignedChange {
                 .map_err(|_| ConsoleError::BadForm("the form is too large".into()))?;
             let (_, console) = states(&req)?;
             check_change(&req, &console, &signed.session, &body)?;
-            Ok(SignedChange { signed })
+            Ok(SignedChange { signed, body })
         })
     }
 }

@@ -9,23 +9,16 @@ use switchboard_store::admin::clinics::{self, ClinicSettings};
 
 use super::record;
 use crate::AdminState;
-use crate::auth::{Access, Editor, SuperKey, Viewer};
+use crate::auth::{Access, Editor, Principal, SuperAccess, SuperKey, Viewer};
 use crate::error::ApiResult;
 use crate::extract::Body;
+pub use crate::ops::clinics::ClinicIn;
 use crate::validation::{Problems, nullable};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/clinics", web::post().to(create))
         .route("/v1/clinics/{c}", web::get().to(get))
         .route("/v1/clinics/{c}", web::patch().to(patch));
-}
-
-/// `POST /v1/clinics` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClinicIn {
-    pub name: String,
-    pub default_timezone: String,
 }
 
 /// `PATCH /v1/clinics/{c}` body: absent fields are kept, `null` clears.
@@ -48,25 +41,8 @@ pub struct ClinicPatch {
 
 async fn create(_: SuperKey, state: web::Data<AdminState>, body: Body) -> ApiResult<HttpResponse> {
     let input: ClinicIn = body.json()?;
-    let mut problems = Problems::new();
-    problems.name("name", &input.name);
-    problems.timezone("default_timezone", &input.default_timezone);
-    problems.finish()?;
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let clinic = clinics::create(&tx, input.name.trim(), &input.default_timezone).await?;
-    let actor = crate::auth::Principal::Super.actor();
-    record(
-        &tx,
-        &actor,
-        clinic.id,
-        "clinic.create",
-        ("clinic", clinic.id.to_string()),
-        None,
-        json(&clinic),
-    )
-    .await?;
-    tx.commit().await?;
+    let access = SuperAccess::authorize(Principal::Super)?;
+    let clinic = crate::ops::clinics::create(&access, &state, &input).await?;
     Ok(HttpResponse::Created().json(clinic))
 }
 

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/invite/{token}", web::get().to(invite_page))
         .route("/invite/{token}", web::post().to(accept))
         .route("/clinics", web::get().to(clinics))
+        .route("/clinics", web::post().to(create_clinic))
         .route("/c/{c}", web::get().to(clinic_home));
 }
 
@@ -158,6 +159,16 @@ struct ClinicsPage {
     name: String,
     csrf: String,
     clinics: Vec<(uuid::Uuid, String)>,
+    zones: Vec<&'static str>,
+    new_name: String,
+    new_zone: String,
+    name_error: Option<String>,
+    zone_error: Option<String>,
+}
+
+/// Every IANA zone name, for the timezone field's suggestions.
+fn zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
 }
 
 async fn clinics(
@@ -178,8 +189,59 @@ async fn clinics(
             name: signed.session.person.name.clone(),
             csrf: signed.session.csrf_token.clone(),
             clinics,
+            zones: zones(),
+            new_name: String::new(),
+            new_zone: String::new(),
+            name_error: None,
+            zone_error: None,
         },
     ))
+}
+
+async fn create_clinic(
+    change: SignedChange,
+    state: web::Data<AdminState>,
+) -> Result<HttpResponse, ConsoleError> {
+    let input: switchboard_admin::ops::clinics::ClinicIn = change.form()?;
+    let principal = change
+        .signed
+        .session
+        .principal()
+        .map_err(|e| ConsoleError::api(e, false))?;
+    let access = switchboard_admin::auth::SuperAccess::authorize(principal)
+        .map_err(|e| ConsoleError::api(e, false))?;
+    match switchboard_admin::ops::clinics::create(&access, &state, &input).await {
+        Ok(clinic) => Ok(see_other(&format!("/c/{}/numbers", clinic.id))),
+        Err(ApiError::Invalid(details)) => {
+            let client = crate::render::client(&state, false).await?;
+            let clinics = clinic_names(&client)
+                .await
+                .map_err(|e| ConsoleError::api(e.into(), false))?;
+            let problem = |field: &str| {
+                details
+                    .iter()
+                    .find(|d| d.field == field)
+                    .map(|d| d.problem.clone())
+            };
+            Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ClinicsPage {
+                    bare: Bare::new(),
+                    name: change.signed.session.person.name.clone(),
+                    csrf: change.signed.session.csrf_token.clone(),
+                    clinics,
+                    zones: zones(),
+                    name_error: problem("name").map(|p| format!("The name {p}.")),
+                    zone_error: problem("default_timezone").map(|_| {
+                        "Pick a timezone from the list, like America/New_York.".to_owned()
+                    }),
+                    new_name: input.name,
+                    new_zone: input.default_timezone,
+                },
+            ))
+        }
+        Err(e) => Err(ConsoleError::api(e, false)),
+    }
 }
 
 #[derive(Template)]
