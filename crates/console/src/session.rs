@@ -188,6 +188,16 @@ fn check_change(
     }
 }
 
+/// A form without its `csrf` field (checked already), so that the
+/// operations' inputs can refuse fields they do not know.
+fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConsoleError> {
+    let bad = |e: &dyn std::fmt::Display| ConsoleError::BadForm(e.to_string());
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| bad(&e))?;
+    let rest: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "csrf").collect();
+    let text = serde_urlencoded::to_string(&rest).map_err(|e| bad(&e))?;
+    serde_urlencoded::from_str(&text).map_err(|e| bad(&e))
+}
+
 /// A state-changing request of a signed-in person on the path's clinic.
 pub struct Change<R> {
     pub page: Page<R>,
@@ -197,7 +207,7 @@ pub struct Change<R> {
 impl<R> Change<R> {
     /// The form the request carried.
     pub fn form<T: DeserializeOwned>(&self) -> Result<T, ConsoleError> {
-        serde_urlencoded::from_bytes(&self.body).map_err(|e| ConsoleError::BadForm(e.to_string()))
+        form(&self.body)
     }
 }
 
@@ -230,7 +240,7 @@ pub struct SignedChange {
 impl SignedChange {
     /// The form the request carried.
     pub fn form<T: DeserializeOwned>(&self) -> Result<T, ConsoleError> {
-        serde_urlencoded::from_bytes(&self.body).map_err(|e| ConsoleError::BadForm(e.to_string()))
+        form(&self.body)
     }
 }
 

@@ -102,8 +102,9 @@ async fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    // The call tool prints TwiML on stdout: keep logs out of it.
-    if !matches!(command, Command::Call(_)) {
+    // The call tool prints TwiML, and user invite a link, on stdout: keep
+    // logs out of it.
+    if !matches!(command, Command::Call(_) | Command::User(_)) {
         init_logging(&settings);
     }
     let result = match command {
