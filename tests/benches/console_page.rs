@@ -53,12 +53,14 @@ fn main() {
         .expect("a runtime");
     runtime.block_on(async {
         let app = spawn_console().await;
-        // The fixture's three numbers, and the rest bought and routed alike.
-        for i in 3..numbers {
-            let id = app
-                .api
-                .buy(&app.clinic, &format!("+1415556{:04}", i))
-                .await;
+        // The fixture's three numbers, and the rest bought (the fake Twilio
+        // sells NPA-555-0100 to 0199 in each area code) and routed alike.
+        let for_sale = ["415", "628", "650", "707"]
+            .iter()
+            .flat_map(|npa| (100..200).map(move |line| format!("+1{npa}555{line:04}")))
+            .skip(3);
+        for (i, e164) in (3..numbers).zip(for_sale) {
+            let id = app.api.buy(&app.clinic, &e164).await;
             app.api
                 .put_routing(
                     &app.clinic,

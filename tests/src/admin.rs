@@ -246,6 +246,60 @@ impl AdminApp {
         self.call("DELETE", path, Some(key), None).await
     }
 
+    /// Posts a webhook signed as Twilio would, to the webhook listener; the TwiML.
+    pub async fn post_webhook(&self, path: &str, form: Vec<(String, String)>) -> String {
+        let signature = switchboard_twilio::sign_form(
+            &format!("{}{path}", crate::webhook::PUBLIC_BASE),
+            &form,
+            DEMO_AUTH_TOKEN.as_bytes(),
+        );
+        let response = self
+            .app
+            .http
+            .post(format!("{}{path}", self.app.webhook_base))
+            .header("X-Twilio-Signature", signature)
+            .form(&form)
+            .send()
+            .await
+            .expect("the webhook answers");
+        assert_eq!(response.status(), 200);
+        response.text().await.expect("TwiML")
+    }
+
+    /// Waits until the router serves the configuration committed so far.
+    pub async fn wait_for_router(&self) {
+        let client = self.app.db.pool.get().await.expect("a connection");
+        let version = switchboard_store::config::current_version(&client)
+            .await
+            .expect("the version");
+        let started = std::time::Instant::now();
+        loop {
+            let text = self
+                .app
+                .http
+                .get(format!("{}/metrics", self.app.webhook_base))
+                .send()
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .unwrap_or_default();
+            let seen = text
+                .lines()
+                .find_map(|l| l.strip_prefix("switchboard_snapshot_version "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(-1.0);
+            if seen >= version as f64 {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "the router never reached version {version}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Creates a clinic (super key) with an admin, an editor and a viewer key.
     pub async fn clinic(&self, name: &str, timezone: &str) -> Clinic {
         let created = self

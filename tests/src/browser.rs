@@ -173,12 +173,19 @@ impl Browser {
 
     /// The element `css` selects, waiting for it to appear.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .await;
+        match found {
+            Ok(element) => element,
+            Err(e) => {
+                let dump = self.dump().await;
+                panic!("no element {css}: {e} (the page: {dump})")
+            }
+        }
     }
 
     /// How many elements `css` selects now.
@@ -200,7 +207,8 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("waited 10 s for {what}; last value {last}");
+        let dump = self.dump().await;
+        panic!("waited 10 s for {what}; last value {last} (the page: {dump})");
     }
 
     /// Waits until the element `css` shows `text` (a part of its text).
@@ -229,9 +237,47 @@ impl Browser {
         field.send_keys(text).await.expect("typing");
     }
 
-    /// Clicks the element `css`.
+    /// Sets a field's value as a person would pick it (a date, a time, a
+    /// select), with the events a change fires.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "const e = document.querySelector(arguments[0]); e.value = arguments[1];\
+                 e.dispatchEvent(new Event('input', {bubbles: true}));\
+                 e.dispatchEvent(new Event('change', {bubbles: true}));",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .expect("the value is set");
+    }
+
+    /// Clicks the element `css`, scrolled to the middle of the window
+    /// first (a sticky bar must not take the click).
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.expect("the click");
+        let element = self.find(css).await;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&element).expect("an element reference")],
+            )
+            .await
+            .expect("scrolls");
+        element.click().await.expect("the click");
+    }
+
+    /// Writes the page's HTML beside the screenshots; its path.
+    pub async fn dump(&self) -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let html = self.client.source().await.unwrap_or_default();
+        let path = screenshot_dir().join(format!(
+            "failure-{}-{}.html",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::write(&path, html);
+        path.display().to_string()
     }
 
     /// Signs in with an email and password on the sign-in page.
@@ -307,7 +353,24 @@ impl Browser {
                 .set_window_size(w, h)
                 .await
                 .expect("the window size");
-            tokio::time::sleep(Duration::from_millis(150)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            // The whole page, not only what a window shows.
+            let full = self
+                .client
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_u64())
+                .unwrap_or(u64::from(h));
+            let tall = u32::try_from(full.clamp(u64::from(h), 8000)).unwrap_or(h);
+            if tall > h {
+                // The window's frame is not part of the page: leave room for it.
+                self.client
+                    .set_window_size(w, tall + (h - self.inner_height().await.min(h)))
+                    .await
+                    .expect("the window size");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             let png = self.client.screenshot().await.expect("a screenshot");
             std::fs::write(dir.join(format!("{name}-{label}.png")), png)
                 .expect("the screenshot is written");
@@ -316,6 +379,16 @@ impl Browser {
             .set_window_size(DESKTOP.0, DESKTOP.1)
             .await
             .expect("the window size");
+    }
+
+    async fn inner_height(&self) -> u32 {
+        self.client
+            .execute("return window.innerHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(0)
     }
 
     /// The transfer size of the page and its assets, in bytes, as the

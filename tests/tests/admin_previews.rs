@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Timelike, Utc};
 use serde_json::{Value, json};
-use switchboard_server::config::{DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN};
+use switchboard_server::config::DEMO_ACCOUNT_SID;
 use switchboard_tests::admin::{AdminApp, Clinic, spawn_admin};
 
-const PUBLIC_BASE: &str = "http://127.0.0.1:1";
 const CALLER: &str = "+14155559999";
 
 /// A window on every day from `from` to `to` hours around now, in UTC.
@@ -22,25 +21,6 @@ fn window_around_now(from: i64, to: i64) -> Value {
 }
 
 /// A signed webhook POST as Twilio sends it; returns the TwiML.
-async fn webhook(app: &AdminApp, path: &str, form: Vec<(String, String)>) -> String {
-    let signature = switchboard_twilio::sign_form(
-        &format!("{PUBLIC_BASE}{path}"),
-        &form,
-        DEMO_AUTH_TOKEN.as_bytes(),
-    );
-    let response = app
-        .app
-        .http
-        .post(format!("{}{path}", app.app.webhook_base))
-        .header("X-Twilio-Signature", signature)
-        .form(&form)
-        .send()
-        .await
-        .expect("the webhook answers");
-    assert_eq!(response.status(), 200);
-    response.text().await.expect("TwiML")
-}
-
 fn voice_form(sid: &str, to: &str) -> Vec<(String, String)> {
     [
         ("AccountSid", DEMO_ACCOUNT_SID),
@@ -56,39 +36,6 @@ fn voice_form(sid: &str, to: &str) -> Vec<(String, String)> {
 }
 
 /// Waits until the router routes from the configuration committed now.
-async fn wait_for_router(app: &AdminApp) {
-    let client = app.app.db.pool.get().await.expect("a connection");
-    let version = switchboard_store::config::current_version(&client)
-        .await
-        .expect("the version");
-    let started = Instant::now();
-    loop {
-        let text = app
-            .app
-            .http
-            .get(format!("{}/metrics", app.app.webhook_base))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .unwrap_or_default();
-        let seen = text
-            .lines()
-            .find_map(|l| l.strip_prefix("switchboard_snapshot_version "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(-1.0);
-        if seen >= version as f64 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the router never reached version {version}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn configured() -> (AdminApp, Clinic, String, String) {
     let app = spawn_admin().await;
     let c = app.clinic("Clinic", "Etc/UTC").await;
@@ -108,7 +55,7 @@ async fn configured() -> (AdminApp, Clinic, String, String) {
     )
     .await
     .expect(200);
-    wait_for_router(&app).await;
+    app.wait_for_router().await;
     (app, c, open, closed)
 }
 
@@ -120,12 +67,12 @@ async fn simulate_returns_the_very_twiml_a_real_call_gets_at_the_same_instant() 
         (&closed, "+14155550101", "off_hours"),
     ] {
         let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-        let real = webhook(
-            &app,
-            "/twilio/voice",
-            voice_form("CA0123456789abcdef0123456789abcdef", e164),
-        )
-        .await;
+        let real = app
+            .post_webhook(
+                "/twilio/voice",
+                voice_form("CA0123456789abcdef0123456789abcdef", e164),
+            )
+            .await;
         let sim = app
             .post(
                 &format!("/v1/clinics/{}/numbers/{number}/simulate", c.id),
@@ -142,21 +89,21 @@ async fn simulate_returns_the_very_twiml_a_real_call_gets_at_the_same_instant() 
         );
         assert_eq!(body["resolved_number_id"], number.as_str());
     }
-    let sms = webhook(
-        &app,
-        "/twilio/sms",
-        [
-            ("AccountSid", DEMO_ACCOUNT_SID),
-            ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
-            ("From", CALLER),
-            ("To", "+14155550100"),
-            ("Body", "hi"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect(),
-    )
-    .await;
+    let sms = app
+        .post_webhook(
+            "/twilio/sms",
+            [
+                ("AccountSid", DEMO_ACCOUNT_SID),
+                ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+                ("From", CALLER),
+                ("To", "+14155550100"),
+                ("Body", "hi"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        )
+        .await;
     let sim = app
         .post(
             &format!("/v1/clinics/{}/numbers/{open}/simulate", c.id),
@@ -251,12 +198,8 @@ async fn the_call_log_lists_real_calls_newest_first_with_filters_and_a_cursor() 
         .iter()
         .enumerate()
     {
-        webhook(
-            &app,
-            "/twilio/voice",
-            voice_form(&format!("CA{i:032x}"), e164),
-        )
-        .await;
+        app.post_webhook("/twilio/voice", voice_form(&format!("CA{i:032x}"), e164))
+            .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let calls_path = format!("/v1/clinics/{}/calls", c.id);
@@ -355,12 +298,12 @@ async fn the_audit_log_says_who_changed_what_with_before_and_after() {
 #[tokio::test]
 async fn a_routing_change_reaches_the_router_within_a_second() {
     let (app, c, open, _) = configured().await;
-    let before = webhook(
-        &app,
-        "/twilio/voice",
-        voice_form("CA00000000000000000000000000000abc", "+14155550100"),
-    )
-    .await;
+    let before = app
+        .post_webhook(
+            "/twilio/voice",
+            voice_form("CA00000000000000000000000000000abc", "+14155550100"),
+        )
+        .await;
     assert!(before.contains("<Connect>"), "{before}");
     app.put_routing(
         &c,
@@ -371,12 +314,12 @@ async fn a_routing_change_reaches_the_router_within_a_second() {
     .expect(200);
     let saved = Instant::now();
     loop {
-        let now = webhook(
-            &app,
-            "/twilio/voice",
-            voice_form("CA00000000000000000000000000000abd", "+14155550100"),
-        )
-        .await;
+        let now = app
+            .post_webhook(
+                "/twilio/voice",
+                voice_form("CA00000000000000000000000000000abd", "+14155550100"),
+            )
+            .await;
         if now.contains("Moved to the new line.") {
             break;
         }
@@ -396,12 +339,12 @@ async fn a_routing_change_reaches_the_router_within_a_second() {
     .expect(200);
     let disabled = Instant::now();
     loop {
-        let now = webhook(
-            &app,
-            "/twilio/voice",
-            voice_form("CA00000000000000000000000000000abe", "+14155550100"),
-        )
-        .await;
+        let now = app
+            .post_webhook(
+                "/twilio/voice",
+                voice_form("CA00000000000000000000000000000abe", "+14155550100"),
+            )
+            .await;
         if now.contains("<Reject") {
             break;
         }

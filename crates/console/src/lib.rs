@@ -14,9 +14,11 @@
 #![forbid(unsafe_code)]
 
 pub mod assets;
+mod draft;
 pub mod pages;
 pub mod render;
 pub mod session;
+mod timeline;
 mod views;
 mod words;
 

@@ -205,6 +205,11 @@ pub struct Change<R> {
 }
 
 impl<R> Change<R> {
+    /// The body the request carried (the extractor has read it).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// The form the request carried.
     pub fn form<T: DeserializeOwned>(&self) -> Result<T, ConsoleError> {
         form(&self.body)

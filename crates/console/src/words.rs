@@ -1,8 +1,6 @@
-//! A routing document in words, for people who read it rather than edit it.
+//! Parts of a routing document in words: days and closures.
 
-use std::collections::HashMap;
-
-use switchboard_core::model::{Action, Closure, ClosureRule, Strategy, Weekday, Window};
+use switchboard_core::model::{Closure, ClosureRule, Weekday};
 
 const DAYS: [(Weekday, &str); 7] = [
     (Weekday::Mon, "Mon"),
@@ -68,69 +66,6 @@ pub fn days(days: &[Weekday]) -> String {
         i += 1;
     }
     runs.join(", ")
-}
-
-/// A schedule: `Mon–Fri 08:00–18:00; Sat 09:00–12:00`; an overnight window
-/// says so.
-pub fn schedule(windows: &[Window]) -> String {
-    windows
-        .iter()
-        .map(|w| {
-            let overnight = if w.end <= w.start && w.end != "24:00" {
-                " (overnight)"
-            } else {
-                ""
-            };
-            format!("{} {}–{}{overnight}", days(&w.days), w.start, w.end)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Names of assistants and ring groups by id.
-pub struct Names<'a> {
-    pub assistants: &'a HashMap<String, String>,
-    pub ring_groups: &'a HashMap<String, String>,
-}
-
-impl Names<'_> {
-    fn assistant(&self, id: &str) -> String {
-        self.assistants
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| "an assistant".to_owned())
-    }
-}
-
-/// What an action does.
-pub fn action(action: &Action, names: &Names<'_>) -> String {
-    match action {
-        Action::Assistant { assistant_id } => format!("{} answers", names.assistant(assistant_id)),
-        Action::RingGroup { ring_group_id } => format!(
-            "{} rings",
-            names
-                .ring_groups
-                .get(ring_group_id)
-                .cloned()
-                .unwrap_or_else(|| "a ring group".to_owned())
-        ),
-        Action::Voicemail { greeting: Some(g) } => format!("Voicemail, with the greeting “{g}”"),
-        Action::Voicemail { greeting: None } => "Voicemail, with the default greeting".to_owned(),
-        Action::Forward { to } => format!(
-            "Forwarded to {}",
-            switchboard_admin::ops::numbers::display(to)
-        ),
-        Action::Message { text } => format!("A message is read (“{text}”), then the call ends"),
-        Action::Hangup => "The call is hung up".to_owned(),
-    }
-}
-
-/// A ring group's strategy.
-pub fn strategy(strategy: Strategy) -> &'static str {
-    match strategy {
-        Strategy::Simultaneous => "all at once",
-        Strategy::Sequential => "one after another",
-    }
 }
 
 fn ordinal(n: i64) -> String {
@@ -223,15 +158,6 @@ mod tests {
         assert_eq!(days(&[Mon, Wed, Sat, Sun]), "Mon, Wed, Sat, Sun");
         assert_eq!(days(&[Mon, Tue, Wed, Fri]), "Mon–Wed, Fri");
         assert_eq!(days(&Weekday::ALL), "Every day");
-    }
-
-    #[test]
-    fn an_overnight_window_says_so() {
-        let w: Window = serde_json::from_value(
-            serde_json::json!({"days": ["fri"], "start": "22:00", "end": "06:00"}),
-        )
-        .expect("a window");
-        assert_eq!(schedule(&[w]), "Fri 22:00–06:00 (overnight)");
     }
 
     #[test]

@@ -232,6 +232,22 @@ fn stamp(tz: Tz, at: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
+/// Who answers a number off hours as it is compiled, and whether its
+/// `off_hours` says so (else the handler `docs/routing.md` rule 7 implies:
+/// the assistant bound without a schedule, the first ring group without
+/// one, or voicemail).
+pub fn off_hours_of(
+    s: &Snapshot,
+    number_id: &str,
+) -> Result<(Handler<'static>, bool), PreviewError> {
+    let number = s
+        .number_by_id(number_id)
+        .ok_or_else(|| PreviewError::NumberNotFound(number_id.to_owned()))?;
+    let clinic = s.clinic_of(number);
+    let handler = first_handler(clinic, number, FirstAction::Action(&number.off_hours));
+    Ok((handler.into_owned(), number.off_hours_explicit))
+}
+
 /// The first instant whose local date is `date` or later: local midnight, or
 /// the end of a DST gap that swallowed midnight.
 pub fn first_instant_of(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {

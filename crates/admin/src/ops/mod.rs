@@ -7,6 +7,7 @@
 pub mod clinics;
 pub mod numbers;
 pub mod people;
+pub mod previews;
 pub mod provisioning;
 
 use deadpool_postgres::GenericClient;

@@ -447,6 +447,74 @@ pub async fn save_routing(
     .await
 }
 
+/// The problems of a routing document for this clinic (field paths under
+/// `routing`'s own, as `assistants[0].schedule`); empty when it would save.
+pub async fn check_routing(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    doc: &RoutingDoc,
+) -> ApiResult<Vec<switchboard_core::FieldError>> {
+    let client = state.pool.get().await?;
+    let ctx = clinic_context(&client, access.clinic_id).await?;
+    Ok(validate_routing(doc, &ctx).err().unwrap_or_default())
+}
+
+/// Saves a number's routing and its location together, when `expected`
+/// (the version the editor read) is still current: what the console's
+/// routing page saves in one go. Field paths of problems are the
+/// document's own (`ring_groups[0].name`) and `location_id`.
+pub async fn save_configuration(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    expected: i64,
+    location_id: Option<&str>,
+    doc: RoutingDoc,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before_row = repo::get_for_update(&tx, access.clinic_id, id).await?;
+    refuse_released(&before_row)?;
+    let ctx = clinic_context(&tx, access.clinic_id).await?;
+    let mut problems = Problems::new();
+    if let Err(errors) = validate_routing(&doc, &ctx) {
+        problems.extend(errors);
+    }
+    let location = match location_id {
+        Some(raw) => check_location(&tx, access.clinic_id, &mut problems, raw).await?,
+        None => None,
+    };
+    problems.finish()?;
+    let before = load_routing(&tx, id).await?;
+    let (saved, _version) =
+        repo::save_routing(&tx, access.clinic_id, id, Some(expected), &doc).await?;
+    if location != before_row.location_id {
+        let details = NumberDetails {
+            friendly_name: before_row.friendly_name.clone(),
+            location_id: location,
+            timezone: doc.timezone.clone(),
+        };
+        repo::update_details(&tx, access.clinic_id, id, &details).await?;
+        record(
+            &tx,
+            &access.actor(),
+            access.clinic_id,
+            "number.update",
+            ("number", id.to_string()),
+            Some(serde_json::json!({ "location_id": before_row.location_id })),
+            Some(serde_json::json!({ "location_id": location })),
+        )
+        .await?;
+    }
+    commit_change(
+        tx,
+        access,
+        id,
+        Some(("number.routing.update", json(&before), json(&saved))),
+    )
+    .await
+}
+
 /// Enables (`active`) or disables (`paused`) a number.
 pub async fn set_enabled(
     access: &Access<Editor>,

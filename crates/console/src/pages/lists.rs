@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use switchboard_admin::auth::{Admin, Viewer};
-use switchboard_admin::ops::numbers::{self as ops, display};
+use switchboard_admin::ops::numbers::display;
 use switchboard_admin::{AdminState, ApiError};
 use switchboard_core::model::{AssistantKind, VoiceTargetType};
 use switchboard_store::admin::activity::{CallFilter, list_calls};
@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use crate::render::{Chrome, ConsoleError, client, render, role_label};
 use crate::session::Page;
-use crate::views::{CardView, status_words};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/c/{c}/assistants", web::get().to(assistant_list))
@@ -22,8 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/c/{c}/locations", web::get().to(location_list))
         .route("/c/{c}/calls", web::get().to(calls))
         .route("/c/{c}/api-keys", web::get().to(api_keys))
-        .route("/c/{c}/audit", web::get().to(audit_log))
-        .route("/c/{c}/numbers/{id}", web::get().to(number));
+        .route("/c/{c}/audit", web::get().to(audit_log));
 }
 
 fn db(htmx: bool) -> impl Fn(switchboard_store::StoreError) -> ConsoleError {
@@ -283,151 +281,4 @@ async fn audit_log(
         .collect();
     let chrome = Chrome::of(&page, &state, "Audit", "audit").await?;
     Ok(render(StatusCode::OK, &AuditPage { chrome, items }))
-}
-
-/// One line of the routing summary: who, and when or how.
-struct Line {
-    title: String,
-    detail: String,
-    link: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "number.html")]
-struct NumberPage {
-    chrome: Chrome,
-    card: CardView,
-    timezone: String,
-    status_label: &'static str,
-    sections: Vec<(&'static str, Vec<Line>)>,
-    off_hours: String,
-    routing: String,
-}
-
-async fn number(
-    page: Page<Viewer>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    use crate::words;
-    let htmx = page.signed.htmx;
-    let id = Uuid::parse_str(&path.1).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))?;
-    let detail = ops::detail(&page.access, &state, id)
-        .await
-        .map_err(|e| ConsoleError::api(e, htmx))?;
-    let client = client(&state, htmx).await?;
-    let assistant_names: std::collections::HashMap<String, String> =
-        assistants::list(&client, page.access.clinic_id)
-            .await
-            .map_err(db(htmx))?
-            .into_iter()
-            .map(|a| (a.id.to_string(), a.name))
-            .collect();
-    let doc = &detail.routing;
-    let group_names = doc
-        .ring_groups
-        .iter()
-        .filter_map(|g| Some((g.id.clone()?, g.name.clone())))
-        .collect();
-    let names = words::Names {
-        assistants: &assistant_names,
-        ring_groups: &group_names,
-    };
-    let c = page.access.clinic_id;
-    let assistants: Vec<Line> = doc
-        .assistants
-        .iter()
-        .map(|b| Line {
-            title: assistant_names
-                .get(&b.assistant_id)
-                .cloned()
-                .unwrap_or_else(|| b.assistant_id.clone()),
-            detail: match &b.schedule {
-                Some(w) => words::schedule(w),
-                None => "Always on".to_owned(),
-            },
-            link: Some(format!("/c/{c}/assistants/{}", b.assistant_id)),
-        })
-        .collect();
-    let ring_groups: Vec<Line> = doc
-        .ring_groups
-        .iter()
-        .map(|g| {
-            let members = g
-                .members
-                .iter()
-                .map(|m| match &m.label {
-                    Some(label) => format!("{label} ({})", display(&m.target)),
-                    None => display(&m.target),
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let when = match &g.schedule {
-                Some(w) => words::schedule(w),
-                None => "Always on".to_owned(),
-            };
-            let no_answer = g
-                .on_no_answer
-                .as_ref()
-                .map(|a| {
-                    format!(
-                        " If nobody answers: {}.",
-                        words::action(a, &names).to_lowercase()
-                    )
-                })
-                .unwrap_or_default();
-            Line {
-                title: g.name.clone(),
-                detail: format!(
-                    "{when}. Rings {members} {}, {} seconds.{no_answer}",
-                    words::strategy(g.strategy),
-                    g.ring_seconds
-                        .unwrap_or(switchboard_core::model::DEFAULT_RING_SECONDS)
-                ),
-                link: None,
-            }
-        })
-        .collect();
-    let closures: Vec<Line> = doc
-        .closures
-        .iter()
-        .map(|cl| Line {
-            title: cl.name.clone(),
-            detail: format!(
-                "{}. {}.",
-                words::closure(cl),
-                cl.action
-                    .as_ref()
-                    .map(|a| words::action(a, &names))
-                    .unwrap_or_else(|| "The off-hours handler answers".to_owned())
-            ),
-            link: None,
-        })
-        .collect();
-    let off_hours = match &doc.off_hours {
-        Some(a) => format!("{}.", words::action(a, &names)),
-        None => "Not set: an assistant bound without a schedule answers, else the first ring group without one, else voicemail.".to_owned(),
-    };
-    let can = crate::render::Can {
-        edit: false,
-        admin: false,
-    };
-    let card = CardView::new(c, &detail.card, &[], can, &page.signed.session.csrf_token);
-    let chrome = Chrome::of(&page, &state, detail.card.display.clone(), "numbers").await?;
-    Ok(render(
-        StatusCode::OK,
-        &NumberPage {
-            chrome,
-            timezone: detail.card.timezone.clone(),
-            status_label: status_words(detail.card.status).0,
-            sections: vec![
-                ("AI assistants", assistants),
-                ("Ring groups", ring_groups),
-                ("Closures", closures),
-            ],
-            off_hours,
-            routing: serde_json::to_string_pretty(&detail.routing).unwrap_or_default(),
-            card,
-        },
-    ))
 }

@@ -2,6 +2,7 @@
 
 pub mod lists;
 pub mod numbers;
+pub mod routing;
 pub mod sign_in;
 pub mod team;
 
@@ -10,6 +11,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     sign_in::configure(cfg);
     numbers::configure(cfg);
+    routing::configure(cfg);
     team::configure(cfg);
     lists::configure(cfg);
 }
