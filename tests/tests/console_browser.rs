@@ -570,6 +570,33 @@ async fn an_admin_invites_a_person_who_sets_a_password_and_signs_in() {
 #[tokio::test]
 async fn every_other_page_reads_cleanly() {
     let app = spawn_console().await;
+    app.record_call(
+        "CA0000000000000000000000000000b001",
+        &app.main,
+        "+14155559001",
+        30,
+        ("ring_group", "Front desk"),
+        None,
+    )
+    .await;
+    app.record_call(
+        "CA0000000000000000000000000000b002",
+        &app.second,
+        "+14155559002",
+        90,
+        ("assistant", "Night AI"),
+        Some(42),
+    )
+    .await;
+    app.record_call(
+        "CA0000000000000000000000000000b003",
+        &app.main,
+        "+14155559003",
+        600,
+        ("closure", "Thanksgiving"),
+        None,
+    )
+    .await;
     let b = signed_in(&app, "admin").await;
     for (name, path) in [
         ("assistants", app.page("assistants")),
@@ -581,7 +608,6 @@ async fn every_other_page_reads_cleanly() {
         ("calls", app.page("calls")),
         ("api-keys", app.page("api-keys")),
         ("audit", app.page("audit")),
-        ("number", app.page(&format!("numbers/{}", app.main))),
         (
             "not-found",
             "/c/00000000-0000-4000-8000-000000000000/numbers".to_owned(),
@@ -597,6 +623,18 @@ async fn every_other_page_reads_cleanly() {
         .await;
     b.wait_for_text("main", "(415) 555-0100").await;
     b.wait_for_text("main", "Always on").await;
+    b.goto(&app.page("calls")).await;
+    b.wait_for_text("main", "(415) 555-9002").await;
+    b.set_value("#f-number", &app.main).await;
+    b.click("form.filters button[type=submit]").await;
+    b.wait_for(
+        "the other number's calls to go",
+        "return !document.querySelector('main').innerText.includes('(415) 555-9002');",
+        |v| v == &json!(true),
+    )
+    .await;
+    b.wait_for_text("main", "Ring group: Front desk").await;
+    b.check_page("calls-filtered").await;
     b.goto(&app.page("audit")).await;
     b.wait_for_text("main", "number routing update").await;
     b.close().await;

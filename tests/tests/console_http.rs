@@ -454,3 +454,90 @@ async fn the_assets_are_served_with_a_content_hash_and_a_long_cache_life() {
     assert_eq!(s.get("/assets/console-0000.css").await.status, 404);
     app.api.stop().await;
 }
+
+#[tokio::test]
+async fn the_call_log_exports_what_its_filters_show_as_csv() {
+    let app = spawn_console().await;
+    app.record_call(
+        "CA0000000000000000000000000000a001",
+        &app.main,
+        "+14155559001",
+        30,
+        ("ring_group", "Front desk"),
+        None,
+    )
+    .await;
+    app.record_call(
+        "CA0000000000000000000000000000a002",
+        &app.second,
+        "+14155559002",
+        20,
+        ("assistant", "Night AI"),
+        Some(12),
+    )
+    .await;
+    app.record_call(
+        "CA0000000000000000000000000000a003",
+        &app.main,
+        "+14155559003",
+        60 * 24 * 40,
+        ("off_hours", ""),
+        None,
+    )
+    .await;
+    let mut s = app.http_session(&email("viewer")).await;
+    let all = s.get(&format!("{}.csv", app.page("calls"))).await;
+    assert_eq!(all.status, 200);
+    assert!(
+        all.headers["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/csv"),
+        "{:?}",
+        all.headers
+    );
+    assert!(
+        all.headers["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("calls.csv")
+    );
+    let lines: Vec<&str> = all.body.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and three calls: {}", all.body);
+    assert!(lines[0].starts_with("started_at,local_time,call_sid,from,to,answered_by"));
+    // Newest first.
+    assert!(
+        lines[1].contains("a002")
+            && lines[1].contains("AI assistant: Night AI")
+            && lines[1].ends_with(",12")
+    );
+    // One number, the last month.
+    let since = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d");
+    let path = format!(
+        "{}.csv?number_id={}&since={since}",
+        app.page("calls"),
+        app.main
+    );
+    let some = s.get(&path).await;
+    let lines: Vec<&str> = some.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", some.body);
+    assert!(lines[1].contains("a001"));
+    // The page shows the same.
+    let page = s
+        .get(&format!(
+            "{}?number_id={}&since={since}",
+            app.page("calls"),
+            app.main
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("(415) 555-9001"));
+    assert!(!page.body.contains("(415) 555-9002"));
+    // A filter that is not one is said so, not a 500.
+    let bad = s
+        .get(&format!("{}?since=yesterday", app.page("calls")))
+        .await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.body.contains("From is not a date"));
+    app.api.stop().await;
+}

@@ -807,17 +807,71 @@ impl Problems {
         self.0.is_empty()
     }
 
-    /// Every problem, by path, for the summary above the form.
+    /// Every problem, where it is in words, for the summary above the form.
     pub fn all(&self) -> Vec<(String, String)> {
         let mut all: Vec<(String, String)> =
             self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         all.sort();
-        all
+        all.into_iter().map(|(k, v)| (path_words(&k), v)).collect()
+    }
+}
+
+/// A field path for people: `ring_groups[0].members[1].target` →
+/// "Ring group 1, member 2, target".
+pub fn path_words(path: &str) -> String {
+    let words: Vec<String> = path
+        .split('.')
+        .map(|part| {
+            let (name, index) = match part.split_once('[') {
+                Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (part, None),
+            };
+            let name = match name {
+                "assistants" => "assistant",
+                "ring_groups" => "ring group",
+                "members" => "member",
+                "schedule" => "days and hours",
+                "closures" => "closure",
+                "on_no_answer" => "if nobody answers",
+                "off_hours" => "off hours",
+                "assistant_id" => "assistant",
+                "ring_group_id" => "ring group",
+                "ring_seconds" => "seconds",
+                "location_id" => "location",
+                "start_time" => "from time",
+                "end_time" => "to time",
+                "who_time" => "who answers at",
+                other => other,
+            }
+            .replace('_', " ");
+            match index {
+                Some(i) => format!("{name} {}", i + 1),
+                None => name,
+            }
+        })
+        .collect();
+    let text = words.join(", ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}", first.to_uppercase(), chars.as_str()),
+        None => text,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_read_as_words() {
+        assert_eq!(
+            super::path_words("ring_groups[0].members[1].target"),
+            "Ring group 1, member 2, target"
+        );
+        assert_eq!(
+            super::path_words("assistants[1].schedule"),
+            "Assistant 2, days and hours"
+        );
+    }
+
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> Form {

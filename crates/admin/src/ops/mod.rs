@@ -4,6 +4,7 @@
 //! authorisation is in its signature), validates its input, writes in one
 //! transaction with its audit row, and answers with what it changed.
 
+pub mod activity;
 pub mod clinics;
 pub mod numbers;
 pub mod people;

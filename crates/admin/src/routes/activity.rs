@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchboard_store::admin::activity::{CallFilter, list_calls};
+use switchboard_store::admin::activity::CallFilter;
 use switchboard_store::admin::audit;
 use uuid::Uuid;
 
@@ -92,24 +92,6 @@ pub struct CallOut {
     pub voicemail: Option<VoicemailOut>,
 }
 
-fn encode_call_cursor(at: DateTime<Utc>, sid: &str) -> String {
-    hex::encode(format!("{}|{sid}", at.timestamp_micros()))
-}
-
-fn decode_call_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String)> {
-    let text = hex::decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad_cursor)?;
-    let (micros, sid) = text.split_once('|').ok_or_else(bad_cursor)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::<Utc>::from_timestamp_micros)
-        .ok_or_else(bad_cursor)?;
-    Ok((at, sid.to_owned()))
-}
-
 async fn calls(
     access: Access<Viewer>,
     state: web::Data<AdminState>,
@@ -121,22 +103,11 @@ async fn calls(
         number_id: query.number_id,
         since: query.since,
         until: query.until,
-        after: query
-            .cursor
-            .as_deref()
-            .map(decode_call_cursor)
-            .transpose()?,
+        after: None,
     };
-    let client = state.pool.get().await?;
-    let mut rows = list_calls(&client, access.clinic_id, &filter, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last()
-            .map(|r| encode_call_cursor(r.started_at, &r.call_sid))
-    } else {
-        None
-    };
+    let (rows, next_cursor) =
+        crate::ops::activity::calls(&access, &state, filter, query.cursor.as_deref(), limit)
+            .await?;
     let items = rows
         .into_iter()
         .map(|r| CallOut {
