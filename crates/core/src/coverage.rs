@@ -28,7 +28,7 @@ use crate::snapshot::{CompiledAction, NumberEntry, Snapshot};
 pub const MAX_COVERAGE_DAYS: u32 = 62;
 
 /// The coverage response of `docs/api.md` ("Coverage").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CoverageResponse {
     pub timezone: String,
     pub segments: Vec<Segment>,
@@ -36,7 +36,7 @@ pub struct CoverageResponse {
 }
 
 /// A maximal run of time with one answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Segment {
     /// RFC 3339 with the local UTC offset.
     pub start: String,
@@ -47,6 +47,23 @@ pub struct Segment {
     /// Who answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<Handler<'static>>,
+}
+
+/// Today on the wall clock of the number that answers for `number_id` (the
+/// end of its links) at `now`: where a coverage starts when not told.
+pub fn local_today(
+    s: &Snapshot,
+    number_id: &str,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate, PreviewError> {
+    let number = s
+        .number_by_id(number_id)
+        .ok_or_else(|| PreviewError::NumberNotFound(number_id.to_owned()))?;
+    let resolving = match follow_links(s, number, &mut Trace::quiet()) {
+        Reach::Number(resolving) | Reach::Forward(resolving, _) => resolving,
+        Reach::Reject(_) | Reach::Broken(_) => number,
+    };
+    Ok(now.with_timezone(&resolving.timezone()).date_naive())
 }
 
 /// The coverage of a number over `days` local days from `start`.

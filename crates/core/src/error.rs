@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 /// One invalid field: a `details` entry of `docs/api.md` ("Errors").
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 #[error("{field}: {problem}")]
 pub struct FieldError {
     /// Path of the field, e.g. `ring_groups[0].members`.

@@ -12,7 +12,8 @@
 //!   and texts, continuations after a `<Dial>`;
 //! - [`twiml`]: rendering a decision;
 //! - [`simulate`] and [`coverage`]: the previews of `docs/api.md`;
-//! - [`status`]: the derived status of a number card.
+//! - [`status`]: the derived status of a number card;
+//! - [`schema`]: the wire constraints as OpenAPI schemas.
 #![forbid(unsafe_code)]
 
 pub mod coverage;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod schedule;
+pub mod schema;
 pub mod simulate;
 pub mod snapshot;
 pub mod status;

@@ -12,9 +12,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::ToSchema;
+
+use crate::schema;
 
 /// A day of the week, `"mon"` … `"sun"` on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Mon,
@@ -168,37 +173,82 @@ impl<'de> Deserialize<'de> for LocalTime {
 
 /// A weekly window as sent: `{"days": ["mon"], "start": "08:00", "end": "18:00"}`.
 /// `end <= start` (and end not `24:00`) means overnight into the next day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
+    #[schema(min_items = 1)]
     pub days: Vec<Weekday>,
+    #[schema(value_type = schema::StartTime)]
     pub start: String,
+    #[schema(value_type = schema::LocalTime)]
     pub end: String,
 }
 
 /// What to do with a call: closures, `off_hours` and `on_no_answer` each hold one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// Unknown fields are refused in every variant (see [`Action::deserialize`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(
+    remote = "Self",
+    tag = "type",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum Action {
     /// A voice assistant of the clinic, answered as its target says.
-    Assistant { assistant_id: String },
+    Assistant {
+        #[schema(format = Uuid)]
+        assistant_id: String,
+    },
     /// A ring group of the same number.
-    RingGroup { ring_group_id: String },
-    /// A greeting then a recording; the default greeting when `None`.
+    RingGroup {
+        #[schema(format = Uuid)]
+        ring_group_id: String,
+    },
+    /// A greeting then a recording; the default greeting when `null`.
     Voicemail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<schema::SpokenText>)]
         greeting: Option<String>,
     },
     /// Dial an E.164 number.
-    Forward { to: String },
+    Forward {
+        #[schema(value_type = schema::E164)]
+        to: String,
+    },
     /// Say a text, then hang up.
-    Message { text: String },
+    Message {
+        #[schema(value_type = schema::SpokenText)]
+        text: String,
+    },
     /// Hang up.
     Hangup,
 }
 
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Action::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    /// As derived, except that `hangup`, a unit variant, refuses other
+    /// fields too (serde's tagged unit variants ignore them).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        if map.get("type").and_then(serde_json::Value::as_str) == Some("hangup")
+            && let Some(unknown) = map.keys().find(|k| *k != "type")
+        {
+            return Err(D::Error::custom(format!(
+                "unknown field `{unknown}`, expected `type`"
+            )));
+        }
+        Action::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)
+    }
+}
+
 /// How a ring group rings its members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Everybody at once, in one `<Dial>`.
@@ -208,9 +258,10 @@ pub enum Strategy {
 }
 
 /// A member of a ring group: an E.164 number, a `sip:` URI or `client:NAME`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
+    #[schema(value_type = schema::MemberTarget)]
     pub target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
@@ -220,35 +271,48 @@ pub struct Member {
 pub const DEFAULT_RING_SECONDS: u16 = 20;
 
 /// A ring group of one number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RingGroup {
+    /// Kept when given; made when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub id: Option<String>,
+    #[schema(value_type = schema::Name)]
     pub name: String,
     pub strategy: Strategy,
-    /// 5..=120, [`DEFAULT_RING_SECONDS`] when absent.
+    /// How long each member rings: 5 to 120 seconds (20 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 5, maximum = 120)]
     pub ring_seconds: Option<u16>,
+    #[schema(min_items = 1, max_items = 10)]
     pub members: Vec<Member>,
-    /// `None` (or JSON `null`): an always-on group.
+    /// When the group answers; `null`: always.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub schedule: Option<Vec<Window>>,
+    /// What follows when nobody answers; `null`: the off-hours handler.
     #[serde(default)]
     pub on_no_answer: Option<Action>,
 }
 
 /// An assistant bound to a number; without a schedule it is always-on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssistantBinding {
+    #[schema(format = Uuid)]
     pub assistant_id: String,
+    /// When the assistant answers; `null`: always (one assistant at most).
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub schedule: Option<Vec<Window>>,
 }
 
-/// A closure: a span of local time when the number is closed.
+/// A closure: a span of local time when the number is closed. Unknown
+/// fields are refused (see [`Closure::deserialize`]), which serde's
+/// `deny_unknown_fields` cannot do beside `flatten`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Closure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -269,6 +333,180 @@ pub struct Closure {
     pub until: Option<String>,
     #[serde(flatten)]
     pub rule: ClosureRule,
+}
+
+/// The fields every closure may have, beside its `repeat`'s.
+const CLOSURE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "action",
+    "start_time",
+    "end_time",
+    "from",
+    "until",
+    "repeat",
+];
+
+/// The fields of each kind of `repeat`.
+fn repeat_fields(repeat: Option<&str>) -> &'static [&'static str] {
+    match repeat {
+        Some("none") => &["start", "end"],
+        Some("weekly") => &["days"],
+        Some("monthly") => &["day", "nth", "weekday"],
+        Some("yearly") => &["month", "day", "nth", "weekday", "days"],
+        _ => &[],
+    }
+}
+
+impl Serialize for Closure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Closure::serialize(self, serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Closure {
+    /// As derived, after refusing a field that is neither a closure's nor
+    /// its `repeat`'s.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let own = repeat_fields(map.get("repeat").and_then(serde_json::Value::as_str));
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| !CLOSURE_FIELDS.contains(&k.as_str()) && !own.contains(&k.as_str()))
+        {
+            let mut expected: Vec<&'static str> = CLOSURE_FIELDS.to_vec();
+            expected.extend_from_slice(own);
+            return Err(D::Error::custom(format!(
+                "unknown field `{unknown}`, expected one of {}",
+                expected
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Closure::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Closure {
+    /// One object per `repeat`, each with the fields it takes and no other.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::{OneOfBuilder, Ref};
+        let r = |name: &str| Ref::from_schema_name(name);
+        let int = |min: i64, max: i64| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min as f64))
+                .maximum(Some(max as f64))
+        };
+        let nth = || {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some([-1, 1, 2, 3, 4, 5]))
+                .description(Some("the nth weekday of the month, -1 for the last"))
+        };
+        let days = || ArrayBuilder::new().items(r("Weekday")).min_items(Some(1));
+        let variant = |repeat: &str,
+                       description: &str,
+                       fields: Vec<(&str, utoipa::openapi::RefOr<_>)>,
+                       required: &[&str]| {
+            let mut b = ObjectBuilder::new()
+                .description(Some(description))
+                .property(
+                    "id",
+                    schema::nullable(schema::string().format(Some(
+                        utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Uuid,
+                        ),
+                    ))),
+                )
+                .property("name", r("Name"))
+                .property("action", schema::nullable(r("Action")))
+                .property("start_time", schema::nullable(r("StartTime")))
+                .property("end_time", schema::nullable(r("LocalTime")))
+                .property("from", schema::nullable(r("LocalDate")))
+                .property("until", schema::nullable(r("LocalDate")))
+                .property("repeat", schema::string().enum_values(Some([repeat])))
+                .required("name")
+                .required("repeat")
+                .additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                ));
+            for (name, field) in fields {
+                b = b.property(name, field);
+            }
+            for name in required {
+                b = b.required(*name);
+            }
+            b
+        };
+        OneOfBuilder::new()
+            .item(variant(
+                "none",
+                "One span of local time, from start to end",
+                vec![
+                    ("start", r("ClosureBound").into()),
+                    ("end", r("ClosureBound").into()),
+                ],
+                &["start", "end"],
+            ))
+            .item(variant(
+                "weekly",
+                "These weekdays, every week",
+                vec![("days", days().into())],
+                &["days"],
+            ))
+            .item(variant(
+                "monthly",
+                "A day of the month, or the nth weekday",
+                vec![
+                    ("day", schema::nullable(int(1, 31))),
+                    ("nth", schema::nullable(nth())),
+                    ("weekday", schema::nullable(r("Weekday"))),
+                ],
+                &[],
+            ))
+            .item(variant(
+                "yearly",
+                "A day of a month, or its nth weekday, over days days",
+                vec![
+                    ("month", int(1, 12).into()),
+                    ("day", schema::nullable(int(1, 31))),
+                    ("nth", schema::nullable(nth())),
+                    ("weekday", schema::nullable(r("Weekday"))),
+                    (
+                        "days",
+                        schema::nullable(int(1, crate::schedule::MAX_CLOSURE_SPAN_DAYS)),
+                    ),
+                ],
+                &["month"],
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Closure {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.extend([
+            (String::from("Name"), schema::Name::schema()),
+            (String::from("Action"), Action::schema()),
+            (String::from("StartTime"), schema::StartTime::schema()),
+            (String::from("LocalTime"), schema::LocalTime::schema()),
+            (String::from("LocalDate"), schema::LocalDate::schema()),
+            (String::from("ClosureBound"), schema::ClosureBound::schema()),
+            (String::from("Weekday"), Weekday::schema()),
+        ]);
+        Action::schemas(schemas);
+    }
 }
 
 /// How a closure repeats, tagged by `"repeat"`.
@@ -308,10 +546,12 @@ pub enum ClosureRule {
 }
 
 /// The whole routing document of one number (`docs/api.md`, "Routing
-/// document").
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// document"); every field may be left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingDoc {
+    /// The number's own timezone; `null`: its location's, else the clinic's.
+    #[schema(value_type = Option<schema::Timezone>)]
     pub timezone: Option<String>,
     pub assistants: Vec<AssistantBinding>,
     pub ring_groups: Vec<RingGroup>,
@@ -361,7 +601,7 @@ impl RoutingDoc {
 }
 
 /// The lifecycle of a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifecycle {
     /// Being provisioned at Twilio.
@@ -412,7 +652,7 @@ impl fmt::Display for Lifecycle {
 
 /// Where a number forwards: `{"to": "+1…"}` or `{"number_id": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "ForwardingWire")]
 pub enum Forwarding {
     /// An external E.164 number: the call is dialled there.
     External { to: String },
@@ -420,8 +660,79 @@ pub enum Forwarding {
     Number { number_id: String },
 }
 
+/// A forwarding as sent: one field or the other, and nothing else (an
+/// untagged enum would ignore a misspelt field).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardingWire {
+    #[serde(default, deserialize_with = "present")]
+    to: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    number_id: Option<String>,
+}
+
+/// A field that, when present, is not `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+impl TryFrom<ForwardingWire> for Forwarding {
+    type Error = &'static str;
+    fn try_from(wire: ForwardingWire) -> Result<Self, Self::Error> {
+        match (wire.to, wire.number_id) {
+            (Some(to), None) => Ok(Forwarding::External { to }),
+            (None, Some(number_id)) => Ok(Forwarding::Number { number_id }),
+            _ => Err("give either to (an E.164 number) or number_id (a number of the clinic)"),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for Forwarding {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::OneOfBuilder;
+        use utoipa::openapi::schema::ObjectBuilder;
+        let only = |name: &str, field: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            ObjectBuilder::new()
+                .property(name, field)
+                .required(name)
+                .additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                ))
+        };
+        OneOfBuilder::new()
+            .item(only(
+                "to",
+                utoipa::openapi::Ref::from_schema_name("E164").into(),
+            ))
+            .item(only(
+                "number_id",
+                schema::string()
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Uuid,
+                    )))
+                    .into(),
+            ))
+            .description(Some(
+                "Forward to an outside E.164 number, or link to another number of the clinic",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Forwarding {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((String::from("E164"), schema::E164::schema()));
+    }
+}
+
 /// How a voice assistant is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VoiceTargetType {
     /// `wss://` URL, `<Connect><Stream>`.
@@ -432,7 +743,8 @@ pub enum VoiceTargetType {
     Redirect,
 }
 
-/// The target of a voice assistant: `{type, url, parameters}`.
+/// The target of a voice assistant: `{type, url, parameters}`; the admin
+/// API checks it (URL scheme by type, parameters only for a stream).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoiceTarget {
@@ -444,17 +756,76 @@ pub struct VoiceTarget {
     pub parameters: Option<BTreeMap<String, String>>,
 }
 
+impl utoipa::PartialSchema for VoiceTarget {
+    /// One object per type, each with its URL scheme.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::validate::{MAX_PARAMETER_NAME_CHARS, MAX_PARAMETER_VALUE_CHARS};
+        use utoipa::openapi::OneOfBuilder;
+        use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Type};
+        let variant = |kind: &str, scheme: &str, description: &str| {
+            let parameters = if kind == "stream" {
+                schema::nullable(
+                    ObjectBuilder::new()
+                        .property_names(Some(
+                            schema::string()
+                                .min_length(Some(1))
+                                .max_length(Some(MAX_PARAMETER_NAME_CHARS)),
+                        ))
+                        .additional_properties(Some(AdditionalProperties::RefOr(
+                            schema::string()
+                                .max_length(Some(MAX_PARAMETER_VALUE_CHARS))
+                                .into(),
+                        )))
+                        .description(Some("extra <Parameter>s of the stream")),
+                )
+            } else {
+                Object::with_type(Type::Null).into()
+            };
+            ObjectBuilder::new()
+                .description(Some(description))
+                .property("type", schema::string().enum_values(Some([kind])))
+                .property("url", schema::url(scheme))
+                .property("parameters", parameters)
+                .required("type")
+                .required("url")
+                .additional_properties(Some(
+                    utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+                ))
+        };
+        OneOfBuilder::new()
+            .item(variant(
+                "stream",
+                "wss://",
+                "<Connect><Stream> to a wss:// URL",
+            ))
+            .item(variant("sip", "sip:", "<Dial><Sip> to a sip: URI"))
+            .item(variant(
+                "redirect",
+                "https://",
+                "<Redirect method=\"POST\"> to an https:// TwiML URL",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for VoiceTarget {}
+
 /// What an assistant is: `{"kind": "voice", "target": {…}}` or
 /// `{"kind": "texting", "sms_url": "https://…"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AssistantKind {
-    Voice { target: VoiceTarget },
-    Texting { sms_url: String },
+    Voice {
+        target: VoiceTarget,
+    },
+    Texting {
+        #[schema(value_type = schema::HttpsUrl)]
+        sms_url: String,
+    },
 }
 
 /// The kind of an assistant without its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssistantKindTag {
     Voice,
@@ -473,7 +844,7 @@ impl AssistantKind {
 
 /// The status a number shows on the Phone Numbers page (`docs/routing.md`,
 /// "Number status").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberStatus {
     Pending,

@@ -87,7 +87,7 @@ impl Trace {
 
 /// The rule or handler that took a call (`outcome.kind` of simulate,
 /// `docs/api.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     Reject,
@@ -131,12 +131,14 @@ impl OutcomeKind {
 pub type Text<'a> = Cow<'a, str>;
 
 /// The `outcome` of `docs/api.md` ("Simulate"): `{kind, id, name}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome<'a> {
     pub kind: OutcomeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub id: Option<Text<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub name: Option<Text<'a>>,
 }
 
@@ -160,7 +162,7 @@ impl Outcome<'_> {
 }
 
 /// Who answers (`handler.type` in `docs/api.md`, "Simulate").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HandlerKind {
     Assistant,
@@ -173,13 +175,15 @@ pub enum HandlerKind {
 
 /// The `handler` of `docs/api.md` ("Simulate"): `{type, id, name}`. For a
 /// forward, `name` is the number dialled.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Handler<'a> {
     #[serde(rename = "type")]
     pub kind: HandlerKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub id: Option<Text<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub name: Option<Text<'a>>,
 }
 
@@ -296,7 +300,7 @@ impl Decision<'_> {
 }
 
 /// The `DialCallStatus` Twilio posts when a `<Dial>` ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DialStatus {
     Completed,

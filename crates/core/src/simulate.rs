@@ -18,7 +18,7 @@ use crate::snapshot::Snapshot;
 use crate::twiml::{RenderContext, render};
 
 /// The channel to simulate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     #[default]
@@ -32,12 +32,14 @@ pub const DEFAULT_SIMULATED_CALLER: &str = "anonymous";
 pub const SIMULATED_CALL_SID: &str = "CA00000000000000000000000000000000";
 
 /// `POST …/numbers/{id}/simulate` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
+    /// The instant of the call or text.
     pub at: DateTime<Utc>,
     #[serde(default)]
     pub channel: Channel,
+    /// The caller (default `anonymous`).
     #[serde(default)]
     pub from: Option<String>,
     /// The `DialCallStatus` of each `<Dial>` in turn.
@@ -46,7 +48,7 @@ pub struct SimulateRequest {
 }
 
 /// The simulate response of `docs/api.md` ("Simulate").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimulateResponse {
     pub resolved_number_id: Option<String>,
     pub timezone: Option<String>,

@@ -26,6 +26,16 @@ pub const RING_GROUP_MEMBERS: std::ops::RangeInclusive<usize> = 1..=10;
 pub const RING_SECONDS: std::ops::RangeInclusive<u16> = 5..=120;
 /// Longest spoken text (message, greeting) accepted, in characters.
 pub const MAX_SPOKEN_CHARS: usize = 4000;
+/// Longest URL of an assistant, in characters.
+pub const MAX_URL_CHARS: usize = 2000;
+/// Longest name and value of a stream's `<Parameter>`, in characters (under
+/// Twilio's 500 for both together).
+pub const MAX_PARAMETER_NAME_CHARS: usize = 100;
+pub const MAX_PARAMETER_VALUE_CHARS: usize = 399;
+/// Longest name of a ring group or closure, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// How many digits an E.164 number has after its `+`.
+pub const E164_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
 
 /// An E.164 phone number: `+`, a non-zero digit, 7 to 15 digits in all.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,7 +76,7 @@ impl fmt::Display for E164 {
 /// Whether `s` is strictly E.164 (see [`E164::parse`]), without allocating.
 pub fn is_e164(s: &str) -> bool {
     s.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len())
+        E164_DIGITS.contains(&digits.len())
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0')
     })
@@ -110,7 +120,7 @@ impl MemberTarget {
         if let Some(rest) = s.strip_prefix("sip:") {
             // Twilio refuses SIP URIs of 255 characters or more.
             let ok = !rest.is_empty()
-                && s.len() < 255
+                && s.chars().count() < 255
                 && !s.chars().any(|c| c.is_whitespace() || c.is_control());
             return if ok {
                 Ok(MemberTarget::Sip(s.to_owned()))
@@ -305,6 +315,11 @@ impl Validator<'_> {
     fn check_ring_group(&mut self, group: &RingGroup, path: &str) {
         if group.name.trim().is_empty() {
             self.push(format!("{path}.name"), "give the ring group a name");
+        } else if group.name.chars().count() > MAX_NAME_CHARS {
+            self.push(
+                format!("{path}.name"),
+                format!("must be at most {MAX_NAME_CHARS} characters"),
+            );
         }
         if !RING_GROUP_MEMBERS.contains(&group.members.len()) {
             self.push(
@@ -386,6 +401,11 @@ impl Validator<'_> {
             }
             if closure.name.trim().is_empty() {
                 self.push(format!("{path}.name"), "give the closure a name");
+            } else if closure.name.chars().count() > MAX_NAME_CHARS {
+                self.push(
+                    format!("{path}.name"),
+                    format!("must be at most {MAX_NAME_CHARS} characters"),
+                );
             }
             if let Err(problems) = ClosureTest::compile(closure) {
                 self.extend(&path, problems);

@@ -11,7 +11,8 @@ use crate::config::{assistant_kind_columns, assistant_kind_from_row};
 use crate::error::{StoreError, StoreResult};
 
 /// An assistant as the API shows it: `{id, name, kind, target | sms_url}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Assistant)]
 pub struct AssistantRow {
     pub id: Uuid,
     pub name: String,

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::error::{StoreError, StoreResult};
 
 /// A clinic as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Clinic)]
 pub struct ClinicRow {
     pub id: Uuid,
     pub name: String,

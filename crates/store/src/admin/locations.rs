@@ -9,7 +9,8 @@ use super::conflict;
 use crate::error::{StoreError, StoreResult};
 
 /// A location as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = Location)]
 pub struct LocationRow {
     pub id: Uuid,
     pub name: String,
