@@ -37,6 +37,9 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
+    /// A method the path does not have; `allow` lists those it has.
+    #[error("this path does not answer {method}; it answers {}", allow.join(", "))]
+    MethodNotAllowed { method: String, allow: Vec<String> },
     /// The current state refuses the change; `code` names the rule.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -157,16 +160,25 @@ pub const CONFLICT_CODES: &[(&str, u16, &str, &str)] = &[
     ),
 ];
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorInner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: String,
-    details: &'a [FieldError],
+/// What went wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorInner)]
+pub struct ErrorInner<'a> {
+    /// Names the error: `invalid`, `not_found`, a conflict's rule… (docs/api.md, "Errors")
+    #[schema(examples("invalid"))]
+    pub code: &'a str,
+    /// For a person.
+    pub message: String,
+    /// Every bad field of a 400 or 422 (often empty).
+    #[schema(value_type = Vec<FieldError>)]
+    pub details: &'a [FieldError],
 }
 
 impl ApiError {
@@ -190,6 +202,9 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "stale_version"),
             ApiError::PayloadTooLarge { .. } => {
@@ -262,8 +277,11 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        response.json(Body {
-            error: Inner {
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            response.insert_header(("Allow", allow.join(", ")));
+        }
+        response.json(ErrorBody {
+            error: ErrorInner {
                 code,
                 message,
                 details: &self.details(),

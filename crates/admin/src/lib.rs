@@ -5,7 +5,8 @@
 //! - [`extract`]: bodies within the limit, JSON with field paths, `If-Match`;
 //! - [`keys`]: key generation and hashing ([`hash_key`], [`create_api_key`]);
 //! - [`routes`]: one module per resource, each with `configure`;
-//! - [`openapi`]: the served OpenAPI document.
+//! - [`openapi`]: the `/v1` scope, whose routes and OpenAPI document are
+//!   generated together from the handlers.
 //!
 //! Handlers validate with the core (the same rules the routers compile),
 //! write through the store's admin repositories in one transaction with an
@@ -27,6 +28,7 @@ mod validation;
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
 use switchboard_store::Pool;
 use switchboard_twilio::TwilioClient;
+use utoipa_actix_web::AppExt;
 
 pub use error::{ApiError, ApiResult};
 pub use keys::{Role, create_api_key, generate_key, generate_pepper, hash_key};
@@ -74,11 +76,38 @@ async fn not_found() -> HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::NotFound)
 }
 
-/// Every route of the API, for the server and for tests.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/v1/openapi.json", web::get().to(openapi::serve));
-    routes::configure(cfg);
+/// The admin listener's app: the API under `/v1` (see [`openapi::api`]),
+/// `/healthz`, then the routes of `more` (the console); anything else is a
+/// JSON 404.
+pub fn app<F>(
+    state: web::Data<AdminState>,
+    document: web::Data<openapi::Document>,
+    more: F,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+>
+where
+    F: FnOnce(&mut web::ServiceConfig),
+{
+    let limit = state.body_limit_bytes;
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .service(openapi::api())
+        .split_for_parts();
+    app.app_data(state)
+        .app_data(document)
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .route("/healthz", web::get().to(healthz))
+        .configure(more)
+        .default_service(web::to(not_found))
 }
 
 /// Starts the admin listener on `listener`, with the routes of `more` (the
@@ -91,18 +120,12 @@ pub fn server<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    let limit = state.body_limit_bytes;
     let state = web::Data::new(state);
-    Ok(HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(limit))
-            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
-            .configure(configure)
-            .configure(more.clone())
-            .default_service(web::to(not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    .run())
+    let document = web::Data::new(openapi::Document::new());
+    Ok(
+        HttpServer::new(move || app(state.clone(), document.clone(), more.clone()))
+            .listen(listener)?
+            .disable_signals()
+            .run(),
+    )
 }

@@ -2,7 +2,7 @@
 //! forwarding are checked by the core.
 
 use switchboard_core::FieldError;
-use switchboard_core::validate::{E164, validate_timezone};
+use switchboard_core::validate::{E164, MAX_URL_CHARS, validate_timezone};
 
 use crate::error::ApiError;
 
@@ -64,7 +64,7 @@ impl Problems {
         };
         let ok = rest.is_some_and(|rest| {
             !rest.is_empty() && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
-        }) && value.len() <= 2000;
+        }) && value.chars().count() <= MAX_URL_CHARS;
         if !ok {
             let example = if scheme == "sip" { "sip:" } else { scheme };
             self.push(field, format!("must be a {example} URL"));
@@ -89,4 +89,35 @@ where
 {
     use serde::Deserialize;
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// The schemas of fields whose limits are checked here, for `schema_with`.
+pub mod schemas {
+    use switchboard_core::schema::{nullable, text};
+    use utoipa::openapi::{RefOr, schema::Schema};
+
+    /// Not blank, at most 1 600 characters, or `null`.
+    pub fn sms_auto_reply() -> RefOr<Schema> {
+        nullable(text(1, 1600))
+    }
+
+    /// At most 100 characters, or `null`.
+    pub fn voice() -> RefOr<Schema> {
+        nullable(text(0, 100).examples(["Polly.Joanna"]))
+    }
+
+    /// At most 35 characters, or `null`.
+    pub fn language() -> RefOr<Schema> {
+        nullable(text(0, 35).examples(["en-US"]))
+    }
+
+    /// At most 64 characters, or `null`.
+    pub fn friendly_name() -> RefOr<Schema> {
+        nullable(text(0, 64).examples(["Front desk line"]))
+    }
+
+    /// At most 1 000 characters, or `null`.
+    pub fn address() -> RefOr<Schema> {
+        nullable(text(0, 1000).examples(["1 Main St, San Francisco"]))
+    }
 }

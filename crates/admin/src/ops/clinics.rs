@@ -11,10 +11,12 @@ use crate::error::ApiResult;
 use crate::validation::Problems;
 
 /// A new clinic (`POST /v1/clinics`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicIn {
+    #[schema(value_type = switchboard_core::schema::Name)]
     pub name: String,
+    #[schema(value_type = switchboard_core::schema::Timezone)]
     pub default_timezone: String,
 }
 

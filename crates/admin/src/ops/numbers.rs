@@ -9,6 +9,7 @@ use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use switchboard_core::error::ForwardingError;
 use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
+use switchboard_core::schema::Timezone;
 use switchboard_core::snapshot::MAX_LINK_HOPS;
 use switchboard_core::status::{ForwardingFacts, StatusFacts, number_status};
 use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
@@ -17,6 +18,7 @@ use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
 use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
 use switchboard_store::config::{load_routing, load_routings};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::record;
@@ -53,22 +55,27 @@ pub async fn clinic_context(
 }
 
 /// `{id, name}` of an assistant, ring group or the texting assistant.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = NamedRef)]
 pub struct NamedRefOut {
     pub id: String,
     pub name: String,
 }
 
 /// A number's forwarding on its card.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 #[serde(untagged)]
+#[schema(as = NumberForwarding)]
 pub enum ForwardingOut {
+    /// Calls are forwarded to an outside number.
     External { to: String },
+    /// The number links to another number of the clinic.
     Number { number_id: String, e164: String },
 }
 
 /// One card of the Phone Numbers page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = NumberCard)]
 pub struct NumberCardOut {
     pub id: Uuid,
     pub e164: String,
@@ -88,14 +95,16 @@ pub struct NumberCardOut {
 }
 
 /// The Phone Numbers page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NumbersPage)]
 pub struct NumbersPageOut {
     pub texting_assistant: Option<NamedRefOut>,
     pub numbers: Vec<NumberCardOut>,
 }
 
 /// A number's card with its routing document and version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NumberDetail)]
 pub struct NumberDetailOut {
     #[serde(flatten)]
     pub card: NumberCardOut,
@@ -325,14 +334,20 @@ pub async fn detail(
 }
 
 /// `PATCH …/numbers/{id}` body: absent fields are kept, `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberPatch {
+    /// Blank or `null` clears it.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[schema(schema_with = crate::validation::schemas::friendly_name)]
     pub friendly_name: Option<Option<String>>,
+    /// A location of the clinic, or `null`.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub location_id: Option<Option<String>>,
+    /// The number's own timezone (its routing document's), or `null`.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[schema(value_type = Option<Timezone>)]
     pub timezone: Option<Option<String>>,
 }
 

@@ -4,8 +4,8 @@
 //! the core's `simulate`/`coverage` answer, rendered with the webhook's
 //! public base URL, so a preview equals a real call at that instant.
 
-use chrono::NaiveDate;
-use switchboard_core::coverage::{CoverageResponse, coverage as core_coverage};
+use chrono::{NaiveDate, Utc};
+use switchboard_core::coverage::{CoverageResponse, coverage as core_coverage, local_today};
 use switchboard_core::error::PreviewError;
 use switchboard_core::model::{Lifecycle, RoutingDoc};
 use switchboard_core::simulate::{SimulateRequest, SimulateResponse, simulate as core_simulate};
@@ -88,8 +88,26 @@ pub async fn coverage(
     days: u32,
     draft: Option<&Draft>,
 ) -> ApiResult<CoverageResponse> {
+    coverage_from(access, state, id, Some(start), days, draft).await
+}
+
+/// [`coverage`] from `start`, or from today on the number's clock (the
+/// number its links end at) when `start` is `None`.
+pub async fn coverage_from(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    id: Uuid,
+    start: Option<NaiveDate>,
+    days: u32,
+    draft: Option<&Draft>,
+) -> ApiResult<CoverageResponse> {
     let snapshot = compiled(access, state, id, draft).await?;
-    core_coverage(&snapshot, &id.to_string(), start, days).map_err(preview_error)
+    let key = id.to_string();
+    let start = match start {
+        Some(start) => start,
+        None => local_today(&snapshot, &key, Utc::now()).map_err(preview_error)?,
+    };
+    core_coverage(&snapshot, &key, start, days).map_err(preview_error)
 }
 
 /// Everything the routing page shows of a number at once, from one

@@ -11,10 +11,12 @@
 //! request; the console shows the pending card between them.
 
 use serde::{Deserialize, Serialize};
+use switchboard_core::schema::{E164, Timezone};
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::lock_clinic;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
 use switchboard_twilio::{ErrorKind, NumberKind, Purchase, SearchFilters};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::numbers::{NumberDetailOut, check_location, display, load_detail};
@@ -30,15 +32,24 @@ pub const SMS_PATH: &str = "/twilio/sms";
 pub const STATUS_PATH: &str = "/twilio/voice/status";
 
 /// A search for numbers for sale (`GET …/available-numbers`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AvailableQuery {
+    /// Two letters (default `US`).
     #[serde(default = "default_country")]
+    #[param(required = false, pattern = "^[A-Za-z]{2}$", example = "US")]
     pub country: String,
     /// `local` (default), `mobile` or `toll_free`.
     #[serde(default, rename = "type")]
+    #[param(pattern = "^(local|mobile|toll_free)$")]
     pub kind: Option<String>,
+    /// Three digits; blank is none.
     #[serde(default)]
+    #[param(
+        pattern = "^[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([0-9]{3}[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$",
+        example = "415"
+    )]
     pub area_code: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
@@ -46,9 +57,15 @@ pub struct AvailableQuery {
     pub region: Option<String>,
     #[serde(default)]
     pub postal_code: Option<String>,
+    /// Digits, letters, `*` and `+`, at most 16; blank is none.
     #[serde(default)]
+    #[param(
+        pattern = "^[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*([A-Za-z0-9*+]{1,16}[\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)?$"
+    )]
     pub contains: Option<String>,
+    /// 1 to 100 (default 20).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -57,7 +74,8 @@ fn default_country() -> String {
 }
 
 /// A number for sale.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AvailableNumber)]
 pub struct AvailableOut {
     pub phone_number: String,
     pub display: String,
@@ -69,7 +87,8 @@ pub struct AvailableOut {
 }
 
 /// What a number can do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Capabilities)]
 pub struct CapabilitiesOut {
     pub voice: bool,
     pub sms: bool,
@@ -161,15 +180,22 @@ pub async fn search(
 }
 
 /// `POST …/numbers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuyIn {
+    /// One that Twilio offers (`GET …/available-numbers`).
+    #[schema(value_type = E164)]
     pub phone_number: String,
+    /// A location of the clinic.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub location_id: Option<String>,
+    /// The number's own timezone.
     #[serde(default)]
+    #[schema(value_type = Option<Timezone>)]
     pub timezone: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::validation::schemas::friendly_name)]
     pub friendly_name: Option<String>,
 }
 

@@ -1,20 +1,23 @@
 //! The call log and the audit log: newest first, keyset pagination with an
 //! opaque cursor (`{"items": [...], "next_cursor": "…" | null}`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_store::admin::activity::CallFilter;
 use switchboard_store::admin::audit;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::AdminState;
 use crate::auth::{Access, Admin, Viewer};
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ClinicPath;
+use crate::openapi::errors::*;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/clinics/{c}/calls", web::get().to(calls))
-        .route("/v1/clinics/{c}/audit", web::get().to(audit_log));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(calls).service(audit_log);
 }
 
 /// Default and largest page sizes.
@@ -22,9 +25,10 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
 /// A page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass it back as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
 }
 
@@ -43,11 +47,14 @@ fn bad_cursor() -> ApiError {
 }
 
 /// `GET …/calls` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CallsQuery {
+    /// Calls at this location (where the number was when the call came in).
     #[serde(default)]
     pub location_id: Option<Uuid>,
+    /// Calls to this number.
     #[serde(default)]
     pub number_id: Option<Uuid>,
     /// Calls started at or after (RFC 3339).
@@ -56,14 +63,18 @@ pub struct CallsQuery {
     /// Calls started before (RFC 3339).
     #[serde(default)]
     pub until: Option<DateTime<Utc>>,
+    /// A `next_cursor` this API gave out (anything else is 400).
     #[serde(default)]
     pub cursor: Option<String>,
+    /// 1 to 200 (default 50); anything else is 400.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 /// `{kind, id, name}` of what took a call.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CallOutcome)]
 pub struct OutcomeOut {
     pub kind: String,
     pub id: Option<String>,
@@ -71,14 +82,16 @@ pub struct OutcomeOut {
 }
 
 /// A voicemail left on a call.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Voicemail)]
 pub struct VoicemailOut {
     pub recording_url: String,
     pub duration_seconds: Option<i32>,
 }
 
 /// A call of the log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Call)]
 pub struct CallOut {
     pub call_sid: String,
     pub number_id: Option<Uuid>,
@@ -92,6 +105,19 @@ pub struct CallOut {
     pub voicemail: Option<VoicemailOut>,
 }
 
+/// The call log
+///
+/// Role: viewer. Newest first, paged.
+#[utoipa::path(
+    operation_id = "list_calls",
+    tag = "activity",
+    params(ClinicPath, CallsQuery),
+    responses(
+        (status = 200, description = "A page of calls", body = Page<CallOut>),
+        BadRequest, Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}/calls")]
 async fn calls(
     access: Access<Viewer>,
     state: web::Data<AdminState>,
@@ -134,24 +160,30 @@ async fn calls(
 }
 
 /// `GET …/audit` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// A `next_cursor` this API gave out (anything else is 400).
     #[serde(default)]
     pub cursor: Option<String>,
+    /// 1 to 200 (default 50); anything else is 400.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 /// Who made a change.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditActor)]
 pub struct ActorOut {
     pub key_id: Option<Uuid>,
     pub name: String,
 }
 
 /// What a change was made to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditTarget)]
 pub struct TargetOut {
     #[serde(rename = "type")]
     pub kind: String,
@@ -159,16 +191,32 @@ pub struct TargetOut {
 }
 
 /// An audit entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct AuditOut {
     pub at: DateTime<Utc>,
     pub actor: ActorOut,
     pub action: String,
     pub target: TargetOut,
+    /// The object before the change (`null` for a creation).
     pub before: Option<serde_json::Value>,
+    /// The object after the change (`null` for a deletion).
     pub after: Option<serde_json::Value>,
 }
 
+/// The audit log
+///
+/// Role: admin. Who changed what, newest first, paged.
+#[utoipa::path(
+    operation_id = "list_audit",
+    tag = "activity",
+    params(ClinicPath, AuditQuery),
+    responses(
+        (status = 200, description = "A page of audit entries", body = Page<AuditOut>),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}/audit")]
 async fn audit_log(
     access: Access<Admin>,
     state: web::Data<AdminState>,

@@ -3,16 +3,22 @@
 
 use std::collections::HashSet;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use serde::{Deserialize, Serialize};
 use switchboard_core::model::{
-    AssistantBinding, AssistantKind, AssistantKindTag, VoiceTarget, VoiceTargetType,
+    AssistantBinding, AssistantKind, AssistantKindTag, Lifecycle, VoiceTarget, VoiceTargetType,
 };
-use switchboard_core::validate::validate_routing;
+use switchboard_core::schema::{HttpsUrl, Name};
+use switchboard_core::validate::{
+    MAX_PARAMETER_NAME_CHARS, MAX_PARAMETER_VALUE_CHARS, validate_routing,
+};
 use switchboard_store::admin::assistants as repo;
+use switchboard_store::admin::assistants::AssistantRow;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::{lock_clinic, numbers};
 use switchboard_store::config::load_routing;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::numbers::{clinic_context, display};
@@ -20,23 +26,19 @@ use super::{Items, record};
 use crate::AdminState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, path_id};
+use crate::extract::{Body, PathId};
+use crate::openapi::errors::*;
+use crate::openapi::{ClinicPath, ItemPath};
 use crate::validation::Problems;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/clinics/{c}/assistants", web::get().to(list))
-        .route("/v1/clinics/{c}/assistants", web::post().to(create))
-        .route("/v1/clinics/{c}/assistants/{id}", web::get().to(get))
-        .route("/v1/clinics/{c}/assistants/{id}", web::patch().to(patch))
-        .route("/v1/clinics/{c}/assistants/{id}", web::delete().to(delete))
-        .route(
-            "/v1/clinics/{c}/assistants/{id}/numbers",
-            web::get().to(numbers_of),
-        )
-        .route(
-            "/v1/clinics/{c}/assistants/{id}/numbers",
-            web::put().to(put_numbers),
-        );
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get)
+        .service(patch)
+        .service(delete)
+        .service(numbers_of)
+        .service(put_numbers);
 }
 
 /// `POST …/assistants` body: `{name, kind: "voice", target}` or
@@ -52,17 +54,64 @@ pub struct AssistantIn {
     pub sms_url: Option<String>,
 }
 
-/// `PATCH …/assistants/{id}` body.
-#[derive(Debug, Deserialize)]
+impl utoipa::PartialSchema for AssistantIn {
+    /// One object per kind, as [`build_kind`] checks them.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, Object, ObjectBuilder, Type};
+        use utoipa::openapi::{OneOfBuilder, Ref};
+        let variant = |kind: &str, field: &str, schema: &str, other: &str| {
+            ObjectBuilder::new()
+                .property("name", Ref::from_schema_name("Name"))
+                .property(
+                    "kind",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([kind])),
+                )
+                .property(field, Ref::from_schema_name(schema))
+                .property(other, Object::with_type(Type::Null))
+                .required("name")
+                .required("kind")
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .item(variant("voice", "target", "VoiceTarget", "sms_url"))
+            .item(variant("texting", "sms_url", "HttpsUrl", "target"))
+            .into()
+    }
+}
+
+impl ToSchema for AssistantIn {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.extend([
+            (String::from("Name"), Name::schema()),
+            (String::from("VoiceTarget"), VoiceTarget::schema()),
+            (String::from("HttpsUrl"), HttpsUrl::schema()),
+        ]);
+    }
+}
+
+/// `PATCH …/assistants/{id}` body: absent (or `null`) fields are kept;
+/// parts of the same kind the patch leaves out too.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssistantPatch {
     #[serde(default)]
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
     #[serde(default)]
     pub kind: Option<AssistantKindTag>,
     #[serde(default)]
     pub target: Option<VoiceTarget>,
     #[serde(default)]
+    #[schema(value_type = Option<HttpsUrl>)]
     pub sms_url: Option<String>,
 }
 
@@ -92,8 +141,14 @@ fn build_kind(
                     problems.push("target.parameters", "only a stream target takes parameters");
                 }
                 for (name, value) in parameters {
-                    if name.is_empty() || name.len() + value.len() >= 500 {
-                        problems.push(format!("target.parameters.{name}"), "name and value must be under 500 characters together, the name not empty");
+                    if name.is_empty()
+                        || name.chars().count() > MAX_PARAMETER_NAME_CHARS
+                        || value.chars().count() > MAX_PARAMETER_VALUE_CHARS
+                    {
+                        problems.push(
+                            format!("target.parameters.{name}"),
+                            format!("a name of 1 to {MAX_PARAMETER_NAME_CHARS} characters, a value of at most {MAX_PARAMETER_VALUE_CHARS}"),
+                        );
                     }
                 }
             }
@@ -113,12 +168,53 @@ fn build_kind(
     }
 }
 
+/// The clinic's assistants
+///
+/// Role: viewer.
+#[utoipa::path(
+    operation_id = "list_assistants",
+    tag = "assistants",
+    params(ClinicPath),
+    responses(
+        (status = 200, description = "Every assistant", body = Items<AssistantRow>),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}/assistants")]
 async fn list(access: Access<Viewer>, state: web::Data<AdminState>) -> ApiResult<HttpResponse> {
     let client = state.pool.get().await?;
     let items = repo::list(&client, access.clinic_id).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
+/// Create an assistant
+///
+/// Role: editor.
+#[utoipa::path(
+    operation_id = "create_assistant",
+    tag = "assistants",
+    params(ClinicPath),
+    request_body(
+        content = AssistantIn,
+        example = json!({"name": "After Hours AI", "kind": "voice",
+                         "target": {"type": "stream", "url": "wss://ai.example.com/stream", "parameters": {"clinic": "sunrise"}}})
+    ),
+    responses(
+        (status = 201, description = "The assistant", body = AssistantRow,
+            links(
+                ("GetAssistant" = (operation_id = "get_assistant",
+                    parameters(("c" = "$request.path.c"), ("id" = "$response.body#/id")))),
+                ("PatchAssistant" = (operation_id = "patch_assistant",
+                    parameters(("c" = "$request.path.c"), ("id" = "$response.body#/id")))),
+                ("NumbersOfAssistant" = (operation_id = "numbers_of_assistant",
+                    parameters(("c" = "$request.path.c"), ("id" = "$response.body#/id")))),
+                ("DeleteAssistant" = (operation_id = "delete_assistant",
+                    parameters(("c" = "$request.path.c"), ("id" = "$response.body#/id")))),
+            )),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[post("/clinics/{c}/assistants")]
 async fn create(
     access: Access<Editor>,
     state: web::Data<AdminState>,
@@ -148,23 +244,52 @@ async fn create(
     Ok(HttpResponse::Created().json(assistant))
 }
 
+/// An assistant
+///
+/// Role: viewer.
+#[utoipa::path(
+    operation_id = "get_assistant",
+    tag = "assistants",
+    params(ItemPath),
+    responses(
+        (status = 200, description = "The assistant", body = AssistantRow),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}/assistants/{id}")]
 async fn get(
     access: Access<Viewer>,
     state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
+    id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let id = path_id(&path.1)?;
+    let id = id.parse()?;
     let client = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(repo::get(&client, access.clinic_id, id).await?))
 }
 
+/// Change an assistant
+///
+/// Role: editor. A change of `kind` is refused (409 `assistant_in_use`)
+/// while a number binds the assistant, an action names it, or it is the
+/// clinic's texting assistant.
+#[utoipa::path(
+    operation_id = "patch_assistant",
+    tag = "assistants",
+    params(ItemPath),
+    request_body(content = AssistantPatch, example = json!({"name": "Night line AI"})),
+    responses(
+        (status = 200, description = "The assistant as it is now", body = AssistantRow),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[patch("/clinics/{c}/assistants/{id}")]
 async fn patch(
     access: Access<Editor>,
     state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
+    id: PathId,
     body: Body,
 ) -> ApiResult<HttpResponse> {
-    let id = path_id(&path.1)?;
+    let id = id.parse()?;
     let patch: AssistantPatch = body.json()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
@@ -211,12 +336,26 @@ async fn patch(
     Ok(HttpResponse::Ok().json(after))
 }
 
+/// Delete an assistant
+///
+/// Role: editor. Refused (409 `assistant_in_use`) while a number binds it,
+/// an action names it, or it is the clinic's texting assistant.
+#[utoipa::path(
+    operation_id = "delete_assistant",
+    tag = "assistants",
+    params(ItemPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
+    ),
+)]
+#[delete("/clinics/{c}/assistants/{id}")]
 async fn delete(
     access: Access<Editor>,
     state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
+    id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let id = path_id(&path.1)?;
+    let id = id.parse()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
     let before = repo::delete(&tx, access.clinic_id, id).await?;
@@ -235,11 +374,13 @@ async fn delete(
 }
 
 /// A number an assistant serves.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AssistantNumber)]
 pub struct AssistantNumberOut {
     pub id: Uuid,
     pub e164: String,
     pub display: String,
+    #[schema(value_type = Lifecycle)]
     pub lifecycle: String,
     /// Bound in the number's `assistants` list.
     pub bound: bool,
@@ -269,12 +410,25 @@ async fn uses(
         .collect())
 }
 
+/// The live numbers an assistant serves
+///
+/// Role: viewer.
+#[utoipa::path(
+    operation_id = "numbers_of_assistant",
+    tag = "assistants",
+    params(ItemPath),
+    responses(
+        (status = 200, description = "Its numbers", body = Items<AssistantNumberOut>),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}/assistants/{id}/numbers")]
 async fn numbers_of(
     access: Access<Viewer>,
     state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
+    id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let id = path_id(&path.1)?;
+    let id = id.parse()?;
     let client = state.pool.get().await?;
     repo::get(&client, access.clinic_id, id).await?;
     let items = uses(&client, access.clinic_id, id).await?;
@@ -282,23 +436,52 @@ async fn numbers_of(
 }
 
 /// `PUT …/assistants/{id}/numbers` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssistantNumbersIn {
+    /// Live numbers of the clinic, each once.
+    #[schema(schema_with = number_ids)]
     pub number_ids: Vec<String>,
+}
+
+fn number_ids() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(switchboard_core::schema::string().format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid),
+        )))
+        .unique_items(true)
 }
 
 /// Binds the assistant as always-on to the listed numbers where it is not
 /// bound yet, and unbinds it from the numbers left out; each changed
 /// routing document is validated by the core and saved, all in one
 /// transaction.
+/// Bind an assistant to exactly these numbers
+///
+/// Role: editor. Binds the (voice) assistant without a schedule to each
+/// listed number where it is not bound yet and unbinds it from the others;
+/// each changed routing document is validated as a routing PUT is.
+#[utoipa::path(
+    operation_id = "put_numbers_of_assistant",
+    tag = "assistants",
+    params(ItemPath),
+    request_body(
+        content = AssistantNumbersIn,
+        example = json!({"number_ids": ["00000000-0000-4000-8000-0000000000b1"]})
+    ),
+    responses(
+        (status = 200, description = "Its numbers now", body = Items<AssistantNumberOut>),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[put("/clinics/{c}/assistants/{id}/numbers")]
 async fn put_numbers(
     access: Access<Editor>,
     state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
+    id: PathId,
     body: Body,
 ) -> ApiResult<HttpResponse> {
-    let id = path_id(&path.1)?;
+    let id = id.parse()?;
     let input: AssistantNumbersIn = body.json()?;
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;

@@ -1,44 +1,75 @@
 //! `POST /v1/clinics` (super key), `GET`/`PATCH /v1/clinics/{c}`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use switchboard_core::model::AssistantKindTag;
+use switchboard_core::schema::{Name, Timezone};
 use switchboard_store::admin::assistants;
 use switchboard_store::admin::audit::json;
-use switchboard_store::admin::clinics::{self, ClinicSettings};
+use switchboard_store::admin::clinics::{self, ClinicRow, ClinicSettings};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::record;
 use crate::AdminState;
 use crate::auth::{Access, Editor, Principal, SuperAccess, SuperKey, Viewer};
 use crate::error::ApiResult;
 use crate::extract::Body;
+use crate::openapi::ClinicPath;
+use crate::openapi::errors::*;
 pub use crate::ops::clinics::ClinicIn;
-use crate::validation::{Problems, nullable};
+use crate::validation::{Problems, nullable, schemas};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/clinics", web::post().to(create))
-        .route("/v1/clinics/{c}", web::get().to(get))
-        .route("/v1/clinics/{c}", web::patch().to(patch));
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create).service(get).service(patch);
 }
 
 /// `PATCH /v1/clinics/{c}` body: absent fields are kept, `null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicPatch {
+    /// `null` is the same as leaving it out.
     #[serde(default)]
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    /// `null` is the same as leaving it out.
     #[serde(default)]
+    #[schema(value_type = Option<Timezone>)]
     pub default_timezone: Option<String>,
+    /// A texting assistant of the clinic; `null`: none.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
     pub texting_assistant_id: Option<Option<String>>,
+    /// The reply to texts no assistant takes; `null` turns it off.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schemas::sms_auto_reply)]
     pub sms_auto_reply: Option<Option<String>>,
+    /// The `<Say>` voice; blank or `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schemas::voice)]
     pub voice: Option<Option<String>>,
+    /// The `<Say>` language; blank or `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schemas::language)]
     pub language: Option<Option<String>>,
 }
 
+/// Create a clinic
+///
+/// The super key only; a clinic key is 403.
+#[utoipa::path(
+    operation_id = "create_clinic",
+    tag = "clinics",
+    request_body(
+        content = ClinicIn,
+        example = json!({"name": "Harbor Dental", "default_timezone": "America/New_York"})
+    ),
+    responses(
+        (status = 201, description = "The clinic", body = ClinicRow),
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[post("/clinics")]
 async fn create(_: SuperKey, state: web::Data<AdminState>, body: Body) -> ApiResult<HttpResponse> {
     let input: ClinicIn = body.json()?;
     let access = SuperAccess::authorize(Principal::Super)?;
@@ -46,11 +77,41 @@ async fn create(_: SuperKey, state: web::Data<AdminState>, body: Body) -> ApiRes
     Ok(HttpResponse::Created().json(clinic))
 }
 
+/// A clinic and its settings
+///
+/// Role: viewer.
+#[utoipa::path(
+    operation_id = "get_clinic",
+    tag = "clinics",
+    params(ClinicPath),
+    responses(
+        (status = 200, description = "The clinic", body = ClinicRow),
+        Unauthorized, NotFound, Unavailable,
+    ),
+)]
+#[get("/clinics/{c}")]
 async fn get(access: Access<Viewer>, state: web::Data<AdminState>) -> ApiResult<HttpResponse> {
     let client = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(clinics::get(&client, access.clinic_id).await?))
 }
 
+/// Change a clinic's settings
+///
+/// Role: editor. Absent fields are kept.
+#[utoipa::path(
+    operation_id = "patch_clinic",
+    tag = "clinics",
+    params(ClinicPath),
+    request_body(
+        content = ClinicPatch,
+        example = json!({"sms_auto_reply": "Thanks! We reply within the hour.", "voice": null})
+    ),
+    responses(
+        (status = 200, description = "The clinic as it is now", body = ClinicRow),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[patch("/clinics/{c}")]
 async fn patch(
     access: Access<Editor>,
     state: web::Data<AdminState>,

@@ -1,4 +1,5 @@
-//! One module per resource of `docs/api.md`, each with `configure`.
+//! One module per resource of `docs/api.md`, each with `configure`: every
+//! handler carries its OpenAPI operation (`#[utoipa::path]`) above its route.
 
 pub mod activity;
 pub mod assistants;
@@ -9,10 +10,11 @@ pub mod numbers;
 pub mod previews;
 pub mod provisioning;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every resource.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers every resource, each route with its documentation, inside the
+/// `/v1` scope of [`crate::openapi::api`].
+pub fn configure(cfg: &mut ServiceConfig) {
     clinics::configure(cfg);
     keys::configure(cfg);
     locations::configure(cfg);
@@ -26,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub(crate) use crate::ops::record;
 
 /// `{"items": [...]}`, the shape of unpaginated lists.
-#[derive(serde::Serialize)]
-pub(crate) struct Items<T> {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
     pub items: Vec<T>,
 }
