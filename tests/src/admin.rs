@@ -4,7 +4,7 @@
 //! bought through the API.
 //!
 //! Every answer that goes through [`AdminApp::call`] is also checked
-//! against the OpenAPI document the service serves (see [`crate::openapi_check`]).
+//! against the OpenAPI document the service serves (see [`crate::contract`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -398,12 +398,11 @@ impl AdminApp {
             .json()
             .await
             .expect("the OpenAPI document is JSON");
+        let mut contract = crate::contract::Contract::new(doc);
         let problems: Vec<String> = self
             .seen()
             .iter()
-            .filter_map(|s| {
-                crate::openapi_check::check(&doc, &s.method, &s.path, s.status, &s.body).err()
-            })
+            .filter_map(|s| contract.check(&s.method, &s.path, s.status, &s.body).err())
             .collect();
         assert!(
             problems.is_empty(),

@@ -9,7 +9,7 @@
 pub mod admin;
 pub mod browser;
 pub mod console;
-pub mod openapi_check;
+pub mod contract;
 pub mod webhook;
 
 use switchboard_server::{Application, Settings};

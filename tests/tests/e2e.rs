@@ -1,6 +1,7 @@
 //! The end-to-end suite: one binary, one module per feature.
 
 mod admin_access;
+mod admin_contract;
 mod admin_hostile;
 mod admin_numbers;
 mod admin_openapi;
