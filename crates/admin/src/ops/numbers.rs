@@ -448,9 +448,16 @@ pub async fn save_routing(
     // Not ours, or gone: 404 before anything else is said about the body.
     repo::get(&tx, access.clinic_id, id).await?;
     let ctx = clinic_context(&tx, access.clinic_id).await?;
-    validate_routing(&doc, &ctx).map_err(|errors| {
-        ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("routing")).collect())
-    })?;
+    let mut problems = validate_routing(&doc, &ctx).err().unwrap_or_default();
+    problems.extend(id_problems(&doc));
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid(
+            problems
+                .into_iter()
+                .map(|e| e.prefixed("routing"))
+                .collect(),
+        ));
+    }
     let before = load_routing(&tx, id).await?;
     let (saved, _version) = repo::save_routing(&tx, access.clinic_id, id, expected, &doc).await?;
     commit_change(
@@ -460,6 +467,35 @@ pub async fn save_routing(
         Some(("number.routing.update", json(&before), json(&saved))),
     )
     .await
+}
+
+/// Ring-group and closure ids are the store's keys: UUIDs, hyphenated (as
+/// the document says), checked with the rest before the version is.
+fn id_problems(doc: &RoutingDoc) -> Vec<switchboard_core::FieldError> {
+    let is_uuid = |s: &str| {
+        s.len() == 36
+            && s.char_indices().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let groups = doc.ring_groups.iter().map(|g| ("ring_groups", &g.id));
+    let closures = doc.closures.iter().map(|c| ("closures", &c.id));
+    let mut counts = std::collections::HashMap::new();
+    groups
+        .chain(closures)
+        .filter_map(|(list, id)| {
+            let i = counts.entry(list).or_insert(0usize);
+            *i += 1;
+            let id = id.as_deref()?;
+            (!is_uuid(id)).then(|| {
+                switchboard_core::FieldError::new(
+                    format!("{list}[{}].id", *i - 1),
+                    format!("{id:?} is not a UUID"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The problems of a routing document for this clinic (field paths under

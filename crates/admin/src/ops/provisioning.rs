@@ -156,8 +156,16 @@ pub async fn search(
         .await
     {
         Ok(found) => found,
-        // "No numbers in that area" is an empty page, not an error.
-        Err(e) if e.kind() == ErrorKind::NumberNotAvailable => Vec::new(),
+        // "No numbers in that area" is an empty page, not an error; so is
+        // a country Twilio has no numbers of (it answers 404 for its list).
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::NumberNotAvailable | ErrorKind::NotFound
+            ) =>
+        {
+            Vec::new()
+        }
         Err(e) => return Err(e.into()),
     };
     let items: Vec<AvailableOut> = found

@@ -191,8 +191,10 @@ async fn put_routing(
     body: Body,
 ) -> ApiResult<HttpResponse> {
     let id = id.parse()?;
-    let expected = if_match(&req)?;
+    // The body first, then the document, then the version: a malformed
+    // If-Match names no version, so it is stale (412) once the rest is valid.
     let doc: RoutingDoc = body.json()?;
+    let expected = if_match(&req).unwrap_or(Some(-1));
     Ok(detail_response(
         &ops::save_routing(&access, &state, id, expected, doc).await?,
     ))
