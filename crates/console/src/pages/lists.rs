@@ -479,9 +479,15 @@ async fn api_keys(
 struct AuditView {
     at: String,
     actor: String,
+    actor_kind: &'static str,
     action: String,
     target: String,
+    changes: Vec<crate::diff::Changed>,
+    more: usize,
 }
+
+/// The most changed fields one audit entry lists.
+const CHANGES_SHOWN: usize = 12;
 
 #[derive(Template)]
 #[template(path = "audit.html")]
@@ -500,11 +506,23 @@ async fn audit_log(
         .await
         .map_err(db_error(htmx))?
         .into_iter()
-        .map(|e| AuditView {
-            at: when(e.at),
-            actor: e.actor_name,
-            action: e.action.replace(['.', '_'], " "),
-            target: format!("{} {}", e.target_type, e.target_id.unwrap_or_default()),
+        .map(|e| {
+            let mut changes = crate::diff::diff(e.before.as_ref(), e.after.as_ref());
+            let more = changes.len().saturating_sub(CHANGES_SHOWN);
+            changes.truncate(CHANGES_SHOWN);
+            AuditView {
+                at: when(e.at),
+                actor_kind: match (e.actor_key_id, e.actor_person_id) {
+                    (Some(_), _) => "API key",
+                    (_, Some(_)) => "person",
+                    _ => "",
+                },
+                actor: e.actor_name,
+                action: e.action.replace(['.', '_'], " "),
+                target: format!("{} {}", e.target_type, e.target_id.unwrap_or_default()),
+                changes,
+                more,
+            }
         })
         .collect();
     let chrome = Chrome::of(&page, &state, "Audit", "audit").await?;
