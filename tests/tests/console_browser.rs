@@ -308,6 +308,12 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
     b.click(&format!("{dialog} button[type=submit]")).await;
     b.wait_for_text(&spare, "Forwarding").await;
     b.wait_for_text(&spare, "(415) 555-0199").await;
+    b.wait_for(
+        "the dialog to close",
+        "return document.querySelector('#forward-dialog').open;",
+        |v| v == &json!(false),
+    )
+    .await;
     assert_eq!(
         app.card(&app.spare).await["forwarding"],
         json!({"to": "+14155550199"})
@@ -423,6 +429,12 @@ async fn an_admin_is_told_why_a_release_is_refused_then_releases() {
     b.wait_gone(&card(&app.second)).await;
     b.wait_for_text("#flash", "(415) 555-0101 was released")
         .await;
+    b.wait_for(
+        "the dialog to close",
+        "return document.querySelector('#release-dialog').open;",
+        |v| v == &json!(false),
+    )
+    .await;
     assert_eq!(app.card(&app.second).await["lifecycle"], "released");
     b.close().await;
     app.api.stop().await;

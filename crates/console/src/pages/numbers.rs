@@ -458,7 +458,7 @@ async fn release(
             Ok(crate::render::html(
                 StatusCode::OK,
                 format!(
-                    r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>"#
+                    r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>{FRESH_RELEASE_DIALOG}"#
                 ),
             ))
         }
