@@ -58,7 +58,11 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Vec<Changed> {
         .filter(|k| old.get(*k) != new.get(*k))
         .filter(|k| !matches!(k.as_str(), "updated_at" | "version"))
         .map(|k| Changed {
-            field: if k.is_empty() { "value".to_owned() } else { k.clone() },
+            field: if k.is_empty() {
+                "value".to_owned()
+            } else {
+                k.clone()
+            },
             before: old.get(k).cloned().unwrap_or_else(|| "—".to_owned()),
             after: new.get(k).cloned().unwrap_or_else(|| "—".to_owned()),
         })
@@ -72,13 +76,22 @@ mod tests {
 
     #[test]
     fn only_what_changed_is_listed() {
-        let before = json!({"lifecycle": "active", "forwarding": null, "name": "Main", "updated_at": "x"});
+        let before =
+            json!({"lifecycle": "active", "forwarding": null, "name": "Main", "updated_at": "x"});
         let after = json!({"lifecycle": "paused", "forwarding": {"to": "+14155550199"}, "name": "Main", "updated_at": "y"});
         assert_eq!(
             diff(Some(&before), Some(&after)),
             vec![
-                Changed { field: "forwarding.to".into(), before: "—".into(), after: "+14155550199".into() },
-                Changed { field: "lifecycle".into(), before: "active".into(), after: "paused".into() },
+                Changed {
+                    field: "forwarding.to".into(),
+                    before: "—".into(),
+                    after: "+14155550199".into()
+                },
+                Changed {
+                    field: "lifecycle".into(),
+                    before: "active".into(),
+                    after: "paused".into()
+                },
             ]
         );
     }
@@ -87,11 +100,18 @@ mod tests {
     fn a_bare_value_and_lists_read_too() {
         assert_eq!(
             diff(Some(&json!("active")), Some(&json!("paused"))),
-            vec![Changed { field: "value".into(), before: "active".into(), after: "paused".into() }]
+            vec![Changed {
+                field: "value".into(),
+                before: "active".into(),
+                after: "paused".into()
+            }]
         );
         let before = json!({"ring_groups": [{"name": "Desk"}]});
         let after = json!({"ring_groups": []});
         assert_eq!(diff(Some(&before), Some(&after))[0].field, "ring_groups");
-        assert_eq!(diff(Some(&before), Some(&after))[1].field, "ring_groups[0].name");
+        assert_eq!(
+            diff(Some(&before), Some(&after))[1].field,
+            "ring_groups[0].name"
+        );
     }
 }

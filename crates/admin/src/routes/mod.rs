@@ -23,7 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     activity::configure(cfg);
 }
 
-pub(crate) use crate::ops::record;
 
 /// `{"items": [...]}`, the shape of unpaginated lists.
 #[derive(serde::Serialize)]

@@ -1,0 +1,140 @@
+//! Locations, once for every face.
+
+use serde::Deserialize;
+use switchboard_store::admin::audit::json;
+use switchboard_store::admin::locations::{self as repo, LocationFields, LocationRow};
+use uuid::Uuid;
+
+use super::record;
+use crate::AdminState;
+use crate::auth::{Access, Editor, Viewer};
+use crate::error::ApiResult;
+use crate::validation::{Problems, nullable};
+
+/// `POST …/locations` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationIn {
+    pub name: String,
+    pub timezone: String,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// `PATCH …/locations/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub address: Option<Option<String>>,
+}
+
+fn check(f: &LocationFields) -> ApiResult<()> {
+    let mut problems = Problems::new();
+    problems.name("name", &f.name);
+    problems.timezone("timezone", &f.timezone);
+    if let Some(address) = &f.address {
+        problems.text("address", address, 1000);
+    }
+    problems.finish()
+}
+
+/// The clinic's locations.
+pub async fn list(access: &Access<Viewer>, state: &AdminState) -> ApiResult<Vec<LocationRow>> {
+    let client = state.pool.get().await?;
+    Ok(repo::list(&client, access.clinic_id).await?)
+}
+
+/// Makes a location.
+pub async fn create(
+    access: &Access<Editor>,
+    state: &AdminState,
+    input: LocationIn,
+) -> ApiResult<LocationRow> {
+    let fields = LocationFields {
+        name: input.name.trim().to_owned(),
+        timezone: input.timezone,
+        address: input.address,
+    };
+    check(&fields)?;
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let location = repo::create(&tx, access.clinic_id, &fields).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "location.create",
+        ("location", location.id.to_string()),
+        None,
+        json(&location),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(location)
+}
+
+/// One location.
+pub async fn get(access: &Access<Viewer>, state: &AdminState, id: Uuid) -> ApiResult<LocationRow> {
+    let client = state.pool.get().await?;
+    Ok(repo::get(&client, access.clinic_id, id).await?)
+}
+
+/// Changes a location; what a patch leaves out is kept.
+pub async fn update(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    patch: LocationPatch,
+) -> ApiResult<LocationRow> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before = repo::get(&tx, access.clinic_id, id).await?;
+    let mut fields = LocationFields::from(&before);
+    if let Some(name) = patch.name {
+        fields.name = name.trim().to_owned();
+    }
+    if let Some(tz) = patch.timezone {
+        fields.timezone = tz;
+    }
+    if let Some(address) = patch.address {
+        fields.address = address;
+    }
+    check(&fields)?;
+    let after = repo::update(&tx, access.clinic_id, id, &fields).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "location.update",
+        ("location", id.to_string()),
+        json(&before),
+        json(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a location; refused (`location_in_use`) while a number is there.
+pub async fn delete(access: &Access<Editor>, state: &AdminState, id: Uuid) -> ApiResult<()> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before = repo::delete(&tx, access.clinic_id, id).await?;
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "location.delete",
+        ("location", id.to_string()),
+        json(&before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
