@@ -138,3 +138,74 @@ pub async fn delete(access: &Access<Editor>, state: &AdminState, id: Uuid) -> Ap
     tx.commit().await?;
     Ok(())
 }
+
+/// Puts exactly `number_ids` (live numbers of the clinic) at the location:
+/// the listed ones move there, the others there leave it; one transaction.
+pub async fn set_numbers(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    number_ids: &[String],
+) -> ApiResult<Vec<Uuid>> {
+    use switchboard_core::model::Lifecycle;
+    use switchboard_store::admin::numbers::{self as numbers, NumberDetails};
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    repo::get(&tx, access.clinic_id, id).await?;
+    let live: Vec<_> = numbers::list(&tx, access.clinic_id, false)
+        .await?
+        .into_iter()
+        .filter(|n| n.lifecycle != Lifecycle::Released)
+        .collect();
+    let mut problems = Problems::new();
+    let mut wanted = Vec::new();
+    for (i, raw) in number_ids.iter().enumerate() {
+        match Uuid::parse_str(raw)
+            .ok()
+            .filter(|u| live.iter().any(|n| n.id == *u))
+        {
+            Some(u) if !wanted.contains(&u) => wanted.push(u),
+            Some(_) => {}
+            None => problems.push(
+                format!("number_ids[{i}]"),
+                format!("{raw} is not a live number of this clinic"),
+            ),
+        }
+    }
+    problems.finish()?;
+    let before: Vec<Uuid> = live
+        .iter()
+        .filter(|n| n.location_id == Some(id))
+        .map(|n| n.id)
+        .collect();
+    for n in &live {
+        let location = if wanted.contains(&n.id) {
+            Some(id)
+        } else if n.location_id == Some(id) {
+            None
+        } else {
+            continue;
+        };
+        if location == n.location_id {
+            continue;
+        }
+        let details = NumberDetails {
+            friendly_name: n.friendly_name.clone(),
+            location_id: location,
+            timezone: n.timezone.clone(),
+        };
+        numbers::update_details(&tx, access.clinic_id, n.id, &details).await?;
+    }
+    record(
+        &tx,
+        &access.actor(),
+        access.clinic_id,
+        "location.numbers.update",
+        ("location", id.to_string()),
+        json(&before),
+        json(&wanted),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(wanted)
+}

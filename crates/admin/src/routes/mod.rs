@@ -23,7 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     activity::configure(cfg);
 }
 
-
 /// `{"items": [...]}`, the shape of unpaginated lists.
 #[derive(serde::Serialize)]
 pub(crate) struct Items<T> {
