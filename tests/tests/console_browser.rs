@@ -631,7 +631,7 @@ async fn every_other_page_reads_cleanly() {
     b.goto(&app.page(&format!("assistants/{}", app.night_ai)))
         .await;
     b.wait_for_text("main", "(415) 555-0100").await;
-    b.wait_for_text("main", "Always on").await;
+    b.wait_for_text("main", "always on").await;
     b.goto(&app.page("calls")).await;
     b.wait_for_text("main", "(415) 555-9002").await;
     b.set_value("#f-number", &app.main).await;

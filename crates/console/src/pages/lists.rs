@@ -18,6 +18,7 @@ use crate::session::Page;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/c/{c}/calls", web::get().to(calls))
         .route("/c/{c}/calls.csv", web::get().to(calls_csv))
+        .route("/c/{c}/calls/{sid}/recording", web::get().to(recording))
         .route("/c/{c}/audit", web::get().to(audit_log));
 }
 
@@ -30,6 +31,7 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 struct CallView {
+    sid: String,
     started: String,
     from: String,
     to: String,
@@ -193,6 +195,7 @@ async fn calls(
     let items = rows
         .into_iter()
         .map(|r| CallView {
+            sid: r.call_sid.clone(),
             started: r
                 .started_at
                 .with_timezone(&tz)
@@ -239,6 +242,25 @@ async fn calls(
             error,
         },
     ))
+}
+
+/// A call's voicemail, played through the service (Twilio wants the
+/// account's credentials for it).
+async fn recording(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let htmx = page.signed.htmx;
+    let wav = switchboard_admin::ops::activity::recording(&page.access, &state, &path.1)
+        .await
+        .map_err(|e| ConsoleError::api(e, htmx))?;
+    let mut response = HttpResponse::Ok();
+    crate::render::secure_headers(&mut response);
+    Ok(response
+        .content_type("audio/wav")
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+        .body(wav))
 }
 
 /// The filtered call log as CSV, every page of it.

@@ -562,7 +562,7 @@ async fn create_assistant(
             },
         )
         .await
-        .map_err(|e| Errors::of(e)),
+        .map_err(Errors::of),
         Err(e) => Err(Ok(e)),
     };
     match outcome {
