@@ -151,7 +151,7 @@ async fn an_editor_sets_up_a_number_in_the_page_and_calls_go_where_it_said() {
     let shown = b
         .client
         .execute(
-            "return document.querySelector('.who pre').textContent;",
+            "return document.querySelector('.who-result pre').textContent;",
             vec![],
         )
         .await
@@ -334,7 +334,7 @@ async fn a_clinic_is_set_up_from_nothing_in_the_browser_alone_and_calls_are_answ
     let shown_twiml = b
         .client
         .execute(
-            "return document.querySelector('.who pre').textContent;",
+            "return document.querySelector('.who-result pre').textContent;",
             vec![],
         )
         .await
