@@ -91,6 +91,15 @@ impl Errors {
         Errors { fields, page: None }
     }
 
+    /// 422 when there is a problem to show, else 200.
+    fn status(&self) -> StatusCode {
+        if self.fields.is_empty() && self.page.is_none() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     /// The problem of a field, as a sentence.
     pub fn at(&self, field: &str) -> Option<String> {
         self.fields.get(field).map(|p| {
@@ -184,11 +193,7 @@ async fn settings_page(
         .map(|a| (a.id.to_string(), a.name))
         .collect();
     let chrome = Chrome::of(page, state, "Clinic settings", "settings").await?;
-    let status = if e.page.is_some() || !e.fields.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = e.status();
     Ok(render(
         status,
         &SettingsPage {
@@ -286,11 +291,7 @@ async fn keys_page(
         })
         .collect();
     let chrome = Chrome::of(page, state, "API keys", "api-keys").await?;
-    let status = if e.fields.is_empty() && e.page.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = e.status();
     Ok(render(
         status,
         &KeysPage {
@@ -515,11 +516,7 @@ async fn assistants_page(
         })
         .collect();
     let chrome = Chrome::of(page, state, "Assistants", "assistants").await?;
-    let status = if e.fields.is_empty() && e.page.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = e.status();
     Ok(render(
         status,
         &AssistantsPage {
@@ -637,11 +634,7 @@ async fn assistant_page(
         })
         .collect();
     let chrome = Chrome::of(page, state, row.name.clone(), "assistants").await?;
-    let status = if e.fields.is_empty() && e.page.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = e.status();
     Ok(render(
         status,
         &AssistantPage {
@@ -838,11 +831,7 @@ async fn locations_page(
         })
         .collect();
     let chrome = Chrome::of(page, state, "Locations", "locations").await?;
-    let status = if e.fields.is_empty() && e.page.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = e.status();
     Ok(render(
         status,
         &LocationsPage {
@@ -926,11 +915,7 @@ async fn location_page(
         })
         .collect();
     let chrome = Chrome::of(page, state, row.name.clone(), "locations").await?;
-    let status = if e.fields.is_empty() && e.page.is_none() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = e.status();
     Ok(render(
         status,
         &LocationPage {
