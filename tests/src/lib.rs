@@ -160,7 +160,12 @@ pub async fn spawn_app_on(db: TestDb, settings: Settings) -> TestApp {
     TestApp {
         webhook_base: format!("http://127.0.0.1:{}", service.webhook_port),
         admin_base: format!("http://127.0.0.1:{}", service.admin_port),
-        http: reqwest::Client::new(),
+        // Idle connections are dropped before the server's keep-alive (5 s)
+        // ends them, so a request never goes out on a closing connection.
+        http: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .expect("an HTTP client"),
         db,
         service,
     }

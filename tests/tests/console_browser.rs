@@ -276,13 +276,15 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
     let spare = card(&app.spare);
     open_menu(&b, &app.spare).await;
     menu_item(&b, &app.spare, "Forward calls").await;
-    let dialog = format!("#forward-{}", app.spare);
+    let dialog = "#forward-dialog".to_owned();
     b.wait_for(
         "the dialog to open",
         &format!("return document.querySelector('{dialog}').open;"),
         |v| v == &json!(true),
     )
     .await;
+    // Its form is the spare's.
+    b.find(&format!("#forward-form-{}", app.spare)).await;
     // Not a phone number: said next to the field, in plain words.
     b.fill(&format!("#to-{}", app.spare), "call the desk").await;
     b.click(&format!("{dialog} button[type=submit]")).await;
@@ -306,6 +308,12 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
     b.click(&format!("{dialog} button[type=submit]")).await;
     b.wait_for_text(&spare, "Forwarding").await;
     b.wait_for_text(&spare, "(415) 555-0199").await;
+    b.wait_for(
+        "the dialog to close",
+        "return document.querySelector('#forward-dialog').open;",
+        |v| v == &json!(false),
+    )
+    .await;
     assert_eq!(
         app.card(&app.spare).await["forwarding"],
         json!({"to": "+14155550199"})
@@ -313,6 +321,7 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
     // Now link it to the main number: it shows that number and its assistants.
     open_menu(&b, &app.spare).await;
     menu_item(&b, &app.spare, "Update forwarding").await;
+    b.find(&format!("#forward-form-{}", app.spare)).await;
     b.fill(&format!("#to-{}", app.spare), "").await;
     let select = b.find(&format!("#link-{}", app.spare)).await;
     select
@@ -320,8 +329,7 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
         .await
         .expect("the main number is offered");
     b.check_page("numbers-forward-dialog").await;
-    b.click(&format!("#forward-{} button[type=submit]", app.spare))
-        .await;
+    b.click("#forward-dialog button[type=submit]").await;
     b.wait_for_text(&spare, "Linked").await;
     b.wait_for_text(&spare, "(415) 555-0100").await;
     b.wait_for_text(&spare, "Night AI").await;
@@ -329,14 +337,14 @@ async fn an_editor_forwards_to_an_outside_number_then_links_to_an_own_one() {
     // A loop is refused in plain words: main cannot forward to the spare.
     open_menu(&b, &app.main).await;
     menu_item(&b, &app.main, "Forward calls").await;
+    b.find(&format!("#forward-form-{}", app.main)).await;
     let select = b.find(&format!("#link-{}", app.main)).await;
     assert!(
         select.select_by_value(&app.spare).await.is_err(),
         "a number that forwards is not offered as a link"
     );
     b.fill(&format!("#to-{}", app.main), "(415) 555-0102").await;
-    b.click(&format!("#forward-{} button[type=submit]", app.main))
-        .await;
+    b.click("#forward-dialog button[type=submit]").await;
     b.wait_for_text(&format!("#forward-error-{}", app.main), "round in a circle")
         .await;
     b.client
@@ -388,15 +396,13 @@ async fn an_admin_is_told_why_a_release_is_refused_then_releases() {
     // Assistants bound: refused, naming them.
     open_menu(&b, &app.second).await;
     menu_item(&b, &app.second, "Release number").await;
-    let dialog = format!("#release-{}", app.second);
+    let dialog = "#release-dialog".to_owned();
+    b.find(&format!("#release-form-{}", app.second)).await;
     b.wait_for_text(&dialog, "cannot be undone").await;
     b.check_page("numbers-release-dialog").await;
     b.click(&format!("{dialog} button[type=submit]")).await;
-    b.wait_for_text(
-        &format!("#release-error-{}", app.second),
-        "Unassign Night AI first",
-    )
-    .await;
+    b.wait_for_text("#release-error", "Unassign Night AI first")
+        .await;
     assert_eq!(app.card(&app.second).await["lifecycle"], "active");
     // The primary: refused while other numbers exist.
     b.goto(&app.page("numbers")).await;
@@ -406,13 +412,10 @@ async fn an_admin_is_told_why_a_release_is_refused_then_releases() {
         .expect(200);
     open_menu(&b, &app.main).await;
     menu_item(&b, &app.main, "Release number").await;
-    b.click(&format!("#release-{} button[type=submit]", app.main))
+    b.find(&format!("#release-form-{}", app.main)).await;
+    b.click("#release-dialog button[type=submit]").await;
+    b.wait_for_text("#release-error", "Make another number primary first")
         .await;
-    b.wait_for_text(
-        &format!("#release-error-{}", app.main),
-        "Make another number primary first",
-    )
-    .await;
     // Unassigned: released, and the card goes.
     app.api
         .put_routing(&app.clinic, &app.second, json!({}))
@@ -421,11 +424,17 @@ async fn an_admin_is_told_why_a_release_is_refused_then_releases() {
     b.goto(&app.page("numbers")).await;
     open_menu(&b, &app.second).await;
     menu_item(&b, &app.second, "Release number").await;
-    b.click(&format!("#release-{} button[type=submit]", app.second))
-        .await;
+    b.find(&format!("#release-form-{}", app.second)).await;
+    b.click("#release-dialog button[type=submit]").await;
     b.wait_gone(&card(&app.second)).await;
     b.wait_for_text("#flash", "(415) 555-0101 was released")
         .await;
+    b.wait_for(
+        "the dialog to close",
+        "return document.querySelector('#release-dialog').open;",
+        |v| v == &json!(false),
+    )
+    .await;
     assert_eq!(app.card(&app.second).await["lifecycle"], "released");
     b.close().await;
     app.api.stop().await;
@@ -622,7 +631,7 @@ async fn every_other_page_reads_cleanly() {
     b.goto(&app.page(&format!("assistants/{}", app.night_ai)))
         .await;
     b.wait_for_text("main", "(415) 555-0100").await;
-    b.wait_for_text("main", "Always on").await;
+    b.wait_for_text("main", "always on").await;
     b.goto(&app.page("calls")).await;
     b.wait_for_text("main", "(415) 555-9002").await;
     b.set_value("#f-number", &app.main).await;

@@ -541,3 +541,51 @@ async fn the_call_log_exports_what_its_filters_show_as_csv() {
     assert!(bad.body.contains("From is not a date"));
     app.api.stop().await;
 }
+
+#[tokio::test]
+async fn a_voicemail_plays_through_the_service_and_only_for_its_clinic() {
+    let app = spawn_console().await;
+    app.record_call(
+        "CA0000000000000000000000000000c001",
+        &app.second,
+        "+14155559002",
+        5,
+        ("voicemail", ""),
+        Some(9),
+    )
+    .await;
+    app.record_call(
+        "CA0000000000000000000000000000c002",
+        &app.main,
+        "+14155559003",
+        6,
+        ("ring_group", "Front desk"),
+        None,
+    )
+    .await;
+    let mut s = app.http_session(&email("viewer")).await;
+    let page = s.get(&app.page("calls")).await;
+    assert!(page.body.contains("<audio controls"), "{}", page.body);
+    let wav = s
+        .get(&app.page("calls/CA0000000000000000000000000000c001/recording"))
+        .await;
+    assert_eq!(wav.status, 200);
+    assert_eq!(wav.headers["content-type"], "audio/wav");
+    assert!(wav.body.starts_with("RIFF"), "a WAV file");
+    // Fetched from Twilio with the account's credentials.
+    let fetched = app.api.twilio.requests();
+    assert!(
+        fetched.iter().any(|r| r.path.ends_with("c001.wav")
+            && r.user.as_deref() == Some(switchboard_server::config::DEMO_ACCOUNT_SID)),
+        "{fetched:#?}"
+    );
+    // No voicemail, or no such call: not found.
+    assert_eq!(
+        s.get(&app.page("calls/CA0000000000000000000000000000c002/recording"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(s.get(&app.page("calls/CA404/recording")).await.status, 404);
+    app.api.stop().await;
+}

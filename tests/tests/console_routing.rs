@@ -151,7 +151,7 @@ async fn an_editor_sets_up_a_number_in_the_page_and_calls_go_where_it_said() {
     let shown = b
         .client
         .execute(
-            "return document.querySelector('.who pre').textContent;",
+            "return document.querySelector('.who-result pre').textContent;",
             vec![],
         )
         .await
@@ -247,6 +247,102 @@ async fn dst_weeks_are_drawn_with_their_short_and_long_days() {
     assert!(
         (total - expected).abs() < 2.0,
         "the week draws {total} units, not {expected}"
+    );
+    b.close().await;
+    app.api.stop().await;
+}
+
+#[tokio::test]
+async fn a_clinic_is_set_up_from_nothing_in_the_browser_alone_and_calls_are_answered() {
+    let app = spawn_console().await;
+    app.person(None, "root@switchboard.example", "admin").await;
+    let b = Browser::open(&app.base).await;
+    b.sign_in("root@switchboard.example", PASSWORD).await;
+    // A clinic.
+    b.fill("#clinic-name", "Harbor Clinic").await;
+    b.fill("#clinic-zone", "America/New_York").await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_for_text(".topbar", "Harbor Clinic").await;
+    let clinic_path = b.path().await;
+    let base = clinic_path.trim_end_matches("/numbers").to_owned();
+    // An assistant.
+    b.goto(&format!("{base}/assistants")).await;
+    b.fill("#a-name", "Harbor AI").await;
+    b.fill("#a-url", "wss://ai.example.com/harbor").await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_for_text("h1", "Harbor AI").await;
+    // A number, bought from (the fake) Twilio.
+    b.goto(&format!("{base}/numbers")).await;
+    b.click("button[commandfor=provision]").await;
+    b.fill("#p-area", "212").await;
+    b.click("#provision button[type=submit]").await;
+    b.wait_for_text("#provision-results", "Purchase").await;
+    let shown = b
+        .find("#provision-results .result-number")
+        .await
+        .text()
+        .await
+        .expect("the number");
+    b.click("#provision-results button[type=submit]").await;
+    b.wait_for_text("#cards", "Unassigned").await;
+    // Its routing: the assistant answers off hours, a desk on weekdays.
+    b.click("#cards .card-link").await;
+    b.wait_for_text("h1", &shown).await;
+    press(&b, "button[value='add:assistants']").await;
+    let assistant = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#f-assistants-0--assistant_id option')].find(o => o.textContent === 'Harbor AI').value;",
+            vec![],
+        )
+        .await
+        .expect("the assistant's option");
+    b.set_value(
+        "#f-assistants-0--assistant_id",
+        assistant.as_str().unwrap_or_default(),
+    )
+    .await;
+    press(&b, "button[value='add:ring_groups']").await;
+    b.fill("#f-ring_groups-0--name", "Harbor desk").await;
+    b.fill("#f-ring_groups-0--members-0--target", "(212) 555-7000")
+        .await;
+    press(&b, ".savebar .btn-primary").await;
+    b.wait_for_text(".flash-ok", "Saved").await;
+    b.wait_for_text(".legend", "Harbor desk (ring group)").await;
+    b.wait_for_text(".legend", "Harbor AI (AI assistant)").await;
+    b.check_page("routing-new-clinic").await;
+    // A real call now gets what the page says it gets now.
+    app.api.wait_for_router().await;
+    let e164 = format!(
+        "+1{}",
+        shown
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+    );
+    let real = app
+        .api
+        .post_webhook("/twilio/voice", voice_form(&call_sid(), &e164))
+        .await;
+    let now = Utc::now().with_timezone(&chrono_tz::America::New_York);
+    b.set_value("#who-date", &now.date_naive().to_string())
+        .await;
+    b.set_value("#who-time", &now.format("%H:%M").to_string())
+        .await;
+    b.fill("#who-from", CALLER).await;
+    press(&b, "button[value=who]").await;
+    let shown_twiml = b
+        .client
+        .execute(
+            "return document.querySelector('.who-result pre').textContent;",
+            vec![],
+        )
+        .await
+        .expect("the TwiML");
+    assert_eq!(shown_twiml.as_str().unwrap_or_default(), real);
+    assert!(
+        real.contains("<Dial") || real.contains("<Stream"),
+        "someone answers: {real}"
     );
     b.close().await;
     app.api.stop().await;

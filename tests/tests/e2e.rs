@@ -10,6 +10,7 @@ mod admin_provisioning;
 mod admin_resources;
 mod console_browser;
 mod console_http;
+mod console_manage;
 mod console_routing;
 mod foundation;
 mod webhook_endpoints;

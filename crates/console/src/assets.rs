@@ -1,4 +1,4 @@
-//! htmx and the stylesheet, built into the binary and served under names
+//! htmx, the stylesheet and our few lines of script, built into the binary and served under names
 //! that carry a hash of their content, so they can be cached for a year and
 //! a new build is never served an old copy.
 
@@ -11,6 +11,7 @@ use crate::render::secure_headers;
 
 const HTMX: &[u8] = include_bytes!("../assets/htmx-2.0.11.min.js");
 const CSS: &[u8] = include_bytes!("../assets/console.css");
+const JS: &[u8] = include_bytes!("../assets/console.js");
 
 /// One asset: its URL and bytes.
 pub struct Asset {
@@ -32,9 +33,12 @@ pub static HTMX_JS: LazyLock<Asset> =
     LazyLock::new(|| asset("htmx-2.0.11", "js", HTMX, "text/javascript; charset=utf-8"));
 pub static CONSOLE_CSS: LazyLock<Asset> =
     LazyLock::new(|| asset("console", "css", CSS, "text/css; charset=utf-8"));
+/// The few lines of our own script: copy buttons.
+pub static CONSOLE_JS: LazyLock<Asset> =
+    LazyLock::new(|| asset("console", "js", JS, "text/javascript; charset=utf-8"));
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for asset in [&*HTMX_JS, &*CONSOLE_CSS] {
+    for asset in [&*HTMX_JS, &*CONSOLE_CSS, &*CONSOLE_JS] {
         let bytes = asset.bytes;
         let content_type = asset.content_type;
         cfg.route(

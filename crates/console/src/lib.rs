@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod assets;
+mod diff;
 mod draft;
 pub mod pages;
 pub mod render;

@@ -10,7 +10,7 @@ use switchboard_admin::keys::Role;
 use switchboard_store::admin::clinics;
 use uuid::Uuid;
 
-use crate::assets::{CONSOLE_CSS, HTMX_JS};
+use crate::assets::{CONSOLE_CSS, CONSOLE_JS, HTMX_JS};
 use crate::session::Page;
 
 /// No script but our own files, nothing from elsewhere, never in a frame.
@@ -84,6 +84,7 @@ pub struct Chrome {
     pub switch_clinic: bool,
     pub css: &'static str,
     pub htmx: &'static str,
+    pub js: &'static str,
 }
 
 /// The sidebar's pages: label and path under `/c/{c}`.
@@ -95,6 +96,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Team", "team"),
     ("API keys", "api-keys"),
     ("Audit", "audit"),
+    ("Clinic", "settings"),
 ];
 
 impl Chrome {
@@ -135,6 +137,7 @@ impl Chrome {
             switch_clinic: person.clinic_id.is_none(),
             css: &CONSOLE_CSS.url,
             htmx: &HTMX_JS.url,
+            js: &CONSOLE_JS.url,
         })
     }
 }

@@ -138,7 +138,9 @@ pub fn week(coverage: &CoverageResponse, tz: Tz, start: NaiveDate, days: u32) ->
         ));
         class
     };
-    let segments: Vec<(DateTime<Utc>, DateTime<Utc>, bool, String, String)> = coverage
+    // (from, to, a closure, colour, who in words)
+    type Seg = (DateTime<Utc>, DateTime<Utc>, bool, String, String);
+    let segments: Vec<Seg> = coverage
         .segments
         .iter()
         .filter_map(|s| {

@@ -57,7 +57,6 @@ pub struct CardView {
     pub csrf: String,
     pub link_targets: Vec<LinkTarget>,
     pub forward: ForwardForm,
-    pub release_error: Option<String>,
     /// Finish the purchase as soon as the card is shown.
     pub complete_purchase: bool,
 }
@@ -128,7 +127,6 @@ impl CardView {
             csrf: csrf.to_owned(),
             link_targets,
             forward,
-            release_error: None,
             complete_purchase: false,
         }
     }

@@ -668,6 +668,55 @@ impl TwilioClient {
         }
     }
 
+    /// A call's recording as a WAV file: `recording_url` is the `RecordingUrl`
+    /// Twilio sent, which must be one of this API's recordings (nothing else
+    /// is fetched with the account's credentials).
+    pub async fn fetch_recording(&self, recording_url: &str) -> Result<Vec<u8>, TwilioError> {
+        let prefix = format!("{}/{API_VERSION}/Accounts/", self.base_url);
+        let rest = recording_url.strip_prefix(&prefix).unwrap_or_default();
+        let ok = rest
+            .split_once("/Recordings/RE")
+            .is_some_and(|(account, sid)| {
+                !account.is_empty()
+                    && !account.contains('/')
+                    && !sid.is_empty()
+                    && sid.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+            });
+        if !ok {
+            return Err(TwilioError::InvalidInput {
+                field: "recording_url",
+                problem: format!("{recording_url:?} is not a recording of {}", self.base_url),
+            });
+        }
+        let url = if recording_url.ends_with(".wav") || recording_url.ends_with(".mp3") {
+            recording_url.to_owned()
+        } else {
+            format!("{recording_url}.wav")
+        };
+        let (user, secret) = match &self.credentials {
+            Credentials::AuthToken(token) => (self.account_sid.as_str(), token.as_str()),
+            Credentials::ApiKey { sid, secret } => (sid.as_str(), secret.as_str()),
+        };
+        let response = self
+            .http
+            .get(url)
+            .basic_auth(user, Some(secret))
+            .send()
+            .await
+            .map_err(|err| self.classify(err))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|err| self.classify(err))?;
+        if !(200..300).contains(&status) {
+            return Err(RawResponse {
+                status,
+                retry_after: None,
+                body: bytes.to_vec(),
+            }
+            .into_error());
+        }
+        Ok(bytes.to_vec())
+    }
+
     /// Sends a safe request, retrying 429, 5xx and transport failures.
     async fn send_safe(
         &self,

@@ -777,3 +777,33 @@ async fn the_fake_answers_a_route_it_does_not_serve_with_twilios_not_found() {
     let body: serde_json::Value = response.json().await.expect("a JSON body");
     assert_eq!(body["code"], 20404);
 }
+
+#[tokio::test]
+async fn a_recording_is_fetched_as_wav_and_only_from_this_api() {
+    let fake = start_fake();
+    let client = client(&fake);
+    let url = format!(
+        "{}/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE0123456789abcdef0123456789abcdef",
+        fake.base_url()
+    );
+    let wav = client.fetch_recording(&url).await.expect("the recording");
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    // The account's credentials go nowhere else.
+    for elsewhere in [
+        "https://evil.example/2010-04-01/Accounts/AC1/Recordings/RE1".to_owned(),
+        format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT}/Calls/CA1",
+            fake.base_url()
+        ),
+        format!(
+            "{}/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE1/../../x",
+            fake.base_url()
+        ),
+    ] {
+        assert!(
+            client.fetch_recording(&elsewhere).await.is_err(),
+            "{elsewhere}"
+        );
+    }
+}

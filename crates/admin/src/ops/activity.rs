@@ -53,3 +53,20 @@ pub async fn calls(
     };
     Ok((rows, next))
 }
+
+/// A call's voicemail, fetched from Twilio with the account's credentials
+/// (a WAV file).
+pub async fn recording(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    call_sid: &str,
+) -> ApiResult<Vec<u8>> {
+    let url = {
+        let client = state.pool.get().await?;
+        switchboard_store::admin::activity::recording_url(&client, access.clinic_id, call_sid)
+            .await?
+            .ok_or(ApiError::NotFound)?
+    };
+    let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
+    Ok(twilio.fetch_recording(&url).await?)
+}

@@ -5,7 +5,10 @@
 //! transaction with its audit row, and answers with what it changed.
 
 pub mod activity;
+pub mod assistants;
 pub mod clinics;
+pub mod keys;
+pub mod locations;
 pub mod numbers;
 pub mod people;
 pub mod previews;

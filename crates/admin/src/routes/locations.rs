@@ -1,21 +1,19 @@
-//! Locations: `GET, POST …/locations`, `GET, PATCH, DELETE …/locations/{id}`.
+//! Locations: `GET, POST …/locations`, `GET, PATCH, DELETE …/locations/{id}`
+//! ([`crate::ops::locations`]).
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use serde::Deserialize;
-use switchboard_core::schema::{Name, Timezone};
-use switchboard_store::admin::audit::json;
-use switchboard_store::admin::locations::{self as repo, LocationFields, LocationRow};
-use utoipa::ToSchema;
+use switchboard_store::admin::locations::LocationRow;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Items, record};
+use super::Items;
 use crate::AdminState;
 use crate::auth::{Access, Editor, Viewer};
 use crate::error::ApiResult;
 use crate::extract::{Body, PathId};
 use crate::openapi::errors::*;
 use crate::openapi::{ClinicPath, ItemPath};
-use crate::validation::{Problems, nullable, schemas};
+use crate::ops::locations as ops;
+pub use crate::ops::locations::{LocationIn, LocationPatch};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
@@ -23,48 +21,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get)
         .service(patch)
         .service(delete);
-}
-
-/// `POST …/locations` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LocationIn {
-    #[schema(value_type = Name)]
-    pub name: String,
-    #[schema(value_type = Timezone)]
-    pub timezone: String,
-    #[serde(default)]
-    #[schema(schema_with = schemas::address)]
-    pub address: Option<String>,
-}
-
-/// `PATCH …/locations/{id}` body: absent fields are kept.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LocationPatch {
-    /// `null` is the same as leaving it out.
-    #[serde(default)]
-    #[schema(value_type = Option<Name>)]
-    pub name: Option<String>,
-    /// `null` is the same as leaving it out.
-    #[serde(default)]
-    #[schema(value_type = Option<Timezone>)]
-    pub timezone: Option<String>,
-    /// `null` clears it.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(schema_with = schemas::address)]
-    pub address: Option<Option<String>>,
-}
-
-/// Checks the fields; the name as sent (before trimming) when it is new.
-fn check(f: &LocationFields, sent_name: Option<&str>) -> ApiResult<()> {
-    let mut problems = Problems::new();
-    problems.name("name", sent_name.unwrap_or(&f.name));
-    problems.timezone("timezone", &f.timezone);
-    if let Some(address) = &f.address {
-        problems.text("address", address, 1000);
-    }
-    problems.finish()
 }
 
 /// The clinic's locations
@@ -81,8 +37,7 @@ fn check(f: &LocationFields, sent_name: Option<&str>) -> ApiResult<()> {
 )]
 #[get("/clinics/{c}/locations")]
 async fn list(access: Access<Viewer>, state: web::Data<AdminState>) -> ApiResult<HttpResponse> {
-    let client = state.pool.get().await?;
-    let items = repo::list(&client, access.clinic_id).await?;
+    let items = ops::list(&access, &state).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
@@ -117,27 +72,7 @@ async fn create(
     body: Body,
 ) -> ApiResult<HttpResponse> {
     let input: LocationIn = body.json()?;
-    let fields = LocationFields {
-        name: input.name.trim().to_owned(),
-        timezone: input.timezone,
-        address: input.address,
-    };
-    check(&fields, Some(&input.name))?;
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let location = repo::create(&tx, access.clinic_id, &fields).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "location.create",
-        ("location", location.id.to_string()),
-        None,
-        json(&location),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Created().json(location))
+    Ok(HttpResponse::Created().json(ops::create(&access, &state, input).await?))
 }
 
 /// A location
@@ -159,8 +94,7 @@ async fn get(
     id: PathId,
 ) -> ApiResult<HttpResponse> {
     let id = id.parse()?;
-    let client = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(repo::get(&client, access.clinic_id, id).await?))
+    Ok(HttpResponse::Ok().json(ops::get(&access, &state, id).await?))
 }
 
 /// Change a location
@@ -185,33 +119,7 @@ async fn patch(
 ) -> ApiResult<HttpResponse> {
     let id = id.parse()?;
     let patch: LocationPatch = body.json()?;
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let before = repo::get(&tx, access.clinic_id, id).await?;
-    let mut fields = LocationFields::from(&before);
-    if let Some(name) = &patch.name {
-        fields.name = name.trim().to_owned();
-    }
-    if let Some(tz) = patch.timezone {
-        fields.timezone = tz;
-    }
-    if let Some(address) = patch.address {
-        fields.address = address;
-    }
-    check(&fields, patch.name.as_deref())?;
-    let after = repo::update(&tx, access.clinic_id, id, &fields).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "location.update",
-        ("location", id.to_string()),
-        json(&before),
-        json(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(after))
+    Ok(HttpResponse::Ok().json(ops::update(&access, &state, id, patch).await?))
 }
 
 /// Delete a location
@@ -233,19 +141,6 @@ async fn delete(
     id: PathId,
 ) -> ApiResult<HttpResponse> {
     let id = id.parse()?;
-    let mut client = state.pool.get().await?;
-    let tx = client.transaction().await?;
-    let before = repo::delete(&tx, access.clinic_id, id).await?;
-    record(
-        &tx,
-        &access.actor(),
-        access.clinic_id,
-        "location.delete",
-        ("location", id.to_string()),
-        json(&before),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    ops::delete(&access, &state, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

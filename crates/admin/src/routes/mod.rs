@@ -25,8 +25,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     activity::configure(cfg);
 }
 
-pub(crate) use crate::ops::record;
-
 /// `{"items": [...]}`, the shape of unpaginated lists.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Items<T> {

@@ -8,21 +8,17 @@ use serde::Deserialize;
 use switchboard_admin::auth::{Admin, Viewer};
 use switchboard_admin::ops::numbers::display;
 use switchboard_admin::{AdminState, ApiError};
-use switchboard_core::model::{AssistantKind, VoiceTargetType};
 use switchboard_store::admin::activity::CallFilter;
-use switchboard_store::admin::{assistants, audit, keys, locations};
+use switchboard_store::admin::{audit, locations};
 use uuid::Uuid;
 
-use crate::render::{Chrome, ConsoleError, client, render, role_label};
+use crate::render::{Chrome, ConsoleError, client, render};
 use crate::session::Page;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/c/{c}/assistants", web::get().to(assistant_list))
-        .route("/c/{c}/assistants/{id}", web::get().to(assistant))
-        .route("/c/{c}/locations", web::get().to(location_list))
-        .route("/c/{c}/calls", web::get().to(calls))
+    cfg.route("/c/{c}/calls", web::get().to(calls))
         .route("/c/{c}/calls.csv", web::get().to(calls_csv))
-        .route("/c/{c}/api-keys", web::get().to(api_keys))
+        .route("/c/{c}/calls/{sid}/recording", web::get().to(recording))
         .route("/c/{c}/audit", web::get().to(audit_log));
 }
 
@@ -34,127 +30,8 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%b %-d, %Y %H:%M UTC").to_string()
 }
 
-struct AssistantView {
-    id: Uuid,
-    name: String,
-    kind: &'static str,
-    reached: String,
-}
-
-fn assistant_view(a: &assistants::AssistantRow) -> AssistantView {
-    let (kind, reached) = match &a.kind {
-        AssistantKind::Voice { target } => {
-            let how = match target.kind {
-                VoiceTargetType::Stream => "Media stream",
-                VoiceTargetType::Sip => "SIP",
-                VoiceTargetType::Redirect => "Redirect",
-            };
-            ("Voice", format!("{how}: {}", target.url))
-        }
-        AssistantKind::Texting { sms_url } => ("Texting", sms_url.clone()),
-    };
-    AssistantView {
-        id: a.id,
-        name: a.name.clone(),
-        kind,
-        reached,
-    }
-}
-
-#[derive(Template)]
-#[template(path = "assistants.html")]
-struct AssistantsPage {
-    chrome: Chrome,
-    items: Vec<AssistantView>,
-}
-
-async fn assistant_list(
-    page: Page<Viewer>,
-    state: web::Data<AdminState>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = page.signed.htmx;
-    let client = client(&state, htmx).await?;
-    let items = assistants::list(&client, page.access.clinic_id)
-        .await
-        .map_err(db_error(htmx))?
-        .iter()
-        .map(assistant_view)
-        .collect();
-    let chrome = Chrome::of(&page, &state, "Assistants", "assistants").await?;
-    Ok(render(StatusCode::OK, &AssistantsPage { chrome, items }))
-}
-
-struct UseView {
-    number_id: Uuid,
-    display: String,
-    how: String,
-}
-
-#[derive(Template)]
-#[template(path = "assistant.html")]
-struct AssistantPage {
-    chrome: Chrome,
-    assistant: AssistantView,
-    uses: Vec<UseView>,
-}
-
-async fn assistant(
-    page: Page<Viewer>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = page.signed.htmx;
-    let id = Uuid::parse_str(&path.1).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))?;
-    let client = client(&state, htmx).await?;
-    let row = assistants::get(&client, page.access.clinic_id, id)
-        .await
-        .map_err(db_error(htmx))?;
-    let uses = assistants::numbers_of(&client, page.access.clinic_id, id)
-        .await
-        .map_err(db_error(htmx))?
-        .into_iter()
-        .map(|u| UseView {
-            number_id: u.number_id,
-            display: display(&u.e164),
-            how: match (u.always_on, u.bound, u.in_actions) {
-                (true, _, _) => "Always on".to_owned(),
-                (false, true, _) => "On a schedule".to_owned(),
-                _ => "When a rule hands a call over".to_owned(),
-            },
-        })
-        .collect();
-    let chrome = Chrome::of(&page, &state, row.name.clone(), "assistants").await?;
-    Ok(render(
-        StatusCode::OK,
-        &AssistantPage {
-            chrome,
-            assistant: assistant_view(&row),
-            uses,
-        },
-    ))
-}
-
-#[derive(Template)]
-#[template(path = "locations.html")]
-struct LocationsPage {
-    chrome: Chrome,
-    items: Vec<locations::LocationRow>,
-}
-
-async fn location_list(
-    page: Page<Viewer>,
-    state: web::Data<AdminState>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = page.signed.htmx;
-    let client = client(&state, htmx).await?;
-    let items = locations::list(&client, page.access.clinic_id)
-        .await
-        .map_err(db_error(htmx))?;
-    let chrome = Chrome::of(&page, &state, "Locations", "locations").await?;
-    Ok(render(StatusCode::OK, &LocationsPage { chrome, items }))
-}
-
 struct CallView {
+    sid: String,
     started: String,
     from: String,
     to: String,
@@ -318,6 +195,7 @@ async fn calls(
     let items = rows
         .into_iter()
         .map(|r| CallView {
+            sid: r.call_sid.clone(),
             started: r
                 .started_at
                 .with_timezone(&tz)
@@ -364,6 +242,25 @@ async fn calls(
             error,
         },
     ))
+}
+
+/// A call's voicemail, played through the service (Twilio wants the
+/// account's credentials for it).
+async fn recording(
+    page: Page<Viewer>,
+    state: web::Data<AdminState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let htmx = page.signed.htmx;
+    let wav = switchboard_admin::ops::activity::recording(&page.access, &state, &path.1)
+        .await
+        .map_err(|e| ConsoleError::api(e, htmx))?;
+    let mut response = HttpResponse::Ok();
+    crate::render::secure_headers(&mut response);
+    Ok(response
+        .content_type("audio/wav")
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+        .body(wav))
 }
 
 /// The filtered call log as CSV, every page of it.
@@ -441,47 +338,18 @@ async fn calls_csv(
         .body(body))
 }
 
-struct KeyView {
-    name: String,
-    role: &'static str,
-    prefix: String,
-    created: String,
-}
-
-#[derive(Template)]
-#[template(path = "api_keys.html")]
-struct KeysPage {
-    chrome: Chrome,
-    items: Vec<KeyView>,
-}
-
-async fn api_keys(
-    page: Page<Admin>,
-    state: web::Data<AdminState>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = page.signed.htmx;
-    let client = client(&state, htmx).await?;
-    let items = keys::list(&client, page.access.clinic_id)
-        .await
-        .map_err(db_error(htmx))?
-        .into_iter()
-        .map(|k| KeyView {
-            role: role_label(&k.role),
-            name: k.name,
-            prefix: k.key_prefix,
-            created: when(k.created_at),
-        })
-        .collect();
-    let chrome = Chrome::of(&page, &state, "API keys", "api-keys").await?;
-    Ok(render(StatusCode::OK, &KeysPage { chrome, items }))
-}
-
 struct AuditView {
     at: String,
     actor: String,
+    actor_kind: &'static str,
     action: String,
     target: String,
+    changes: Vec<crate::diff::Changed>,
+    more: usize,
 }
+
+/// The most changed fields one audit entry lists.
+const CHANGES_SHOWN: usize = 12;
 
 #[derive(Template)]
 #[template(path = "audit.html")]
@@ -500,11 +368,23 @@ async fn audit_log(
         .await
         .map_err(db_error(htmx))?
         .into_iter()
-        .map(|e| AuditView {
-            at: when(e.at),
-            actor: e.actor_name,
-            action: e.action.replace(['.', '_'], " "),
-            target: format!("{} {}", e.target_type, e.target_id.unwrap_or_default()),
+        .map(|e| {
+            let mut changes = crate::diff::diff(e.before.as_ref(), e.after.as_ref());
+            let more = changes.len().saturating_sub(CHANGES_SHOWN);
+            changes.truncate(CHANGES_SHOWN);
+            AuditView {
+                at: when(e.at),
+                actor_kind: match (e.actor_key_id, e.actor_person_id) {
+                    (Some(_), _) => "API key",
+                    (_, Some(_)) => "person",
+                    _ => "",
+                },
+                actor: e.actor_name,
+                action: e.action.replace(['.', '_'], " "),
+                target: format!("{} {}", e.target_type, e.target_id.unwrap_or_default()),
+                changes,
+                more,
+            }
         })
         .collect();
     let chrome = Chrome::of(&page, &state, "Audit", "audit").await?;

@@ -1,6 +1,7 @@
 //! The console's pages, one module each.
 
 pub mod lists;
+pub mod manage;
 pub mod numbers;
 pub mod routing;
 pub mod sign_in;
@@ -14,4 +15,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routing::configure(cfg);
     team::configure(cfg);
     lists::configure(cfg);
+    manage::configure(cfg);
 }

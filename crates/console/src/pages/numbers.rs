@@ -27,11 +27,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/c/{c}/numbers/{id}/enable", web::post().to(enable))
         .route("/c/{c}/numbers/{id}/disable", web::post().to(disable))
         .route("/c/{c}/numbers/{id}/primary", web::post().to(primary))
+        .route("/c/{c}/numbers/{id}/forward", web::get().to(forward_dialog))
         .route("/c/{c}/numbers/{id}/forwarding", web::post().to(forward))
         .route(
             "/c/{c}/numbers/{id}/forwarding/stop",
             web::post().to(stop_forwarding),
         )
+        .route("/c/{c}/numbers/{id}/release", web::get().to(release_dialog))
         .route("/c/{c}/numbers/{id}/release", web::post().to(release));
 }
 
@@ -55,6 +57,12 @@ struct CardFragment {
 #[derive(Template)]
 #[template(path = "forward_form.html")]
 struct ForwardFragment {
+    card: CardView,
+}
+
+#[derive(Template)]
+#[template(path = "release_form.html")]
+struct ReleaseFragment {
     card: CardView,
 }
 
@@ -309,6 +317,17 @@ async fn forward(
         Err(words) => Err(Ok(words)),
     };
     match outcome {
+        Ok(()) if htmx => {
+            // The card changes; the dialog closes (a fresh one replaces it).
+            let card = card_view(&change.page, &state, id).await?;
+            let body = CardFragment { card }
+                .render()
+                .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
+            Ok(crate::render::html(
+                StatusCode::OK,
+                format!("{body}{FRESH_FORWARD_DIALOG}"),
+            ))
+        }
         Ok(()) => changed(&change, &state, id).await,
         Err(Err(other)) => Err(ConsoleError::api(other, htmx)),
         Err(Ok(words)) if htmx => {
@@ -318,7 +337,7 @@ async fn forward(
                 ..typed
             };
             let mut response = render(StatusCode::UNPROCESSABLE_ENTITY, &ForwardFragment { card });
-            retarget(&mut response, &format!("#forward-form-{id}"), "outerHTML");
+            retarget(&mut response, "#forward-dialog", "innerHTML");
             Ok(response)
         }
         Err(Ok(words)) => Err(ConsoleError::api(ApiError::invalid("to", words), false)),
@@ -341,6 +360,34 @@ async fn own_number(
         .iter()
         .find(|n| n.e164 == e164 && n.id != except)
         .map(|n| n.id.to_string()))
+}
+
+/// The forward dialog as the page starts with it, closed.
+const FRESH_FORWARD_DIALOG: &str = r#"<dialog id="forward-dialog" class="dialog" aria-labelledby="forward-title" hx-swap-oob="true"><p class="hint">Loading…</p></dialog>"#;
+
+/// The release dialog as the page starts with it, closed.
+const FRESH_RELEASE_DIALOG: &str = r#"<dialog id="release-dialog" class="dialog" aria-labelledby="release-title" hx-swap-oob="true"><p class="hint">Loading…</p></dialog>"#;
+
+/// The release dialog's confirmation for one number.
+async fn release_dialog(
+    page: Page<Admin>,
+    state: web::Data<switchboard_admin::AdminState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = path_id(&path.1, page.signed.htmx)?;
+    let card = card_view(&page, &state, id).await?;
+    Ok(render(StatusCode::OK, &ReleaseFragment { card }))
+}
+
+/// The forward dialog's form for one number (loaded as the dialog opens).
+async fn forward_dialog(
+    page: Page<Editor>,
+    state: web::Data<switchboard_admin::AdminState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let id = path_id(&path.1, page.signed.htmx)?;
+    let card = card_view(&page, &state, id).await?;
+    Ok(render(StatusCode::OK, &ForwardFragment { card }))
 }
 
 fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {
@@ -411,7 +458,7 @@ async fn release(
             Ok(crate::render::html(
                 StatusCode::OK,
                 format!(
-                    r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>"#
+                    r#"<div id="flash" class="flash-area" aria-live="polite" hx-swap-oob="true">{body}</div>{FRESH_RELEASE_DIALOG}"#
                 ),
             ))
         }
@@ -422,7 +469,7 @@ async fn release(
                     message: &words,
                 };
                 let mut response = render(StatusCode::CONFLICT, &flash);
-                retarget(&mut response, &format!("#release-error-{id}"), "innerHTML");
+                retarget(&mut response, "#release-error", "innerHTML");
                 Ok(response)
             }
             Some(words) => Err(ConsoleError::api(

@@ -63,6 +63,9 @@ pub struct RoutingForm {
     pub number: Uuid,
     pub csrf: String,
     pub can_edit: bool,
+    /// The number's status as saved, in words and its colour.
+    pub status: (&'static str, &'static str),
+    pub primary: bool,
     pub version: i64,
     pub doc: DraftDoc,
     pub f: Problems,
@@ -103,7 +106,6 @@ impl RoutingForm {
 struct RoutingPage {
     chrome: Chrome,
     card: CardView,
-    status_label: &'static str,
     form_html: String,
 }
 
@@ -366,6 +368,8 @@ async fn form_of<R>(
         number: detail.card.id,
         csrf: page.signed.session.csrf_token.clone(),
         can_edit: Can::of(&page.access).edit,
+        status: status_words(detail.card.status),
+        primary: detail.card.primary,
         version,
         unsaved,
         assistants: all_assistants
@@ -487,7 +491,6 @@ async fn page(
         StatusCode::OK,
         &RoutingPage {
             chrome,
-            status_label: status_words(detail.card.status).0,
             card,
             form_html: form
                 .render()

@@ -92,3 +92,20 @@ pub async fn list_calls(
         })
         .collect())
 }
+
+/// The recording of one of the clinic's calls; `NotFound` when the clinic
+/// has no such call, `None` when it left no voicemail.
+pub async fn recording_url(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    call_sid: &str,
+) -> StoreResult<Option<String>> {
+    let row = client
+        .query_opt(
+            "SELECT recording_url FROM calls WHERE clinic_id = $1 AND call_sid = $2",
+            &[&clinic_id, &call_sid],
+        )
+        .await?
+        .ok_or(crate::StoreError::NotFound)?;
+    Ok(row.get(0))
+}

@@ -55,6 +55,8 @@ pub enum Route {
     UpdateIncoming,
     /// `DELETE …/IncomingPhoneNumbers/{Sid}.json`
     ReleaseIncoming,
+    /// `GET …/Recordings/{Sid}.wav` (or `.mp3`)
+    FetchRecording,
 }
 
 /// A way for a request to go wrong, injected with [`FakeTwilioHandle::inject`].
@@ -337,6 +339,7 @@ enum Target {
     Fetch { sid: String },
     Update { sid: String },
     Release { sid: String },
+    Recording,
 }
 
 impl Target {
@@ -348,6 +351,7 @@ impl Target {
             Self::Fetch { .. } => Route::FetchIncoming,
             Self::Update { .. } => Route::UpdateIncoming,
             Self::Release { .. } => Route::ReleaseIncoming,
+            Self::Recording => Route::FetchRecording,
         }
     }
 }
@@ -363,6 +367,16 @@ fn parse_target(method: &str, path: &str) -> Option<(String, Target)> {
         },
         ("POST", [_, "IncomingPhoneNumbers.json"]) => Target::Buy,
         ("GET", [_, "IncomingPhoneNumbers.json"]) => Target::List,
+        ("GET", [_, "Recordings", file]) => {
+            let sid = file
+                .strip_suffix(".wav")
+                .or_else(|| file.strip_suffix(".mp3"))
+                .unwrap_or(file);
+            if !sid.starts_with("RE") {
+                return None;
+            }
+            Target::Recording
+        }
         (_, [_, "IncomingPhoneNumbers", sid_json]) => {
             let sid = sid_json.strip_suffix(".json")?.to_owned();
             match method {
@@ -381,6 +395,8 @@ fn parse_target(method: &str, path: &str) -> Option<(String, Target)> {
 struct Answer {
     status: StatusCode,
     body: Option<Value>,
+    /// A body that is not JSON: its content type and bytes.
+    raw: Option<(&'static str, Vec<u8>)>,
     delay: Option<Duration>,
     headers: Vec<(&'static str, &'static str)>,
 }
@@ -390,6 +406,7 @@ impl Answer {
         Self {
             status,
             body: Some(body),
+            raw: None,
             delay: None,
             headers: Vec::new(),
         }
@@ -399,6 +416,7 @@ impl Answer {
         Self {
             status: StatusCode::NO_CONTENT,
             body: None,
+            raw: None,
             delay: None,
             headers: Vec::new(),
         }
@@ -433,6 +451,9 @@ impl Answer {
         let mut response = HttpResponse::build(self.status);
         for header in self.headers {
             response.insert_header(header);
+        }
+        if let Some((content_type, bytes)) = self.raw {
+            return response.content_type(content_type).body(bytes);
         }
         match self.body {
             Some(body) => response.json(body),
@@ -555,6 +576,14 @@ fn handle(
             Some(index) => update(state, index, form),
             None => Answer::not_found(path),
         },
+        // Every recording is the same short tone: enough to play.
+        Target::Recording => Answer {
+            status: StatusCode::OK,
+            body: None,
+            raw: Some(("audio/x-wav", tone_wav())),
+            delay: None,
+            headers: Vec::new(),
+        },
         Target::Release { sid } => match find_owned(state, account, sid) {
             Some(index) => {
                 // A released number goes back on sale.
@@ -564,6 +593,35 @@ fn handle(
             None => Answer::not_found(path),
         },
     }
+}
+
+/// Half a second of a 440 Hz tone: 8 kHz, mono, 16-bit PCM in a RIFF file.
+pub fn tone_wav() -> Vec<u8> {
+    const RATE: u32 = 8000;
+    let samples: Vec<i16> = (0..RATE / 2)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(RATE);
+            ((t * 440.0 * std::f64::consts::TAU).sin() * 8000.0) as i16
+        })
+        .collect();
+    let data_len = u32::try_from(samples.len() * 2).unwrap_or(0);
+    let mut wav = Vec::with_capacity(44 + samples.len() * 2);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    wav
 }
 
 fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
