@@ -129,11 +129,8 @@ async fn main() -> ExitCode {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let console_url = settings.console_url();
     let app = Application::build(settings).await?;
-    tracing::info!(
-        webhook = app.webhook_port(),
-        admin = app.admin_port(),
-        "switchboard is serving"
-    );
+    // Printed before "serving": whoever waits for that line (a test that
+    // then interrupts us) finds the signal handlers already in place.
     println!("Console: {console_url}");
     if let Some(login) = app.demo_login() {
         match std::fs::read_to_string(login) {
@@ -145,7 +142,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             Err(e) => eprintln!("switchboard: cannot read {}: {e}", login.display()),
         }
     }
-    app.run_until(shutdown_signal()).await
+    let shutdown = shutdown_signal();
+    tracing::info!(
+        webhook = app.webhook_port(),
+        admin = app.admin_port(),
+        "switchboard is serving"
+    );
+    app.run_until(shutdown).await
 }
 
 /// `switchboard user invite`: the same invitation the Team page makes.
