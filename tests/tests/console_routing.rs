@@ -339,11 +339,34 @@ async fn a_clinic_is_set_up_from_nothing_in_the_browser_alone_and_calls_are_answ
         )
         .await
         .expect("the TwiML");
-    assert_eq!(shown_twiml.as_str().unwrap_or_default(), real);
+    // The continuation carries the call's instant to the second; the page
+    // asks about the minute, so only that part may differ.
+    assert_eq!(
+        without_instant(shown_twiml.as_str().unwrap_or_default()),
+        without_instant(&real)
+    );
     assert!(
         real.contains("<Dial") || real.contains("<Stream"),
         "someone answers: {real}"
     );
     b.close().await;
     app.api.stop().await;
+}
+
+/// TwiML with each continuation's instant (`c=1.<step>.<instant>.<id>`) blanked.
+fn without_instant(twiml: &str) -> String {
+    let mut out = String::with_capacity(twiml.len());
+    let mut rest = twiml;
+    while let Some(at) = rest.find("c=1.") {
+        let (head, tail) = rest.split_at(at + 4);
+        out.push_str(head);
+        let step_end = tail.find('.').map_or(tail.len(), |i| i + 1);
+        out.push_str(&tail[..step_end]);
+        let after_step = &tail[step_end..];
+        let instant_end = after_step.find('.').unwrap_or(after_step.len());
+        out.push('*');
+        rest = &after_step[instant_end..];
+    }
+    out.push_str(rest);
+    out
 }
