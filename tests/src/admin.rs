@@ -277,7 +277,7 @@ impl AdminApp {
             let text = self
                 .app
                 .http
-                .get(format!("{}/metrics", self.app.webhook_base))
+                .get(format!("{}/metrics", self.app.admin_base))
                 .send()
                 .await
                 .expect("metrics")
