@@ -28,6 +28,8 @@ pub struct Application {
         std::sync::Arc<switchboard_admin::usage::KeyUsage>,
         tokio::task::JoinHandle<()>,
     ),
+    /// Finishes purchases and releases left unfinished (stopped at shutdown).
+    reconciler: tokio::task::JoinHandle<()>,
 }
 
 /// Where the data lives: a configured server, or our own embedded one.
@@ -137,6 +139,12 @@ impl Application {
             let webhook = webhook_service.server(webhook_listener)?;
             let admin_state = crate::admin_wiring::admin_state(&settings, database.pool.clone())?;
             let key_usage = admin_state.key_usage.clone();
+            let reconcile = Duration::from_secs(settings.twilio.reconcile_after_seconds);
+            let reconciler = switchboard_admin::ops::provisioning::spawn_reconciler(
+                admin_state.clone(),
+                reconcile,
+                reconcile,
+            );
             let key_usage_flusher = key_usage.spawn_flusher(
                 database.pool.clone(),
                 switchboard_admin::usage::FLUSH_INTERVAL,
@@ -157,6 +165,7 @@ impl Application {
                 webhook_service,
                 migrator,
                 (key_usage, key_usage_flusher),
+                reconciler,
             ))
         };
         match startup.await {
@@ -169,6 +178,7 @@ impl Application {
                 webhook_service,
                 migrator,
                 key_usage,
+                reconciler,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -179,6 +189,7 @@ impl Application {
                 webhook_service,
                 migrator,
                 key_usage,
+                reconciler,
             }),
             Err(e) => {
                 database.close().await;
@@ -224,6 +235,7 @@ impl Application {
         if let Some(migrator) = self.migrator {
             migrator.abort();
         }
+        self.reconciler.abort();
         let (key_usage, flusher) = self.key_usage;
         flusher.abort();
         key_usage.flush(&self.database.pool).await;

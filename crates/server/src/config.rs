@@ -97,6 +97,9 @@ pub struct TwilioSettings {
     pub api_base_url: String,
     pub fake: FakeTwilio,
     pub timeout_seconds: u64,
+    /// A purchase or release unfinished this long is finished by looking
+    /// the number up at Twilio; checked as often.
+    pub reconcile_after_seconds: u64,
     #[serde(default)]
     pub subaccounts: BTreeMap<String, SecretString>,
 }
@@ -238,6 +241,9 @@ impl Settings {
         }
         if !(1..=120).contains(&self.twilio.timeout_seconds) {
             problems.push("twilio.timeout_seconds: must be between 1 and 120".into());
+        }
+        if !(1..=86_400).contains(&self.twilio.reconcile_after_seconds) {
+            problems.push("twilio.reconcile_after_seconds: must be between 1 and 86400".into());
         }
         if !self.uses_fake_twilio() {
             if !is_account_sid(&self.twilio.account_sid) {
