@@ -30,6 +30,8 @@ pub struct Application {
     ),
     /// Finishes purchases and releases left unfinished (stopped at shutdown).
     reconciler: tokio::task::JoinHandle<()>,
+    /// Creates the call history's months ahead, drops the expired ones.
+    partitions: tokio::task::JoinHandle<()>,
 }
 
 /// Where the data lives: a configured server, or our own embedded one.
@@ -115,6 +117,10 @@ impl Application {
                     .await
                     .context("making the demo sign-in")?;
             }
+            let partitions = switchboard_store::partitions::spawn_maintainer(
+                database.pool.clone(),
+                Duration::from_secs(settings.database.call_retention_days * 86_400),
+            );
             let webhook_listener = TcpListener::bind(settings.webhook.listen)
                 .with_context(|| format!("binding webhook.listen {}", settings.webhook.listen))?;
             let admin_listener = TcpListener::bind(settings.admin.listen)
@@ -166,6 +172,7 @@ impl Application {
                 migrator,
                 (key_usage, key_usage_flusher),
                 reconciler,
+                partitions,
             ))
         };
         match startup.await {
@@ -179,6 +186,7 @@ impl Application {
                 migrator,
                 key_usage,
                 reconciler,
+                partitions,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -190,6 +198,7 @@ impl Application {
                 migrator,
                 key_usage,
                 reconciler,
+                partitions,
             }),
             Err(e) => {
                 database.close().await;
@@ -236,6 +245,7 @@ impl Application {
             migrator.abort();
         }
         self.reconciler.abort();
+        self.partitions.abort();
         let (key_usage, flusher) = self.key_usage;
         flusher.abort();
         key_usage.flush(&self.database.pool).await;

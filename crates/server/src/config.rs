@@ -70,6 +70,9 @@ pub struct DatabaseSettings {
     pub connect_timeout_seconds: u64,
     pub migrate_on_start: bool,
     pub snapshot_check_seconds: u64,
+    /// Calls and their events are kept at least this long (whole months
+    /// are dropped once they are older).
+    pub call_retention_days: u64,
     pub embedded: EmbeddedSettings,
 }
 
@@ -238,6 +241,9 @@ impl Settings {
             problems.push(
                 "database.url (or DATABASE_URL): not a valid PostgreSQL connection URL".into(),
             );
+        }
+        if !(31..=36_500).contains(&self.database.call_retention_days) {
+            problems.push("database.call_retention_days: must be between 31 and 36500".into());
         }
         if !(1..=120).contains(&self.twilio.timeout_seconds) {
             problems.push("twilio.timeout_seconds: must be between 1 and 120".into());
