@@ -58,7 +58,7 @@ fn voice_form(sid: &str, to: &str) -> Vec<(String, String)> {
 /// Waits until the router routes from the configuration committed now.
 async fn wait_for_router(app: &AdminApp) {
     let client = app.app.db.pool.get().await.expect("a connection");
-    let version = switchboard_store::config::current_version(&client)
+    let version = switchboard_store::snapshot::current_version(&client)
         .await
         .expect("the version");
     let started = Instant::now();

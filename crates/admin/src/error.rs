@@ -144,16 +144,16 @@ pub const CONFLICT_CODES: &[(&str, u16, &str, &str)] = &[
         "someone with this email already has a sign-in",
     ),
     (
-        "ring_groups_pkey",
+        "routing_assistants_assistant",
         409,
-        "ring_group_id_taken",
-        "a ring group id belongs to another number",
+        "assistant_in_use",
+        "the assistant is bound to a number or is the texting assistant",
     ),
     (
-        "closures_pkey",
+        "numbers_link_live",
         409,
-        "closure_id_taken",
-        "a closure id belongs to another number",
+        "release_linked_from",
+        "another number links to this number; stop that forwarding first",
     ),
 ];
 

@@ -53,14 +53,14 @@ pub async fn changes_since(
     client: &mut deadpool_postgres::Client,
     since: &Position,
 ) -> StoreResult<Changes> {
-    let tx = crate::config::consistent_read(client).await?;
+    let tx = crate::snapshot::consistent_read(client).await?;
     // The position first: the rows and the version are read in its snapshot.
     let next = Position(
         tx.query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])
             .await?
             .get(0),
     );
-    let version = crate::config::current_version(&tx).await?;
+    let version = crate::snapshot::current_version(&tx).await?;
     let gap: bool = tx
         .query_one(
             "SELECT pruned_xid >= $1::text::xid8 FROM config_changes_horizon",

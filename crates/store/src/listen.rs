@@ -1,7 +1,7 @@
 //! The routers' follower: keeps a snapshot current with the database.
 //!
 //! Every committed configuration write sends `NOTIFY switchboard_config`
-//! (V1's statement triggers) and records the clinics it touched (V2's
+//! (V5's row triggers) and records the clinics it touched (V2's
 //! `config_changes`, see [`crate::changes`]). The follower holds one
 //! connection of its own that `LISTEN`s, and on each notification reads the
 //! clinics changed since its last position and reloads only those, each
@@ -34,10 +34,10 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use switchboard_core::snapshot::ClinicConfig;
 
 use crate::changes::{Changes, Position, changes_since, position_now, prune};
-use crate::config::{SnapshotHeader, SnapshotSink, load_clinic_input, stream_snapshot};
 use crate::error::{StoreError, StoreResult};
+use crate::snapshot::{SnapshotHeader, SnapshotSink, load_clinic_input, stream_snapshot};
 
-/// The channel V1's triggers notify.
+/// The channel V5's triggers notify.
 pub const CONFIG_CHANNEL: &str = "switchboard_config";
 
 /// How the follower paces itself.

@@ -16,7 +16,7 @@ use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
 use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
-use switchboard_store::config::{load_routing, load_routings};
+use switchboard_store::routing::{load_routing, load_routings};
 use uuid::Uuid;
 
 use super::record;

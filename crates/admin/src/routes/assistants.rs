@@ -12,7 +12,7 @@ use switchboard_core::validate::validate_routing;
 use switchboard_store::admin::assistants as repo;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::{lock_clinic, numbers};
-use switchboard_store::config::load_routing;
+use switchboard_store::routing::load_routing;
 use uuid::Uuid;
 
 use super::numbers::{clinic_context, display};

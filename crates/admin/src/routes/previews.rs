@@ -12,7 +12,7 @@ use switchboard_core::model::Lifecycle;
 use switchboard_core::simulate::{SimulateRequest, simulate};
 use switchboard_core::{RenderContext, Snapshot};
 use switchboard_store::admin::numbers as repo;
-use switchboard_store::config::load_clinic_input;
+use switchboard_store::snapshot::load_clinic_input;
 use uuid::Uuid;
 
 use crate::AdminState;

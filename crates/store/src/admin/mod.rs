@@ -2,7 +2,7 @@
 //!
 //! Every write runs in the caller's transaction and appends its audit row in
 //! that same transaction ([`audit::append`]), so a change and its record
-//! commit together; the V1 triggers notify the routers on commit. Rules that
+//! commit together; the V5 triggers notify the routers on commit. Rules that
 //! depend on the current state (release, primary, forwarding) lock the
 //! clinic row first (`FOR NO KEY UPDATE`, which foreign-key checks do not
 //! wait on), so concurrent writers of one clinic take turns instead of

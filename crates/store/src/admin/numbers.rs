@@ -8,12 +8,14 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
 use switchboard_core::validate::NumberLink;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use super::conflict;
 use crate::error::{StoreError, StoreResult};
 
-/// A number's row (its routing document lives in other tables).
+/// A number's row without its routing document (whose `timezone` is the
+/// number's, shown here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NumberRow {
     pub id: Uuid,
@@ -32,7 +34,7 @@ pub struct NumberRow {
     pub released_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, clinic_id, e164, friendly_name, lifecycle, is_primary, timezone, \
+const COLUMNS: &str = "id, clinic_id, e164, friendly_name, lifecycle, is_primary, routing->>'timezone', \
                        location_id, forward_to_e164, forward_to_number_id, twilio_sid, version, \
                        created_at, updated_at, released_at";
 
@@ -129,34 +131,29 @@ pub struct NumberDetails {
     pub timezone: Option<String>,
 }
 
-/// Replaces a number's details. The timezone is part of the routing
-/// document, so changing it bumps the version like a routing PUT.
+/// Replaces a number's details. The timezone is the routing document's:
+/// changing it rewrites the document and bumps the version like a routing
+/// PUT.
 pub async fn update_details(
     tx: &impl GenericClient,
     clinic_id: Uuid,
     id: Uuid,
     d: &NumberDetails,
 ) -> StoreResult<NumberRow> {
-    match tx
+    let row = tx
         .query_opt(
-            &format!(
-                "UPDATE numbers SET friendly_name = $3, location_id = $4, timezone = $5, \
-                 version = version + (CASE WHEN timezone IS DISTINCT FROM $5 THEN 1 ELSE 0 END), \
-                 updated_at = now() WHERE clinic_id = $1 AND id = $2 RETURNING {COLUMNS}"
-            ),
-            &[
-                &clinic_id,
-                &id,
-                &d.friendly_name,
-                &d.location_id,
-                &d.timezone,
-            ],
+            "UPDATE numbers SET friendly_name = $3, location_id = $4, updated_at = now() \
+             WHERE clinic_id = $1 AND id = $2 RETURNING routing::text",
+            &[&clinic_id, &id, &d.friendly_name, &d.location_id],
         )
         .await?
-    {
-        Some(row) => from_row(&row),
-        None => Err(StoreError::NotFound),
+        .ok_or(StoreError::NotFound)?;
+    let mut doc = crate::routing::parse(id, row.try_get(0)?)?;
+    if doc.timezone != d.timezone {
+        doc.timezone = d.timezone.clone();
+        crate::routing::write(tx, clinic_id, id, &doc).await?;
     }
+    get(tx, clinic_id, id).await
 }
 
 /// Saves a whole routing document when the number is still at `expected`
@@ -176,8 +173,9 @@ pub async fn save_routing(
     if expected.is_some_and(|v| v != number.version) {
         return Err(conflict("stale_version"));
     }
-    let saved = crate::config::save_routing(tx, clinic_id, id, doc).await?;
-    Ok((saved, number.version + 1))
+    let stored = crate::routing::canonical(doc)?;
+    let version = crate::routing::write(tx, clinic_id, id, &stored).await?;
+    Ok((stored, version))
 }
 
 /// Sets the lifecycle of a live number between `active` and `paused`.
@@ -297,10 +295,7 @@ pub async fn release_blocker(
     let row = tx
         .query_one(
             "SELECT \
-               EXISTS (SELECT 1 FROM number_assistants WHERE number_id = $2) \
-               OR EXISTS (SELECT 1 FROM numbers WHERE id = $2 AND off_hours_assistant_id IS NOT NULL) \
-               OR EXISTS (SELECT 1 FROM ring_groups WHERE number_id = $2 AND on_no_answer_assistant_id IS NOT NULL) \
-               OR EXISTS (SELECT 1 FROM closures WHERE number_id = $2 AND action_assistant_id IS NOT NULL), \
+               EXISTS (SELECT 1 FROM routing_assistants WHERE number_id = $2), \
                EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND forward_to_number_id = $2 \
                        AND lifecycle <> 'released'), \
                EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND id <> $2 AND lifecycle <> 'released')",
@@ -349,10 +344,14 @@ pub async fn insert_pending(
     e164: &str,
     details: &NumberDetails,
 ) -> StoreResult<NumberRow> {
+    let routing = RoutingDoc {
+        timezone: details.timezone.clone(),
+        ..RoutingDoc::default()
+    };
     let row = tx
         .query_one(
             &format!(
-                "INSERT INTO numbers (clinic_id, e164, friendly_name, location_id, timezone, lifecycle) \
+                "INSERT INTO numbers (clinic_id, e164, friendly_name, location_id, routing, lifecycle) \
                  VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING {COLUMNS}"
             ),
             &[
@@ -360,7 +359,7 @@ pub async fn insert_pending(
                 &e164,
                 &details.friendly_name,
                 &details.location_id,
-                &details.timezone,
+                &Json(&routing),
             ],
         )
         .await?;
