@@ -437,13 +437,10 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
 
 /// The configuration version now (the sequence's last value).
 pub async fn current_version(client: &impl GenericClient) -> StoreResult<i64> {
-    Ok(client
-        .query_one(
-            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM config_version",
-            &[],
-        )
-        .await?
-        .get(0))
+    let statement = client
+        .prepare_cached("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM config_version")
+        .await?;
+    Ok(client.query_one(&statement, &[]).await?.get(0))
 }
 
 /// Inserts a whole clinic as `SnapshotInput` describes it (ids kept), in the

@@ -16,7 +16,7 @@ use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
 use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
-use switchboard_store::routing::{load_routing, load_routings};
+use switchboard_store::routing::load_routings;
 use uuid::Uuid;
 
 use super::record;
@@ -430,19 +430,27 @@ pub async fn save_routing(
 ) -> ApiResult<NumberDetailOut> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    // Not ours, or gone: 404 before anything else is said about the body.
-    repo::get(&tx, access.clinic_id, id).await?;
-    let ctx = clinic_context(&tx, access.clinic_id).await?;
+    // The number locked with its document, and what validation needs, in
+    // one round trip. Not ours, or gone: 404 before anything is said about
+    // the body.
+    let (locked, ctx) = tokio::try_join!(
+        async {
+            repo::lock_routing(&tx, access.clinic_id, id)
+                .await
+                .map_err(ApiError::from)
+        },
+        clinic_context(&tx, access.clinic_id),
+    )?;
     validate_routing(&doc, &ctx).map_err(|errors| {
         ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("routing")).collect())
     })?;
-    let before = load_routing(&tx, id).await?;
-    let (saved, _version) = repo::save_routing(&tx, access.clinic_id, id, expected, &doc).await?;
+    let (saved, _version) =
+        repo::save_locked(&tx, access.clinic_id, id, &locked, expected, &doc).await?;
     commit_change(
         tx,
         access,
         id,
-        Some(("number.routing.update", json(&before), json(&saved))),
+        Some(("number.routing.update", json(&locked.routing), json(&saved))),
     )
     .await
 }
@@ -523,26 +531,32 @@ type Audited = (
 );
 
 /// The end of every change to a number: its audit row (when something
-/// changed), the detail read back in the same transaction, the commit.
+/// changed) and the detail read back in the same transaction, sent
+/// together, then the commit.
 async fn commit_change<R>(
     tx: deadpool_postgres::Transaction<'_>,
     access: &Access<R>,
     id: Uuid,
     audited: Option<Audited>,
 ) -> ApiResult<NumberDetailOut> {
-    if let Some((action, before, after)) = audited {
-        record(
-            &tx,
-            &access.actor(),
-            access.clinic_id,
-            action,
-            ("number", id.to_string()),
-            before,
-            after,
-        )
-        .await?;
-    }
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    let audit = async {
+        match audited {
+            Some((action, before, after)) => {
+                record(
+                    &tx,
+                    &access.actor(),
+                    access.clinic_id,
+                    action,
+                    ("number", id.to_string()),
+                    before,
+                    after,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let ((), detail) = tokio::try_join!(audit, load_detail(&tx, access.clinic_id, id))?;
     tx.commit().await?;
     Ok(detail)
 }

@@ -97,13 +97,13 @@ fn from_row(r: &tokio_postgres::Row) -> StoreResult<AssistantRow> {
 
 /// The clinic's assistants, oldest first.
 pub async fn list(client: &impl GenericClient, clinic_id: Uuid) -> StoreResult<Vec<AssistantRow>> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM assistants WHERE clinic_id = $1 ORDER BY created_at, id"
+        ))
+        .await?;
     client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM assistants WHERE clinic_id = $1 ORDER BY created_at, id"
-            ),
-            &[&clinic_id],
-        )
+        .query(&statement, &[&clinic_id])
         .await?
         .iter()
         .map(from_row)

@@ -156,9 +156,70 @@ pub async fn update_details(
     get(tx, clinic_id, id).await
 }
 
+/// A number locked for a routing save: what the save checks, and the
+/// document it replaces (for the audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedRouting {
+    pub lifecycle: Lifecycle,
+    pub version: i64,
+    pub routing: RoutingDoc,
+}
+
+/// Locks a number of the clinic for a routing save (until the transaction
+/// ends) and reads its document: one prepared statement.
+pub async fn lock_routing(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> StoreResult<LockedRouting> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT lifecycle, version, routing::text FROM numbers \
+             WHERE id = $1 AND clinic_id = $2 FOR UPDATE",
+        )
+        .await?;
+    let row = tx
+        .query_opt(&statement, &[&id, &clinic_id])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(LockedRouting {
+        lifecycle: row
+            .try_get::<_, &str>(0)?
+            .parse()
+            .map_err(|_| StoreError::Invalid {
+                constraint: "numbers.lifecycle".into(),
+            })?,
+        version: row.try_get(1)?,
+        routing: crate::routing::parse(id, row.try_get(2)?)?,
+    })
+}
+
+/// Saves a whole routing document over a number locked with
+/// [`lock_routing`] when it is still at `expected` (`stale_version`
+/// otherwise, the `If-Match` check). Returns the saved document (every id
+/// filled in) and the new version.
+pub async fn save_locked(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    locked: &LockedRouting,
+    expected: Option<i64>,
+    doc: &RoutingDoc,
+) -> StoreResult<(RoutingDoc, i64)> {
+    if locked.lifecycle == Lifecycle::Released {
+        return Err(conflict("number_released"));
+    }
+    if expected.is_some_and(|v| v != locked.version) {
+        return Err(conflict("stale_version"));
+    }
+    let stored = crate::routing::canonical(doc)?;
+    let version = crate::routing::write(tx, clinic_id, id, &stored).await?;
+    Ok((stored, version))
+}
+
 /// Saves a whole routing document when the number is still at `expected`
-/// (`stale_version` otherwise), in the caller's transaction. Returns the
-/// saved document (every id filled in) and the new version.
+/// (`stale_version` otherwise), in the caller's transaction: [`lock_routing`]
+/// then [`save_locked`].
 pub async fn save_routing(
     tx: &impl GenericClient,
     clinic_id: Uuid,
@@ -166,16 +227,8 @@ pub async fn save_routing(
     expected: Option<i64>,
     doc: &RoutingDoc,
 ) -> StoreResult<(RoutingDoc, i64)> {
-    let number = get_for_update(tx, clinic_id, id).await?;
-    if number.lifecycle == Lifecycle::Released {
-        return Err(conflict("number_released"));
-    }
-    if expected.is_some_and(|v| v != number.version) {
-        return Err(conflict("stale_version"));
-    }
-    let stored = crate::routing::canonical(doc)?;
-    let version = crate::routing::write(tx, clinic_id, id, &stored).await?;
-    Ok((stored, version))
+    let locked = lock_routing(tx, clinic_id, id).await?;
+    save_locked(tx, clinic_id, id, &locked, expected, doc).await
 }
 
 /// Sets the lifecycle of a live number between `active` and `paused`.
