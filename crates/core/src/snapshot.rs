@@ -74,7 +74,8 @@ pub struct AssistantConfig {
     pub kind: AssistantKind,
 }
 
-/// One number of a clinic with its routing document.
+/// One number of a clinic with its routing document (whose `timezone` is
+/// the number's own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumberConfig {
     pub id: String,
@@ -82,9 +83,6 @@ pub struct NumberConfig {
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub is_primary: bool,
-    /// The number's own timezone; else its location's; else the clinic's.
-    #[serde(default)]
-    pub timezone: Option<String>,
     #[serde(default)]
     pub location_id: Option<String>,
     #[serde(default)]
@@ -759,12 +757,7 @@ fn number_tz(
 ) -> Tz {
     // `docs/routing.md`, rule 3 and "The effective timezone": its own
     // timezone, else its location's, else the clinic's.
-    let own = number
-        .routing
-        .timezone
-        .as_deref()
-        .or(number.timezone.as_deref());
-    if let Some(name) = own {
+    if let Some(name) = number.routing.timezone.as_deref() {
         match name.parse::<Tz>() {
             Ok(tz) => return tz,
             Err(_) => warnings.push(format!(

@@ -378,7 +378,6 @@ pub(crate) fn decode_number(row: &Row) -> StoreResult<(Uuid, NumberConfig)> {
             e164: row.try_get(2)?,
             lifecycle,
             is_primary: row.try_get(4)?,
-            timezone: routing.timezone.clone(),
             location_id: row.try_get::<_, Option<Uuid>>(5)?.map(|u| u.to_string()),
             forwarding,
             routing,
@@ -576,11 +575,7 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
         };
         forward_to.push(to);
         links.push(link);
-        let mut routing = n.routing.clone();
-        if routing.timezone.is_none() {
-            routing.timezone = n.timezone.clone();
-        }
-        routings.push(Json(crate::routing::canonical(&routing)?));
+        routings.push(Json(crate::routing::canonical(&n.routing)?));
     }
     tx.execute(
         &tx.prepare_cached(
