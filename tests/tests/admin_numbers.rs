@@ -493,3 +493,24 @@ async fn patch_changes_name_location_and_timezone_and_checks_them() {
     assert_eq!(r.fields().len(), 2);
     app.stop().await;
 }
+
+/// (Reading it is a 500 logged with its row: `crates/admin/src/error.rs`'s
+/// tests; the harness refuses 500s.)
+#[tokio::test]
+async fn a_stored_document_that_does_not_parse_can_be_replaced_whole() {
+    let (app, c) = setup().await;
+    let n = app.buy(&c, "+14155550100").await;
+    let client = app.app.db.pool.get().await.expect("a connection");
+    // Written behind the API's back: a closure that repeats in no known way.
+    client
+        .execute(
+            "UPDATE numbers SET routing = '{\"closures\": [{\"name\": \"x\", \"repeat\": \"fortnightly\"}]}' \
+             WHERE id = $1::text::uuid",
+            &[&n],
+        )
+        .await
+        .expect("corrupt the document");
+    app.put_routing(&c, &n, json!({})).await.expect(200);
+    app.get(&path(&c, &n, ""), &c.viewer).await.expect(200);
+    app.stop().await;
+}

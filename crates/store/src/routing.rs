@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
+use switchboard_core::FieldError;
 use switchboard_core::model::{DEFAULT_RING_SECONDS, RoutingDoc};
 use tokio_postgres::types::Json;
 use uuid::Uuid;
@@ -23,7 +24,7 @@ pub fn canonical(doc: &RoutingDoc) -> StoreResult<RoutingDoc> {
     let mut problems = Vec::new();
     let mut check = |field: String, id: &mut Option<String>| match id {
         Some(given) if Uuid::parse_str(given).is_err() => {
-            problems.push(format!("{field}: not a known id"));
+            problems.push(FieldError::new(field, format!("{given:?} is not a UUID")));
         }
         Some(_) => {}
         None => *id = Some(Uuid::new_v4().to_string()),
@@ -35,9 +36,10 @@ pub fn canonical(doc: &RoutingDoc) -> StoreResult<RoutingDoc> {
     for (i, closure) in saved.closures.iter_mut().enumerate() {
         check(format!("closures[{i}].id"), &mut closure.id);
     }
-    match problems.into_iter().next() {
-        Some(constraint) => Err(StoreError::Invalid { constraint }),
-        None => Ok(saved),
+    if problems.is_empty() {
+        Ok(saved)
+    } else {
+        Err(StoreError::Invalid(problems))
     }
 }
 
@@ -78,9 +80,8 @@ pub async fn save_routing(
 /// Reads a stored document; one that does not parse is the database's
 /// problem, named with its number.
 pub(crate) fn parse(number_id: Uuid, text: &str) -> StoreResult<RoutingDoc> {
-    serde_json::from_str(text).map_err(|e| StoreError::Invalid {
-        constraint: format!("stored routing of number {number_id} does not parse: {e}"),
-    })
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::corrupt(format!("routing of number {number_id}"), e))
 }
 
 /// The routing documents of the given numbers.
@@ -162,7 +163,7 @@ mod tests {
         };
         assert!(matches!(
             canonical(&doc),
-            Err(StoreError::Invalid { constraint }) if constraint.starts_with("ring_groups[0].id")
+            Err(StoreError::Invalid(fields)) if fields[0].field == "ring_groups[0].id"
         ));
     }
 }

@@ -20,9 +20,13 @@ use crate::error::{StoreError, StoreResult};
 
 /// Parses an id of the snapshot's input (fixtures and tools give them as text).
 fn parse_id(field: &str, id: &str) -> StoreResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| StoreError::Invalid {
-        constraint: format!("{field}: not a known id"),
-    })
+    Uuid::parse_str(id).map_err(|_| StoreError::invalid(field, "not a known id"))
+}
+
+/// A number's lifecycle as stored (the schema's check keeps it one of four).
+pub(crate) fn lifecycle(text: &str) -> StoreResult<Lifecycle> {
+    text.parse()
+        .map_err(|e| StoreError::corrupt("numbers.lifecycle", e))
 }
 
 /// What a streamed load knows before its first clinic: the configuration
@@ -364,12 +368,7 @@ pub(crate) fn decode_number(row: &Row) -> StoreResult<(Uuid, NumberConfig)> {
         }),
         (None, None) => None,
     };
-    let lifecycle: Lifecycle =
-        row.try_get::<_, &str>(3)?
-            .parse()
-            .map_err(|_| StoreError::Invalid {
-                constraint: "numbers.lifecycle".into(),
-            })?;
+    let lifecycle = lifecycle(row.try_get(3)?)?;
     let routing: RoutingDoc = crate::routing::parse(id, row.try_get(8)?)?;
     Ok((
         row.try_get(0)?,

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use switchboard_store::StoreError;
+use switchboard_store::error::Refusal;
 use switchboard_store::snapshot::{Released, read_clinic};
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
@@ -12,7 +13,6 @@ const CLINIC: &str = "00000000-0000-4000-8000-00000000c001";
 const LOCATION: &str = "00000000-0000-4000-8000-0000000001a1";
 const LUNCH_AI: &str = "00000000-0000-4000-8000-0000000000a1";
 const NIGHT_AI: &str = "00000000-0000-4000-8000-0000000000a2";
-const TEXTING: &str = "00000000-0000-4000-8000-0000000000a3";
 const MAIN: &str = "00000000-0000-4000-8000-0000000000b1";
 const LINKED: &str = "00000000-0000-4000-8000-0000000000b2";
 const RELEASED: &str = "00000000-0000-4000-8000-0000000000b3";
@@ -161,13 +161,16 @@ async fn v5_turns_each_numbers_rows_into_its_document_and_keeps_the_references_g
             (uuid(FORWARDING), uuid(NIGHT_AI)),
         ]
     );
-    for assistant in [LUNCH_AI, NIGHT_AI, TEXTING] {
+    for assistant in [LUNCH_AI, NIGHT_AI] {
         let err: StoreError = c
             .execute("DELETE FROM assistants WHERE id = $1", &[&uuid(assistant)])
             .await
-            .expect_err("an assistant in use stays")
+            .expect_err("an assistant a routing names stays")
             .into();
-        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::Refused(Refusal::AssistantInUse)),
+            "{err:?}"
+        );
     }
     let err: StoreError = c
         .execute(
@@ -179,7 +182,7 @@ async fn v5_turns_each_numbers_rows_into_its_document_and_keeps_the_references_g
         .expect_err("a linked number stays live")
         .into();
     assert!(
-        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_link_live"),
+        matches!(err, StoreError::Refused(Refusal::ReleaseLinkedFrom)),
         "{err:?}"
     );
 

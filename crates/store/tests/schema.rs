@@ -1,6 +1,7 @@
 //! The schema's rules hold in the database itself, for any writer.
 
 use switchboard_store::StoreError;
+use switchboard_store::error::Refusal;
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
 
@@ -114,7 +115,7 @@ async fn a_live_e164_cannot_be_held_twice_but_a_released_one_can_be_bought_again
     let first = number(&db, a, "+14155550123").await.expect("first number");
     let dup = number(&db, b, "+14155550123").await;
     assert!(
-        matches!(&dup, Err(StoreError::Conflict { constraint }) if constraint == "numbers_e164_live"),
+        matches!(&dup, Err(StoreError::Refused(Refusal::NumberTaken))),
         "{dup:?}"
     );
     let c = db.pool.get().await.expect("connection");
@@ -145,7 +146,7 @@ async fn a_clinic_has_at_most_one_primary_number() {
         .expect_err("second primary refused")
         .into();
     assert!(
-        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_one_primary"),
+        matches!(err, StoreError::Refused(Refusal::PrimaryConflict)),
         "{err:?}"
     );
 }
@@ -176,7 +177,7 @@ async fn an_assistant_in_use_cannot_be_deleted() {
             .expect_err("delete refused")
             .into();
         assert!(
-            matches!(&err, StoreError::Conflict { constraint } if constraint == "routing_assistants_assistant"),
+            matches!(err, StoreError::Refused(Refusal::AssistantInUse)),
             "{err:?}"
         );
     }
@@ -208,7 +209,7 @@ async fn a_linked_number_cannot_be_released_nor_a_released_one_linked() {
         .expect_err("release refused")
         .into();
     assert!(
-        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_link_live"),
+        matches!(err, StoreError::Refused(Refusal::ReleaseLinkedFrom)),
         "{err:?}"
     );
     // A released linker holds nothing: released, the target may go too.
@@ -228,7 +229,7 @@ async fn a_linked_number_cannot_be_released_nor_a_released_one_linked() {
         .expect_err("a link to a released number")
         .into();
     assert!(
-        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_link_live"),
+        matches!(err, StoreError::Refused(Refusal::ReleaseLinkedFrom)),
         "{err:?}"
     );
 }
@@ -259,7 +260,7 @@ async fn a_number_links_only_within_its_clinic_and_never_to_itself() {
         .expect_err("self link refused")
         .into();
     assert!(
-        matches!(&own, StoreError::Invalid { constraint } if constraint == "numbers_no_self_link"),
+        matches!(&own, StoreError::Rejected { constraint } if constraint == "numbers_no_self_link"),
         "{own:?}"
     );
 }
@@ -269,7 +270,10 @@ async fn a_bad_e164_is_invalid_not_a_server_error() {
     let db = TestDb::new().await;
     let a = clinic(&db, "A").await;
     let err = number(&db, a, "555-0123").await.expect_err("refused");
-    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Rejected { constraint } if constraint == "numbers_e164_check"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

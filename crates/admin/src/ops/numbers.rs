@@ -16,13 +16,14 @@ use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
 use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
+use switchboard_store::error::Refusal;
 use switchboard_store::routing::load_routings;
 use uuid::Uuid;
 
 use super::record;
 use crate::AdminState;
 use crate::auth::{Access, Admin, Editor, Viewer};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, refusal};
 use crate::validation::Problems;
 
 /// A number for people, in its own country's national format:
@@ -365,10 +366,7 @@ pub async fn check_location(
 
 fn refuse_released(number: &NumberRow) -> ApiResult<()> {
     if number.lifecycle == Lifecycle::Released {
-        return Err(StoreError::Conflict {
-            constraint: "number_released".into(),
-        }
-        .into());
+        return Err(refusal(Refusal::NumberReleased));
     }
     Ok(())
 }
@@ -444,13 +442,20 @@ pub async fn save_routing(
     validate_routing(&doc, &ctx).map_err(|errors| {
         ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("routing")).collect())
     })?;
-    let (saved, _version) =
-        repo::save_locked(&tx, access.clinic_id, id, &locked, expected, &doc).await?;
+    let (saved, _version) = repo::save_locked(&tx, access.clinic_id, id, &locked, expected, &doc)
+        .await
+        .map_err(|e| match e {
+            // Paths of the document, as validation's.
+            StoreError::Invalid(errors) => {
+                ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("routing")).collect())
+            }
+            other => other.into(),
+        })?;
     commit_change(
         tx,
         access,
         id,
-        Some(("number.routing.update", json(&locked.routing), json(&saved))),
+        Some(("number.routing.update", Some(locked.routing), json(&saved))),
     )
     .await
 }
@@ -641,10 +646,7 @@ pub async fn release(
     lock_clinic(&tx, access.clinic_id).await?;
     let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
     if let Some(rule) = repo::release_blocker(&tx, access.clinic_id, &before).await? {
-        let error = ApiError::from(StoreError::Conflict {
-            constraint: rule.to_owned(),
-        });
-        return Err(explain_release_refusal(&tx, access.clinic_id, &before, error).await?);
+        return Err(explain_release_refusal(&tx, access.clinic_id, &before, rule).await?);
     }
     if let Some(sid) = &before.twilio_sid {
         let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
@@ -666,19 +668,19 @@ async fn explain_release_refusal(
     client: &impl GenericClient,
     clinic_id: Uuid,
     number: &NumberRow,
-    error: ApiError,
+    rule: Refusal,
 ) -> ApiResult<ApiError> {
-    let ApiError::Conflict { code, message } = error else {
-        return Ok(error);
+    let ApiError::Conflict { code, message } = refusal(rule) else {
+        return Ok(refusal(rule));
     };
     let view = ClinicView::load(client, clinic_id).await?;
-    let names: Vec<String> = match code {
-        "release_assistant_bound" => view
+    let names: Vec<String> = match rule {
+        Refusal::ReleaseAssistantBound => view
             .assistants_of(&view.routing(number))
             .into_iter()
             .map(|a| a.name)
             .collect(),
-        "release_linked_from" => view
+        Refusal::ReleaseLinkedFrom => view
             .numbers
             .iter()
             .filter(|n| {
@@ -689,9 +691,9 @@ async fn explain_release_refusal(
             .collect(),
         _ => Vec::new(),
     };
-    let message = match code {
+    let message = match rule {
         _ if names.is_empty() => message,
-        "release_assistant_bound" => format!(
+        Refusal::ReleaseAssistantBound => format!(
             "Unassign {} first: a number with an assistant bound (schedule, off-hours, closure or on_no_answer) cannot be released",
             and_list(&names)
         ),

@@ -37,9 +37,9 @@ async fn compiled(state: &AdminState, clinic_id: Uuid, id: Uuid) -> ApiResult<Sn
     let mut client = state.pool.get().await?;
     let number = repo::get(&client, clinic_id, id).await?;
     if number.lifecycle == Lifecycle::Released {
-        return Err(switchboard_store::StoreError::Conflict {
-            constraint: "number_released".into(),
-        }
+        return Err(switchboard_store::StoreError::Refused(
+            switchboard_store::error::Refusal::NumberReleased,
+        )
         .into());
     }
     let (input, version) = load_clinic_input(&mut client, clinic_id).await?;

@@ -6,8 +6,7 @@ use serde::Serialize;
 use switchboard_core::model::{Action, AssistantKind, VoiceTarget, VoiceTargetType};
 use uuid::Uuid;
 
-use super::conflict;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Refusal, StoreError, StoreResult};
 
 /// An assistant as a row of `assistants` reads.
 pub fn assistant_kind_from_row(
@@ -31,9 +30,8 @@ pub fn assistant_kind_from_row(
                 url: target_url.unwrap_or_default(),
                 parameters: target_parameters
                     .map(|v| {
-                        serde_json::from_value(v).map_err(|e| StoreError::Invalid {
-                            constraint: format!("stored target parameters do not parse: {e}"),
-                        })
+                        serde_json::from_value(v)
+                            .map_err(|e| StoreError::corrupt("assistants.target_parameters", e))
                     })
                     .transpose()?,
             },
@@ -180,7 +178,7 @@ pub async fn update(
         .ok_or(StoreError::NotFound)?;
     let (new_kind, target_type, target_url, params, sms_url) = assistant_kind_columns(kind);
     if old.get::<_, &str>(0) != new_kind && in_use(tx, id).await? {
-        return Err(conflict("assistant_in_use"));
+        return Err(Refusal::AssistantInUse.into());
     }
     let row = tx
         .query_one(
@@ -212,7 +210,7 @@ pub async fn delete(
 ) -> StoreResult<AssistantRow> {
     let assistant = get(tx, clinic_id, id).await?;
     if in_use(tx, id).await? {
-        return Err(conflict("assistant_in_use"));
+        return Err(Refusal::AssistantInUse.into());
     }
     tx.execute(
         "DELETE FROM assistants WHERE clinic_id = $1 AND id = $2",

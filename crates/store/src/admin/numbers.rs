@@ -11,8 +11,7 @@ use switchboard_core::validate::NumberLink;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
-use super::conflict;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Refusal, StoreError, StoreResult};
 
 /// A number's row without its routing document (whose `timezone` is the
 /// number's, shown here).
@@ -53,12 +52,7 @@ fn from_row(r: &tokio_postgres::Row) -> StoreResult<NumberRow> {
         clinic_id: r.get(1),
         e164: r.get(2),
         friendly_name: r.get(3),
-        lifecycle: r
-            .get::<_, &str>(4)
-            .parse()
-            .map_err(|_| StoreError::Invalid {
-                constraint: "numbers.lifecycle".into(),
-            })?,
+        lifecycle: crate::snapshot::lifecycle(r.get(4))?,
         is_primary: r.get(5),
         timezone: r.get(6),
         location_id: r.get(7),
@@ -157,12 +151,13 @@ pub async fn update_details(
 }
 
 /// A number locked for a routing save: what the save checks, and the
-/// document it replaces (for the audit log).
+/// document it replaces as stored (for the audit log; unparsed, so that a
+/// document that does not parse can still be replaced).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedRouting {
     pub lifecycle: Lifecycle,
     pub version: i64,
-    pub routing: RoutingDoc,
+    pub routing: serde_json::Value,
 }
 
 /// Locks a number of the clinic for a routing save (until the transaction
@@ -174,7 +169,7 @@ pub async fn lock_routing(
 ) -> StoreResult<LockedRouting> {
     let statement = tx
         .prepare_cached(
-            "SELECT lifecycle, version, routing::text FROM numbers \
+            "SELECT lifecycle, version, routing FROM numbers \
              WHERE id = $1 AND clinic_id = $2 FOR UPDATE",
         )
         .await?;
@@ -183,14 +178,9 @@ pub async fn lock_routing(
         .await?
         .ok_or(StoreError::NotFound)?;
     Ok(LockedRouting {
-        lifecycle: row
-            .try_get::<_, &str>(0)?
-            .parse()
-            .map_err(|_| StoreError::Invalid {
-                constraint: "numbers.lifecycle".into(),
-            })?,
+        lifecycle: crate::snapshot::lifecycle(row.try_get(0)?)?,
         version: row.try_get(1)?,
-        routing: crate::routing::parse(id, row.try_get(2)?)?,
+        routing: row.try_get(2)?,
     })
 }
 
@@ -207,10 +197,10 @@ pub async fn save_locked(
     doc: &RoutingDoc,
 ) -> StoreResult<(RoutingDoc, i64)> {
     if locked.lifecycle == Lifecycle::Released {
-        return Err(conflict("number_released"));
+        return Err(Refusal::NumberReleased.into());
     }
     if expected.is_some_and(|v| v != locked.version) {
-        return Err(conflict("stale_version"));
+        return Err(Refusal::StaleVersion.into());
     }
     let stored = crate::routing::canonical(doc)?;
     let version = crate::routing::write(tx, clinic_id, id, &stored).await?;
@@ -240,8 +230,8 @@ pub async fn set_enabled(
 ) -> StoreResult<(NumberRow, NumberRow)> {
     let before = get_for_update(tx, clinic_id, id).await?;
     match before.lifecycle {
-        Lifecycle::Released => return Err(conflict("number_released")),
-        Lifecycle::Pending => return Err(conflict("number_pending")),
+        Lifecycle::Released => return Err(Refusal::NumberReleased.into()),
+        Lifecycle::Pending => return Err(Refusal::NumberPending.into()),
         Lifecycle::Active | Lifecycle::Paused => {}
     }
     let to = if enabled {
@@ -270,7 +260,7 @@ pub async fn make_primary(
 ) -> StoreResult<Option<Uuid>> {
     let number = get_for_update(tx, clinic_id, id).await?;
     if number.lifecycle == Lifecycle::Released {
-        return Err(conflict("number_released"));
+        return Err(Refusal::NumberReleased.into());
     }
     let previous: Option<Uuid> = tx
         .query_opt(
@@ -315,9 +305,10 @@ pub async fn write_forwarding(
         Some(Forwarding::External { to }) => (Some(to.clone()), None),
         Some(Forwarding::Number { number_id }) => (
             None,
-            Some(Uuid::parse_str(number_id).map_err(|_| StoreError::Invalid {
-                constraint: "number_id".into(),
-            })?),
+            Some(
+                Uuid::parse_str(number_id)
+                    .map_err(|_| StoreError::invalid("number_id", "not a number of this clinic"))?,
+            ),
         ),
         None => (None, None),
     };
@@ -335,15 +326,14 @@ pub async fn write_forwarding(
 }
 
 /// The release rule (`docs/routing.md`, "What the admin API refuses") the
-/// number breaks now, if any (the clinic locked): `number_released`,
-/// `release_assistant_bound`, `release_linked_from`, `release_primary`.
+/// number breaks now, if any (the clinic locked).
 pub async fn release_blocker(
     tx: &impl GenericClient,
     clinic_id: Uuid,
     number: &NumberRow,
-) -> StoreResult<Option<&'static str>> {
+) -> StoreResult<Option<Refusal>> {
     if number.lifecycle == Lifecycle::Released {
-        return Ok(Some("number_released"));
+        return Ok(Some(Refusal::NumberReleased));
     }
     let row = tx
         .query_one(
@@ -361,11 +351,11 @@ pub async fn release_blocker(
         row.get::<_, bool>(2),
     );
     Ok(if assistant_bound {
-        Some("release_assistant_bound")
+        Some(Refusal::ReleaseAssistantBound)
     } else if linked_from {
-        Some("release_linked_from")
+        Some(Refusal::ReleaseLinkedFrom)
     } else if number.is_primary && others {
-        Some("release_primary")
+        Some(Refusal::ReleasePrimary)
     } else {
         None
     })
