@@ -560,6 +560,51 @@ impl Snapshot {
         None
     }
 
+    /// The voice assistants a number names, as the router resolved them:
+    /// those bound to it, then those its actions name (`off_hours` when set,
+    /// each ring group's `on_no_answer`, each closure's action), first
+    /// mention first, each once. One that does not exist or is not a voice
+    /// assistant is left out (a snapshot warning says so).
+    pub fn named_assistants<'a>(&'a self, number: &'a NumberEntry) -> Vec<&'a AssistantEntry> {
+        let clinic = self.clinic_of(number);
+        let explicit_off_hours = number
+            .off_hours_explicit
+            .then_some(&number.off_hours)
+            .into_iter();
+        let actions = explicit_off_hours
+            .chain(
+                number
+                    .ring_groups
+                    .iter()
+                    .filter_map(|g| g.on_no_answer.as_ref()),
+            )
+            .chain(number.closures.iter().filter_map(|c| c.action.as_ref()))
+            .filter_map(|action| match action {
+                CompiledAction::Assistant(index) => Some(*index),
+                _ => None,
+            });
+        let mut indices: Vec<u32> = Vec::new();
+        for index in number.assistants.iter().map(|b| b.assistant).chain(actions) {
+            if !indices.contains(&index) {
+                indices.push(index);
+            }
+        }
+        indices.into_iter().map(|i| clinic.assistant(i)).collect()
+    }
+
+    /// The assistants a number's card shows (`docs/api.md`, "The Phone
+    /// Numbers page"): for a number whose links end at a number with an
+    /// assistant, that number's (a `linked` number's calls go there); else
+    /// its own.
+    pub fn card_assistants<'a>(&'a self, number: &'a NumberEntry) -> Vec<&'a AssistantEntry> {
+        match self.link_end(number) {
+            Some(end) if !std::ptr::eq(end, number) && end.has_assistant => {
+                self.named_assistants(end)
+            }
+            _ => self.named_assistants(number),
+        }
+    }
+
     pub(crate) fn number_at(&self, at: NumberRef) -> &NumberEntry {
         &self.clinics[at.clinic as usize].numbers[at.number as usize]
     }
@@ -844,6 +889,17 @@ impl NumberEntry {
     pub fn timezone(&self) -> Tz {
         self.tz
     }
+    /// Whether an assistant is bound to it or named by one of its actions
+    /// (as its routing document says, resolved or not).
+    pub fn has_assistant(&self) -> bool {
+        self.has_assistant
+    }
+    /// Its ring groups in order: id (when the document gave one) and name.
+    pub fn ring_groups(&self) -> impl Iterator<Item = (Option<&str>, &str)> {
+        self.ring_groups
+            .iter()
+            .map(|g| (g.id.map(|span| self.text(span)), self.text(g.name)))
+    }
     /// Reads one byte of each of the number's blocks at once, before the
     /// code that needs them: the reads do not depend on each other, so the
     /// processor fetches them from memory in parallel instead of one after
@@ -872,6 +928,17 @@ impl NumberEntry {
         self.members
             .get(start..start + usize::from(group.members_len))
             .unwrap_or_default()
+    }
+}
+
+impl AssistantEntry {
+    /// The assistant's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -92,7 +92,10 @@ where
         let mut sink = start(header);
         while let Some(part) = to_sink.blocking_recv() {
             match part {
-                Part::Batch(rows) => decode_batch(rows)?.into_iter().for_each(|c| sink.clinic(c)),
+                Part::Batch(rows) => decode_batch(rows)?
+                    .0
+                    .into_iter()
+                    .for_each(|c| sink.clinic(c)),
                 Part::Done => {
                     sink.finish();
                     return Ok(());
@@ -228,13 +231,34 @@ pub async fn read_clinic(
     clinic_id: Uuid,
     released: Released,
 ) -> StoreResult<ClinicConfig> {
-    let heads = clinic_heads(client, Some(clinic_id)).await?;
+    Ok(read_clinic_rows(client, clinic_id, released, "").await?.0)
+}
+
+/// [`read_clinic`], with each number's row as read, `extra` columns after
+/// the loader's (so that the caller decodes what else it needs from the
+/// same statement): four statements in one round trip.
+pub(crate) async fn read_clinic_rows(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    released: Released,
+    extra: &str,
+) -> StoreResult<(ClinicConfig, Vec<Row>)> {
+    let ids = [clinic_id];
+    let (heads, (locations, assistants, numbers)) = tokio::try_join!(
+        clinic_heads(client, Some(clinic_id)),
+        fetch_rows(client, &ids, released, extra),
+    )?;
     if heads.is_empty() {
         return Err(StoreError::NotFound);
     }
-    decode_batch(fetch_batch(client, heads, released).await?)?
-        .pop()
-        .ok_or(StoreError::NotFound)
+    let (mut clinics, numbers) = decode_batch(BatchRows {
+        heads,
+        locations,
+        assistants,
+        numbers,
+    })?;
+    let clinic = clinics.pop().ok_or(StoreError::NotFound)?;
+    Ok((clinic, numbers))
 }
 
 /// A clinic's own columns (no locations, assistants or numbers yet) and how
@@ -317,19 +341,42 @@ async fn fetch_batch(
     released: Released,
 ) -> StoreResult<BatchRows> {
     let ids: Vec<Uuid> = heads.iter().map(|h| h.uuid).collect();
+    let (locations, assistants, numbers) = fetch_rows(client, &ids, released, "").await?;
+    Ok(BatchRows {
+        heads,
+        locations,
+        assistants,
+        numbers,
+    })
+}
+
+/// The locations, assistants and numbers (with `extra` columns) of some
+/// clinics, three prepared statements sent together.
+async fn fetch_rows(
+    client: &impl GenericClient,
+    ids: &[Uuid],
+    released: Released,
+    extra: &str,
+) -> StoreResult<(Vec<Row>, Vec<Row>, Vec<Row>)> {
     let include_released = released == Released::Included;
-    let query = |sql: &'static str, with_released: bool| {
-        let ids = &ids;
+    let numbers_sql = format!(
+        "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
+         n.forward_to_e164, n.forward_to_number_id, n.routing::text{extra} \
+         FROM numbers n WHERE n.clinic_id = ANY($1) AND (n.live OR $2) \
+         ORDER BY n.created_at, n.id"
+    );
+    let query = |sql: &str, with_released: bool| {
+        let sql = sql.to_owned();
         async move {
-            let statement = client.prepare_cached(sql).await?;
+            let statement = client.prepare_cached(&sql).await?;
             if with_released {
-                client.query(&statement, &[ids, &include_released]).await
+                client.query(&statement, &[&ids, &include_released]).await
             } else {
-                client.query(&statement, &[ids]).await
+                client.query(&statement, &[&ids]).await
             }
         }
     };
-    let (locations, assistants, numbers) = tokio::try_join!(
+    Ok(tokio::try_join!(
         query(
             "SELECT clinic_id, id, name, timezone FROM locations \
              WHERE clinic_id = ANY($1) ORDER BY created_at, id",
@@ -340,20 +387,8 @@ async fn fetch_batch(
              FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
             false,
         ),
-        query(
-            "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
-             n.forward_to_e164, n.forward_to_number_id, n.routing::text \
-             FROM numbers n WHERE n.clinic_id = ANY($1) AND (n.live OR $2) \
-             ORDER BY n.created_at, n.id",
-            true,
-        ),
-    )?;
-    Ok(BatchRows {
-        heads,
-        locations,
-        assistants,
-        numbers,
-    })
+        query(&numbers_sql, true),
+    )?)
 }
 
 /// A number of a row of [`fetch_batch`]'s numbers query, with its clinic's id.
@@ -384,8 +419,9 @@ pub(crate) fn decode_number(row: &Row) -> StoreResult<(Uuid, NumberConfig)> {
     ))
 }
 
-/// The whole clinics of a fetched batch, in the order of its heads.
-fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
+/// The whole clinics of a fetched batch, in the order of its heads, and its
+/// numbers' rows (for callers that read more of them).
+fn decode_batch(rows: BatchRows) -> StoreResult<(Vec<ClinicConfig>, Vec<Row>)> {
     let BatchRows {
         heads,
         locations,
@@ -430,7 +466,7 @@ fn decode_batch(rows: BatchRows) -> StoreResult<Vec<ClinicConfig>> {
             clinics[i].numbers.push(number);
         }
     }
-    Ok(clinics)
+    Ok((clinics, numbers))
 }
 
 /// The configuration version now (the sequence's last value).

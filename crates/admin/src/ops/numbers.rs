@@ -1,7 +1,8 @@
 //! Operations on numbers, once for every face (the JSON API and the
 //! console): each takes an [`Access`] of the role it needs, validates, writes
 //! in one transaction with its audit row, and answers the number's detail.
-//! The cards of the Phone Numbers page are derived here too.
+//! The cards of the Phone Numbers page are made here from the core's
+//! compiled clinic.
 
 use std::collections::HashMap;
 
@@ -9,15 +10,13 @@ use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use switchboard_core::error::ForwardingError;
 use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
-use switchboard_core::snapshot::MAX_LINK_HOPS;
-use switchboard_core::status::{ForwardingFacts, StatusFacts, number_status};
+use switchboard_core::snapshot::{AssistantEntry, NumberEntry, Snapshot, SnapshotBuilder};
 use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
 use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
-use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
+use switchboard_store::admin::{assistants, locations, lock_clinic};
 use switchboard_store::error::Refusal;
-use switchboard_store::routing::load_routings;
 use uuid::Uuid;
 
 use super::record;
@@ -83,7 +82,8 @@ pub struct NumberCardOut {
     pub ring_groups: Vec<NamedRefOut>,
     pub forwarding: Option<ForwardingOut>,
     pub location_id: Option<Uuid>,
-    /// The effective timezone: the number's own, else its location's, else the clinic's.
+    /// The effective timezone, as the router uses it: the number's own, else
+    /// its location's, else the clinic's.
     pub timezone: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -104,46 +104,44 @@ pub struct NumberDetailOut {
     pub version: i64,
 }
 
-/// Everything the cards of a clinic are derived from, read once.
+/// Everything the cards of a clinic are made of, read once: the numbers'
+/// rows, and the clinic compiled by the core as the routers compile it,
+/// released numbers included. Status, the assistants shown (a linked
+/// number's are those of its link's end) and the effective timezone are
+/// the core's answers, never derived here.
 pub struct ClinicView {
-    pub default_timezone: String,
     pub texting_assistant: Option<NamedRefOut>,
     pub numbers: Vec<NumberRow>,
-    pub routings: HashMap<Uuid, RoutingDoc>,
-    assistant_names: HashMap<String, String>,
-    location_timezones: HashMap<Uuid, String>,
+    routings: HashMap<Uuid, RoutingDoc>,
+    compiled: Snapshot,
 }
 
 impl ClinicView {
     pub async fn load(client: &impl GenericClient, clinic_id: Uuid) -> ApiResult<ClinicView> {
-        let clinic = clinics::get(client, clinic_id).await?;
-        let assistants = assistants::list(client, clinic_id).await?;
-        let numbers = repo::list(client, clinic_id, true).await?;
-        let ids: Vec<Uuid> = numbers.iter().map(|n| n.id).collect();
-        let routings = load_routings(client, &ids).await?;
-        let location_timezones = locations::list(client, clinic_id)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l.timezone))
-            .collect();
-        let assistant_names: HashMap<String, String> = assistants
-            .iter()
-            .map(|a| (a.id.to_string(), a.name.clone()))
-            .collect();
-        let texting_assistant = clinic.texting_assistant_id.and_then(|id| {
-            let id = id.to_string();
-            assistant_names.get(&id).map(|name| NamedRefOut {
-                id: id.clone(),
-                name: name.clone(),
-            })
+        let (clinic, numbers) = repo::clinic_with_rows(client, clinic_id).await?;
+        let texting_assistant = clinic.texting_assistant_id.as_ref().and_then(|id| {
+            clinic
+                .assistants
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| NamedRefOut {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                })
         });
+        let mut builder = SnapshotBuilder::new(0);
+        builder.add_clinic(&clinic);
+        let compiled = builder.finish();
+        let routings = clinic
+            .numbers
+            .into_iter()
+            .filter_map(|n| Some((Uuid::parse_str(&n.id).ok()?, n.routing)))
+            .collect();
         Ok(ClinicView {
-            default_timezone: clinic.default_timezone,
             texting_assistant,
             numbers,
             routings,
-            assistant_names,
-            location_timezones,
+            compiled,
         })
     }
 
@@ -151,104 +149,68 @@ impl ClinicView {
         self.numbers.iter().find(|n| n.id.to_string() == id)
     }
 
-    /// The number at the end of a chain of links (itself when it does not link).
-    fn link_end<'a>(&'a self, number: &'a NumberRow) -> Option<&'a NumberRow> {
-        let mut current = number;
-        for _ in 0..=MAX_LINK_HOPS {
-            match &current.forwarding {
-                Some(Forwarding::Number { number_id }) => current = self.number(number_id)?,
-                _ => return Some(current),
-            }
-        }
-        None
+    /// The number as the core compiled it (every row compiles: the schema
+    /// keeps out the E.164s the router would skip).
+    fn compiled(&self, number: &NumberRow) -> ApiResult<&NumberEntry> {
+        self.compiled
+            .number_by_id(&number.id.to_string())
+            .ok_or_else(|| ApiError::Internal(format!("number {} did not compile", number.id)))
     }
 
     fn routing(&self, number: &NumberRow) -> RoutingDoc {
         self.routings.get(&number.id).cloned().unwrap_or_default()
     }
 
-    fn assistants_of(&self, doc: &RoutingDoc) -> Vec<NamedRefOut> {
-        doc.assistant_ids()
+    fn named(assistants: Vec<&AssistantEntry>) -> Vec<NamedRefOut> {
+        assistants
             .into_iter()
-            .map(|id| NamedRefOut {
-                id: id.to_owned(),
-                name: self.assistant_names.get(id).cloned().unwrap_or_default(),
+            .map(|a| NamedRefOut {
+                id: a.id().to_owned(),
+                name: a.name().to_owned(),
             })
             .collect()
     }
 
-    /// The card of one number, status derived by the core's rules.
-    pub fn card(&self, number: &NumberRow) -> NumberCardOut {
-        let doc = self.routing(number);
-        let (forwarding_facts, forwarding, assistants) = match &number.forwarding {
-            None => (ForwardingFacts::None, None, self.assistants_of(&doc)),
-            Some(Forwarding::External { to }) => (
-                ForwardingFacts::External,
-                Some(ForwardingOut::External { to: to.clone() }),
-                self.assistants_of(&doc),
-            ),
-            Some(Forwarding::Number { number_id }) => {
-                let end_doc = self
-                    .link_end(number)
-                    .map(|end| self.routing(end))
-                    .unwrap_or_default();
-                let target_has_assistant = end_doc.has_assistant();
-                (
-                    ForwardingFacts::Linked {
-                        target_has_assistant,
-                    },
-                    Some(ForwardingOut::Number {
-                        number_id: number_id.clone(),
-                        e164: self
-                            .number(number_id)
-                            .map(|n| n.e164.clone())
-                            .unwrap_or_default(),
-                    }),
-                    if target_has_assistant {
-                        self.assistants_of(&end_doc)
-                    } else {
-                        self.assistants_of(&doc)
-                    },
-                )
-            }
-        };
-        let status = number_status(&StatusFacts {
-            lifecycle: number.lifecycle,
-            forwarding: forwarding_facts,
-            has_assistant: doc.has_assistant(),
-            has_ring_group: !doc.ring_groups.is_empty(),
+    /// The assistants the number itself binds or names.
+    fn assistants_of(&self, number: &NumberRow) -> ApiResult<Vec<NamedRefOut>> {
+        let entry = self.compiled(number)?;
+        Ok(Self::named(self.compiled.named_assistants(entry)))
+    }
+
+    /// The card of one number.
+    pub fn card(&self, number: &NumberRow) -> ApiResult<NumberCardOut> {
+        let entry = self.compiled(number)?;
+        let forwarding = number.forwarding.as_ref().map(|f| match f {
+            Forwarding::External { to } => ForwardingOut::External { to: to.clone() },
+            Forwarding::Number { number_id } => ForwardingOut::Number {
+                number_id: number_id.clone(),
+                e164: self
+                    .number(number_id)
+                    .map(|n| n.e164.clone())
+                    .unwrap_or_default(),
+            },
         });
-        let timezone = number
-            .timezone
-            .clone()
-            .or_else(|| {
-                number
-                    .location_id
-                    .and_then(|l| self.location_timezones.get(&l).cloned())
-            })
-            .unwrap_or_else(|| self.default_timezone.clone());
-        NumberCardOut {
+        Ok(NumberCardOut {
             id: number.id,
             display: display(&number.e164),
             e164: number.e164.clone(),
             friendly_name: number.friendly_name.clone(),
             primary: number.is_primary,
-            status,
+            status: self.compiled.status_of(entry),
             lifecycle: number.lifecycle,
-            assistants,
-            ring_groups: doc
-                .ring_groups
-                .iter()
-                .map(|g| NamedRefOut {
-                    id: g.id.clone().unwrap_or_default(),
-                    name: g.name.clone(),
+            assistants: Self::named(self.compiled.card_assistants(entry)),
+            ring_groups: entry
+                .ring_groups()
+                .map(|(id, name)| NamedRefOut {
+                    id: id.unwrap_or_default().to_owned(),
+                    name: name.to_owned(),
                 })
                 .collect(),
             forwarding,
             location_id: number.location_id,
-            timezone,
+            timezone: entry.timezone().name().to_owned(),
             created_at: number.created_at,
-        }
+        })
     }
 }
 
@@ -283,13 +245,16 @@ pub async fn page(
 ) -> ApiResult<NumbersPageOut> {
     let client = state.pool.get().await?;
     let view = ClinicView::load(&client, access.clinic_id).await?;
-    let numbers = view
-        .numbers
-        .iter()
-        .filter(|n| include_released || n.lifecycle != Lifecycle::Released)
-        .map(|n| view.card(n))
-        .filter(|card| matches(card, q))
-        .collect();
+    let mut numbers = Vec::with_capacity(view.numbers.len());
+    for number in &view.numbers {
+        if !include_released && number.lifecycle == Lifecycle::Released {
+            continue;
+        }
+        let card = view.card(number)?;
+        if matches(&card, q) {
+            numbers.push(card);
+        }
+    }
     Ok(NumbersPageOut {
         texting_assistant: view.texting_assistant.clone(),
         numbers,
@@ -309,7 +274,7 @@ pub async fn load_detail(
         .find(|n| n.id == id)
         .ok_or(ApiError::NotFound)?;
     Ok(NumberDetailOut {
-        card: view.card(number),
+        card: view.card(number)?,
         routing: view.routing(number),
         version: number.version,
     })
@@ -676,7 +641,7 @@ async fn explain_release_refusal(
     let view = ClinicView::load(client, clinic_id).await?;
     let names: Vec<String> = match rule {
         Refusal::ReleaseAssistantBound => view
-            .assistants_of(&view.routing(number))
+            .assistants_of(number)?
             .into_iter()
             .map(|a| a.name)
             .collect(),
