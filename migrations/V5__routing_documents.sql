@@ -47,6 +47,19 @@ DROP FUNCTION routing_lists_forget();
 -- `json`, not `jsonb`: the text is kept as written, so a load reads it
 -- without PostgreSQL rebuilding it (jsonb would be printed anew every time).
 ALTER TABLE numbers ADD COLUMN routing json NOT NULL DEFAULT '{}';
+-- lz4 where the server has it (PostgreSQL built with it, as the usual
+-- packages and managed services are): a load decompresses every document,
+-- and pglz's decompression was most of PostgreSQL's part of a load. The
+-- audit's copies of documents are written with every save.
+DO $$
+BEGIN
+    ALTER TABLE numbers ALTER COLUMN routing SET COMPRESSION lz4;
+    ALTER TABLE audit_log ALTER COLUMN before SET COMPRESSION lz4,
+                          ALTER COLUMN after SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;
+END;
+$$;
 
 -- The document of every number from its rows, in list order. The routers
 -- read the rows, not V3's copy, so the rows are what is converted.
@@ -149,20 +162,25 @@ $$;
 -- numbers' own: the change, and the routing's assistants when the document
 -- changed (a deleted number's go with it, by cascade).
 CREATE FUNCTION numbers_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[];
 BEGIN
     IF TG_OP = 'DELETE' THEN
         PERFORM config_record(OLD.clinic_id);
         RETURN NULL;
     END IF;
     PERFORM config_record(NEW.clinic_id);
+    IF TG_OP = 'UPDATE' AND NEW.routing::text IS NOT DISTINCT FROM OLD.routing::text THEN
+        RETURN NULL;
+    END IF;
+    ids := ARRAY(SELECT routing_assistant_ids(NEW.routing));
+    -- Only what changed: a save mostly names the assistants it named before.
     IF TG_OP = 'UPDATE' THEN
-        IF NEW.routing::text IS NOT DISTINCT FROM OLD.routing::text THEN
-            RETURN NULL;
-        END IF;
-        DELETE FROM routing_assistants WHERE number_id = NEW.id;
+        DELETE FROM routing_assistants WHERE number_id = NEW.id AND assistant_id <> ALL (ids);
     END IF;
     INSERT INTO routing_assistants (number_id, clinic_id, assistant_id)
-    SELECT NEW.id, NEW.clinic_id, a FROM routing_assistant_ids(NEW.routing) AS a;
+    SELECT NEW.id, NEW.clinic_id, a FROM unnest(ids) AS a
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
 $$;

@@ -216,6 +216,32 @@ pub async fn load_clinic_input(
     ))
 }
 
+/// Some clinics exactly as [`stream_snapshot`] loads them, read in one
+/// REPEATABLE READ transaction (so one consistent state), in load order,
+/// with the ids of those that do not exist (deleted) and the version: the
+/// follower's reload of the clinics a change touched.
+pub async fn load_clinics_input(
+    client: &mut deadpool_postgres::Client,
+    clinic_ids: &[Uuid],
+) -> StoreResult<(Vec<ClinicConfig>, Vec<Uuid>, i64)> {
+    let tx = consistent_read(client).await?;
+    let ids = clinic_ids.to_vec();
+    let (version, heads) =
+        tokio::try_join!(current_version(&tx), clinic_heads_of(&tx, Some(&ids)))?;
+    let missing = clinic_ids
+        .iter()
+        .filter(|id| !heads.iter().any(|h| h.uuid == **id))
+        .copied()
+        .collect();
+    let clinics = if heads.is_empty() {
+        Vec::new()
+    } else {
+        decode_batch(fetch_batch(&tx, heads, Released::Left).await?)?.0
+    };
+    tx.commit().await?;
+    Ok((clinics, missing, version))
+}
+
 /// Whether a read includes released numbers: the routers leave them out,
 /// the admin's cards show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,12 +301,23 @@ async fn clinic_heads(
     client: &impl GenericClient,
     only: Option<Uuid>,
 ) -> StoreResult<Vec<ClinicHead>> {
+    match only {
+        Some(id) => clinic_heads_of(client, Some(&[id])).await,
+        None => clinic_heads_of(client, None).await,
+    }
+}
+
+/// The heads of every clinic, or of those of `only` that exist.
+async fn clinic_heads_of(
+    client: &impl GenericClient,
+    only: Option<&[Uuid]>,
+) -> StoreResult<Vec<ClinicHead>> {
     let statement = client
         .prepare_cached(
             "SELECT c.id, c.name, c.default_timezone, c.voice, c.language, c.sms_auto_reply, \
              c.texting_assistant_id, c.twilio_account_sid, \
              (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.live) \
-             FROM clinics c WHERE $1::uuid IS NULL OR c.id = $1 ORDER BY c.created_at, c.id",
+             FROM clinics c WHERE $1::uuid[] IS NULL OR c.id = ANY($1) ORDER BY c.created_at, c.id",
         )
         .await?;
     let rows = client.query(&statement, &[&only]).await?;
