@@ -257,7 +257,20 @@ pub async fn read_clinic(
     clinic_id: Uuid,
     released: Released,
 ) -> StoreResult<ClinicConfig> {
-    Ok(read_clinic_rows(client, clinic_id, released, "").await?.0)
+    Ok(
+        read_clinic_rows(client, clinic_id, released, "", Documents::All)
+            .await?
+            .0,
+    )
+}
+
+/// Whose routing documents a read of a clinic holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Documents {
+    All,
+    /// Those of one number and of the numbers its links lead to (what its
+    /// card needs); the others read as empty documents.
+    ChainOf(Uuid),
 }
 
 /// [`read_clinic`], with each number's row as read, `extra` columns after
@@ -268,11 +281,12 @@ pub(crate) async fn read_clinic_rows(
     clinic_id: Uuid,
     released: Released,
     extra: &str,
+    documents: Documents,
 ) -> StoreResult<(ClinicConfig, Vec<Row>)> {
     let ids = [clinic_id];
     let (heads, (locations, assistants, numbers)) = tokio::try_join!(
         clinic_heads(client, Some(clinic_id)),
-        fetch_rows(client, &ids, released, extra),
+        fetch_rows(client, &ids, released, extra, documents),
     )?;
     if heads.is_empty() {
         return Err(StoreError::NotFound);
@@ -378,7 +392,8 @@ async fn fetch_batch(
     released: Released,
 ) -> StoreResult<BatchRows> {
     let ids: Vec<Uuid> = heads.iter().map(|h| h.uuid).collect();
-    let (locations, assistants, numbers) = fetch_rows(client, &ids, released, "").await?;
+    let (locations, assistants, numbers) =
+        fetch_rows(client, &ids, released, "", Documents::All).await?;
     Ok(BatchRows {
         heads,
         locations,
@@ -394,37 +409,56 @@ async fn fetch_rows(
     ids: &[Uuid],
     released: Released,
     extra: &str,
+    documents: Documents,
 ) -> StoreResult<(Vec<Row>, Vec<Row>, Vec<Row>)> {
     let include_released = released == Released::Included;
-    let numbers_sql = format!(
-        "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
-         n.forward_to_e164, n.forward_to_number_id, n.routing::text{extra} \
-         FROM numbers n WHERE n.clinic_id = ANY($1) AND (n.live OR $2) \
-         ORDER BY n.created_at, n.id"
-    );
-    let query = |sql: &str, with_released: bool| {
-        let sql = sql.to_owned();
-        async move {
-            let statement = client.prepare_cached(&sql).await?;
-            if with_released {
+    let numbers_sql = |routing: &str, chain: &str| {
+        format!(
+            "{chain}SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
+             n.forward_to_e164, n.forward_to_number_id, {routing}{extra} \
+             FROM numbers n WHERE n.clinic_id = ANY($1) AND (n.live OR $2) \
+             ORDER BY n.created_at, n.id"
+        )
+    };
+    let numbers = async {
+        match documents {
+            Documents::All => {
+                let sql = numbers_sql("n.routing::text", "");
+                let statement = client.prepare_cached(&sql).await?;
                 client.query(&statement, &[&ids, &include_released]).await
-            } else {
-                client.query(&statement, &[&ids]).await
+            }
+            Documents::ChainOf(number) => {
+                // The number and, link by link, where it leads (a loop ends
+                // by UNION's dedup, a long chain at the router's limit).
+                let sql = numbers_sql(
+                    "CASE WHEN n.id IN (SELECT id FROM chain) THEN n.routing::text ELSE '{}' END",
+                    "WITH RECURSIVE chain(id, hops) AS ( \
+                     SELECT $3::uuid, 0 UNION \
+                     SELECT m.forward_to_number_id, c.hops + 1 FROM chain c \
+                     JOIN numbers m ON m.id = c.id \
+                     WHERE m.forward_to_number_id IS NOT NULL AND c.hops < 9) ",
+                );
+                let statement = client.prepare_cached(&sql).await?;
+                client
+                    .query(&statement, &[&ids, &include_released, &number])
+                    .await
             }
         }
+    };
+    let query = |sql: &'static str| async move {
+        let statement = client.prepare_cached(sql).await?;
+        client.query(&statement, &[&ids]).await
     };
     Ok(tokio::try_join!(
         query(
             "SELECT clinic_id, id, name, timezone FROM locations \
              WHERE clinic_id = ANY($1) ORDER BY created_at, id",
-            false,
         ),
         query(
             "SELECT clinic_id, id, name, kind, target_type, target_url, target_parameters, sms_url \
              FROM assistants WHERE clinic_id = ANY($1) ORDER BY created_at, id",
-            false,
         ),
-        query(&numbers_sql, true),
+        numbers,
     )?)
 }
 

@@ -10,7 +10,9 @@ use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use switchboard_core::error::ForwardingError;
 use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
-use switchboard_core::snapshot::{AssistantEntry, NumberEntry, Snapshot, SnapshotBuilder};
+use switchboard_core::snapshot::{
+    AssistantEntry, ClinicConfig, NumberEntry, Snapshot, SnapshotBuilder,
+};
 use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
 use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
@@ -118,7 +120,23 @@ pub struct ClinicView {
 
 impl ClinicView {
     pub async fn load(client: &impl GenericClient, clinic_id: Uuid) -> ApiResult<ClinicView> {
-        let (clinic, numbers) = repo::clinic_with_rows(client, clinic_id).await?;
+        Ok(Self::of(repo::clinic_with_rows(client, clinic_id).await?))
+    }
+
+    /// Enough of the clinic for one number's card: the documents of that
+    /// number and of the numbers its links lead to (every save answers
+    /// with it).
+    pub async fn load_for(
+        client: &impl GenericClient,
+        clinic_id: Uuid,
+        number_id: Uuid,
+    ) -> ApiResult<ClinicView> {
+        Ok(Self::of(
+            repo::clinic_with_rows_for(client, clinic_id, number_id).await?,
+        ))
+    }
+
+    fn of((clinic, numbers): (ClinicConfig, Vec<NumberRow>)) -> ClinicView {
         let texting_assistant = clinic.texting_assistant_id.as_ref().and_then(|id| {
             clinic
                 .assistants
@@ -137,12 +155,12 @@ impl ClinicView {
             .into_iter()
             .filter_map(|n| Some((Uuid::parse_str(&n.id).ok()?, n.routing)))
             .collect();
-        Ok(ClinicView {
+        ClinicView {
             texting_assistant,
             numbers,
             routings,
             compiled,
-        })
+        }
     }
 
     fn number(&self, id: &str) -> Option<&NumberRow> {
@@ -267,7 +285,7 @@ pub async fn load_detail(
     clinic_id: Uuid,
     id: Uuid,
 ) -> ApiResult<NumberDetailOut> {
-    let view = ClinicView::load(client, clinic_id).await?;
+    let view = ClinicView::load_for(client, clinic_id, id).await?;
     let number = view
         .numbers
         .iter()

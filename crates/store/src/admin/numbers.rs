@@ -8,6 +8,8 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
 use switchboard_core::snapshot::ClinicConfig;
+
+use crate::snapshot::Documents;
 use switchboard_core::validate::NumberLink;
 use tokio_postgres::types::Json;
 use uuid::Uuid;
@@ -79,11 +81,31 @@ pub async fn clinic_with_rows(
     client: &impl GenericClient,
     clinic_id: Uuid,
 ) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    clinic_rows(client, clinic_id, Documents::All).await
+}
+
+/// [`clinic_with_rows`] for one number's card: the routing documents are
+/// read for that number and the numbers its links lead to only (the
+/// others' are empty), which is all its card is made of.
+pub async fn clinic_with_rows_for(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    number_id: Uuid,
+) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    clinic_rows(client, clinic_id, Documents::ChainOf(number_id)).await
+}
+
+async fn clinic_rows(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    documents: Documents,
+) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
     let (clinic, rows) = crate::snapshot::read_clinic_rows(
         client,
         clinic_id,
         crate::snapshot::Released::Included,
         &format!(", {COLUMNS}"),
+        documents,
     )
     .await?;
     // After the loader's nine columns.
