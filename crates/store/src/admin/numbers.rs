@@ -86,7 +86,8 @@ pub async fn clinic_with_rows(
 
 /// [`clinic_with_rows`] for one number's card: the routing documents are
 /// read for that number and the numbers its links lead to only (the
-/// others' are empty), which is all its card is made of.
+/// others' are empty, and so is their rows' timezone), which is all its
+/// card is made of.
 pub async fn clinic_with_rows_for(
     client: &impl GenericClient,
     clinic_id: Uuid,
@@ -100,19 +101,24 @@ async fn clinic_rows(
     clinic_id: Uuid,
     documents: Documents,
 ) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    // The timezone from the documents read, not parsed again by PostgreSQL
+    // for every number (one with an empty document has none).
+    let columns = COLUMNS.replace("routing->>'timezone'", "NULL::text");
     let (clinic, rows) = crate::snapshot::read_clinic_rows(
         client,
         clinic_id,
         crate::snapshot::Released::Included,
-        &format!(", {COLUMNS}"),
+        &format!(", {columns}"),
         documents,
     )
     .await?;
-    // After the loader's nine columns.
-    let numbers = rows
-        .iter()
-        .map(|r| from_row_at(r, 9))
-        .collect::<StoreResult<_>>()?;
+    let mut numbers = Vec::with_capacity(rows.len());
+    for (row, config) in rows.iter().zip(&clinic.numbers) {
+        // After the loader's nine columns.
+        let mut number = from_row_at(row, 9)?;
+        number.timezone = config.routing.timezone.clone();
+        numbers.push(number);
+    }
     Ok((clinic, numbers))
 }
 
