@@ -226,7 +226,12 @@ async fn v6_moves_the_stored_calls_and_events_into_their_months() {
     .await
     .expect("calls before V6");
     drop(c);
-    assert_eq!(switchboard_store::migrate(&db.pool).await.expect("V6"), 1);
+    assert_eq!(
+        switchboard_store::migrate_to(&db.pool, 6)
+            .await
+            .expect("V6"),
+        1
+    );
     let c = db.pool.get().await.expect("connection");
     for table in ["calls", "call_events"] {
         let row = c
