@@ -100,11 +100,11 @@ struct PageQuery {
     q: String,
 }
 
-fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
+pub(crate) fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
     move |e| ConsoleError::api(e, htmx)
 }
 
-fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
+pub(crate) fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
     Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 
@@ -141,7 +141,7 @@ async fn page(
 }
 
 /// A number's card as the page shows it.
-async fn card_view<R>(
+pub(crate) async fn card_view<R>(
     page: &Page<R>,
     state: &switchboard_admin::AdminState,
     id: Uuid,
@@ -176,7 +176,7 @@ fn card_response(card: CardView) -> HttpResponse {
 }
 
 /// After a change: the card for htmx, the page for a plain form.
-async fn changed<R>(
+pub(crate) async fn changed<R>(
     change: &Change<R>,
     state: &switchboard_admin::AdminState,
     id: Uuid,
@@ -317,17 +317,7 @@ async fn forward(
         Err(words) => Err(Ok(words)),
     };
     match outcome {
-        Ok(()) if htmx => {
-            // The card changes; the dialog closes (a fresh one replaces it).
-            let card = card_view(&change.page, &state, id).await?;
-            let body = CardFragment { card }
-                .render()
-                .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
-            Ok(crate::render::html(
-                StatusCode::OK,
-                format!("{body}{FRESH_FORWARD_DIALOG}"),
-            ))
-        }
+        Ok(()) if htmx => card_closing(&change.page, &state, id, FRESH_FORWARD_DIALOG).await,
         Ok(()) => changed(&change, &state, id).await,
         Err(Err(other)) => Err(ConsoleError::api(other, htmx)),
         Err(Ok(words)) if htmx => {
@@ -362,6 +352,24 @@ async fn own_number(
         .map(|n| n.id.to_string()))
 }
 
+/// After a dialog's change: the changed card, and the dialog closed (the
+/// fresh, closed one given replaces it).
+pub(crate) async fn card_closing<R>(
+    page: &Page<R>,
+    state: &switchboard_admin::AdminState,
+    id: Uuid,
+    fresh_dialog: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    let card = card_view(page, state, id).await?;
+    let body = CardFragment { card }
+        .render()
+        .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
+    Ok(crate::render::html(
+        StatusCode::OK,
+        format!("{body}{fresh_dialog}"),
+    ))
+}
+
 /// The forward dialog as the page starts with it, closed.
 const FRESH_FORWARD_DIALOG: &str = r#"<dialog id="forward-dialog" class="dialog" aria-labelledby="forward-title" hx-swap-oob="true"><p class="hint">Loading…</p></dialog>"#;
 
@@ -390,7 +398,7 @@ async fn forward_dialog(
     Ok(render(StatusCode::OK, &ForwardFragment { card }))
 }
 
-fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {
+pub(crate) fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {
     use actix_web::http::header::{HeaderName, HeaderValue};
     if let Ok(value) = HeaderValue::from_str(target) {
         response
