@@ -1,6 +1,7 @@
 //! The end-to-end suite: one binary, one module per feature.
 
 mod admin_access;
+mod admin_blocked;
 mod admin_contract;
 mod admin_hostile;
 mod admin_numbers;
@@ -13,6 +14,7 @@ mod console_http;
 mod console_manage;
 mod console_routing;
 mod foundation;
+mod webhook_blocked;
 mod webhook_endpoints;
 mod webhook_fixtures;
 mod webhook_incremental;

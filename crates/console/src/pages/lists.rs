@@ -81,6 +81,7 @@ fn outcome_words(kind: Option<&str>, name: Option<&str>) -> String {
         Some("voicemail") => "Voicemail".to_owned(),
         Some("forward") => "Forwarded".to_owned(),
         Some("reject") => "Rejected".to_owned(),
+        Some("blocked") => format!("Blocked{who}"),
         Some("message") => "Message played".to_owned(),
         Some("hangup") => "Hung up".to_owned(),
         Some(other) => other.replace('_', " "),
