@@ -9,6 +9,7 @@ mod admin_openapi;
 mod admin_previews;
 mod admin_provisioning;
 mod admin_resources;
+mod console_blocked;
 mod console_browser;
 mod console_http;
 mod console_manage;
