@@ -15,6 +15,7 @@ mod console_http;
 mod console_manage;
 mod console_routing;
 mod foundation;
+mod routing_overrides;
 mod webhook_blocked;
 mod webhook_endpoints;
 mod webhook_fixtures;
