@@ -112,6 +112,29 @@ fn a_blocked_caller_is_rejected_before_forwarding_links_closures_and_schedules()
 }
 
 #[test]
+fn a_blocked_caller_is_rejected_before_an_override() {
+    for state in ["open", "closed"] {
+        let mut n = number("main", MAIN, json!({"ring_groups": [front_desk()]}));
+        n.routing_override = Some(
+            serde_json::from_value(json!({
+                "state": state, "until": "2030-01-01T00:00:00Z",
+                "action": {"type": "ring_group", "ring_group_id": "desk"}
+            }))
+            .expect("a valid override"),
+        );
+        let s = blocking(vec![n], usual());
+        assert_ne!(
+            call_from(&s, MAIN, "+14155550123").outcome.kind,
+            OutcomeKind::Blocked,
+            "{state}"
+        );
+        let d = call_from(&s, MAIN, "+14155559999");
+        assert_eq!(d.outcome.kind, OutcomeKind::Blocked, "{state}");
+        assert_eq!(d.action, TwimlPlan::Blocked, "{state}");
+    }
+}
+
+#[test]
 fn a_blocked_caller_is_rejected_whatever_the_numbers_lifecycle() {
     for lifecycle in [Lifecycle::Active, Lifecycle::Paused, Lifecycle::Pending] {
         let mut n = number("main", MAIN, json!({"ring_groups": [front_desk()]}));
