@@ -31,7 +31,7 @@ async fn entries_are_added_listed_read_and_removed_with_audit_rows() {
         .post(
             &base,
             &c.editor,
-            json!({"kind": "number", "value": " +14155559999 ", "note": "  Calls every hour  "}),
+            json!({"kind": "number", "value": "+14155559999", "note": "  Calls every hour  "}),
         )
         .await;
     let entry = made.expect(201).clone();
@@ -129,6 +129,8 @@ async fn bad_entries_are_422_with_the_field_and_duplicates_409() {
         ),
         (json!({"kind": "prefix", "value": "+0"}), "value"),
         (json!({"kind": "anonymous", "value": "+1900"}), "value"),
+        (json!({"kind": "anonymous", "value": ""}), "value"),
+        (json!({"kind": "number", "value": " +14155559999"}), "value"),
         (
             json!({"kind": "prefix", "value": "+1900", "note": long_note}),
             "note",

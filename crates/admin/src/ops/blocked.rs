@@ -64,27 +64,24 @@ pub async fn create(
     input: BlockedCallerIn,
 ) -> ApiResult<BlockedCallerRow> {
     let mut problems = Problems::new();
-    let value = input
-        .value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    let value = match check_entry(input.kind, value) {
+    // Taken as sent, as the schema says (the console tidies what people type).
+    let value = match check_entry(input.kind, input.value.as_deref()) {
         Ok(value) => value,
         Err(problem) => {
             problems.extend([problem]);
             None
         }
     };
+    // The limit is on what was sent, as the schema says; blank is no note.
+    if let Some(note) = &input.note {
+        problems.text("note", note, MAX_NOTE_CHARS);
+    }
     let note = input
         .note
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
-    if let Some(note) = &note {
-        problems.text("note", note, MAX_NOTE_CHARS);
-    }
     problems.finish()?;
     let new = NewBlockedCaller {
         kind: input.kind,
