@@ -93,10 +93,16 @@ async fn each_configuration_table_has_one_trigger_for_its_rows() {
         .collect();
     // One row trigger (insert, update, delete); TRUNCATE, which has no rows,
     // a statement trigger of its own.
-    let expected: Vec<(String, i64, i64)> = ["assistants", "clinics", "locations", "numbers"]
-        .iter()
-        .map(|t| (t.to_string(), 1, 1))
-        .collect();
+    let expected: Vec<(String, i64, i64)> = [
+        "assistants",
+        "blocked_callers",
+        "clinics",
+        "locations",
+        "numbers",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), 1, 1))
+    .collect();
     assert_eq!(triggers, expected);
 }
 

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod assistants;
+pub mod blocked;
 pub mod clinics;
 pub mod keys;
 pub mod locations;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     previews::configure(cfg);
     provisioning::configure(cfg);
     activity::configure(cfg);
+    blocked::configure(cfg);
 }
 
 /// `{"items": [...]}`, the shape of unpaginated lists.

@@ -1,5 +1,6 @@
 //! The console's pages, one module each.
 
+pub mod blocked;
 pub mod closing;
 pub mod lists;
 pub mod manage;
@@ -18,4 +19,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     team::configure(cfg);
     lists::configure(cfg);
     manage::configure(cfg);
+    blocked::configure(cfg);
 }
