@@ -85,6 +85,24 @@ pub async fn spawn_admin() -> AdminApp {
     spawn_admin_with("").await
 }
 
+/// Same, with the settings changed by `tune` first.
+pub async fn spawn_admin_tuned(tune: impl FnOnce(&mut Settings)) -> AdminApp {
+    let twilio = FakeTwilio::start(
+        "127.0.0.1:0".parse().expect("an address"),
+        vec![(DEMO_ACCOUNT_SID.to_owned(), DEMO_AUTH_TOKEN.to_owned())],
+    )
+    .expect("the fake Twilio starts");
+    let db = TestDb::new().await;
+    let mut settings = admin_settings(&db, twilio.base_url(), "");
+    tune(&mut settings);
+    let app = spawn_app_on(db, settings).await;
+    AdminApp {
+        app,
+        twilio,
+        seen: Arc::new(Mutex::new(Vec::new())),
+    }
+}
+
 /// Same, with `extra` TOML appended to the settings.
 pub async fn spawn_admin_with(extra: &str) -> AdminApp {
     let twilio = FakeTwilio::start(
@@ -277,7 +295,7 @@ impl AdminApp {
             let text = self
                 .app
                 .http
-                .get(format!("{}/metrics", self.app.webhook_base))
+                .get(format!("{}/metrics", self.app.admin_base))
                 .send()
                 .await
                 .expect("metrics")

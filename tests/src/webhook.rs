@@ -196,6 +196,8 @@ pub fn number(number_id: u32, e164: &str, routing: Value) -> Value {
 pub trait Webhooks {
     /// `http://127.0.0.1:<port>` of the webhook listener.
     fn webhook_base(&self) -> &str;
+    /// `http://127.0.0.1:<port>` of the admin listener, where `/metrics` is.
+    fn admin_base(&self) -> &str;
     /// The HTTP client.
     fn http(&self) -> &reqwest::Client;
     /// A pool on the service's database.
@@ -288,9 +290,23 @@ pub trait Webhooks {
         )
     }
 
+    /// `/metrics` of the admin listener: status and text.
+    async fn get_metrics(&self) -> (u16, String) {
+        let response = self
+            .http()
+            .get(format!("{}/metrics", self.admin_base()))
+            .send()
+            .await
+            .expect("the admin listener answers");
+        (
+            response.status().as_u16(),
+            response.text().await.unwrap_or_default(),
+        )
+    }
+
     /// One metric's value from `/metrics` (the first series of that name).
     async fn metric(&self, series: &str) -> f64 {
-        let (_, text) = self.get_webhook("/metrics").await;
+        let (_, text) = self.get_metrics().await;
         metric_in(&text, series).unwrap_or_else(|| panic!("no {series} in /metrics"))
     }
 
@@ -306,7 +322,7 @@ pub trait Webhooks {
     async fn wait_for_version(&self, version: i64, within: Duration) {
         let started = Instant::now();
         loop {
-            let (_, text) = self.get_webhook("/metrics").await;
+            let (_, text) = self.get_metrics().await;
             if metric_in(&text, "switchboard_snapshot_version").unwrap_or(-1.0) >= version as f64 {
                 return;
             }
@@ -323,6 +339,9 @@ impl Webhooks for TestApp {
     fn webhook_base(&self) -> &str {
         &self.webhook_base
     }
+    fn admin_base(&self) -> &str {
+        &self.admin_base
+    }
     fn http(&self) -> &reqwest::Client {
         &self.http
     }
@@ -335,6 +354,7 @@ impl Webhooks for TestApp {
 /// outlives it (so a test can look at what a stopped service left behind).
 pub struct OwnApp {
     pub webhook_base: String,
+    pub admin_base: String,
     pub http: reqwest::Client,
     pub pool: switchboard_store::Pool,
     service: crate::ServiceTask,
@@ -346,6 +366,7 @@ impl OwnApp {
         let service = crate::ServiceTask::start(settings).await;
         OwnApp {
             webhook_base: format!("http://127.0.0.1:{}", service.webhook_port),
+            admin_base: format!("http://127.0.0.1:{}", service.admin_port),
             http: reqwest::Client::new(),
             pool,
             service,
@@ -369,6 +390,9 @@ impl OwnApp {
 impl Webhooks for OwnApp {
     fn webhook_base(&self) -> &str {
         &self.webhook_base
+    }
+    fn admin_base(&self) -> &str {
+        &self.admin_base
     }
     fn http(&self) -> &reqwest::Client {
         &self.http

@@ -111,6 +111,58 @@ async fn a_new_key_is_shown_once_and_works_with_its_role() {
 }
 
 #[tokio::test]
+async fn a_key_shows_when_it_was_last_used() {
+    let app = spawn_admin().await;
+    let c = app.clinic("A", "UTC").await;
+    let path = format!("/v1/clinics/{}/api-keys", c.id);
+    let created = app
+        .post(&path, &c.admin, json!({"name": "unused", "role": "viewer"}))
+        .await;
+    let unused = created.expect(201)["id"].as_str().expect("id").to_owned();
+    assert!(created.body["last_used_at"].is_null(), "{}", created.body);
+    let before = chrono::Utc::now();
+    assert_eq!(
+        app.get(&format!("/v1/clinics/{}", c.id), &c.viewer)
+            .await
+            .status,
+        200
+    );
+    // Written in batches, off the request path: it shows within seconds.
+    let started = std::time::Instant::now();
+    loop {
+        let listed = app.get(&path, &c.admin).await;
+        let items = listed.expect(200)["items"]
+            .as_array()
+            .expect("items")
+            .clone();
+        let at = |name: &str| {
+            items
+                .iter()
+                .find(|k| k["name"] == name)
+                .map(|k| k["last_used_at"].clone())
+                .expect("listed")
+        };
+        let viewer = at("viewer key");
+        if let Some(used) = viewer.as_str() {
+            let used: chrono::DateTime<chrono::Utc> = used.parse().expect("an RFC 3339 instant");
+            assert!(
+                used >= before - chrono::Duration::seconds(1),
+                "{used} before {before}"
+            );
+            assert!(at("unused").is_null(), "a key never used has no last use");
+            assert!(items.iter().any(|k| k["id"] == unused.as_str()));
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the viewer key's use never showed: {items:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn locations_are_listed_created_patched_and_deleted_unless_in_use() {
     let app = spawn_admin().await;
     let c = app.clinic("A", "UTC").await;

@@ -80,11 +80,30 @@ async fn an_admin_makes_a_key_that_works_once_copied_then_revokes_it() {
     b.check_page("api-keys").await;
     let path = format!("/v1/clinics/{}/numbers", app.clinic.id);
     assert_eq!(app.api.get(&path, &key).await.status, 200);
-    // Shown once: the page again has no key.
+    // Its use is written in a batch, within seconds: wait for it in the API.
+    let keys = format!("/v1/clinics/{}/api-keys", app.clinic.id);
+    let started = std::time::Instant::now();
+    while !app.api.get(&keys, &app.clinic.admin).await.body["items"]
+        .as_array()
+        .is_some_and(|items| {
+            items
+                .iter()
+                .any(|k| k["name"] == "EHR sync" && k["last_used_at"].is_string())
+        })
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never marked used"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Shown once: the page again has no key, and tells when it was last used.
     b.goto(&app.page("api-keys")).await;
     assert_eq!(b.count("#new-key").await, 0);
     let row = "tbody tr:last-child";
     b.wait_for_text(row, "EHR sync").await;
+    b.wait_for_text(&format!("{row} td[data-label='Last used']"), "UTC")
+        .await;
     b.click(&format!("{row} button[command=show-modal]")).await;
     b.click(&format!("{row} dialog button[type=submit]")).await;
     b.wait_for(

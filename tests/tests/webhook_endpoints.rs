@@ -185,7 +185,7 @@ async fn a_text_is_answered_and_recorded() {
 }
 
 #[tokio::test]
-async fn health_readiness_and_metrics_answer_on_the_webhook_listener() {
+async fn health_and_readiness_answer_on_the_webhook_listener_and_metrics_only_on_the_admin_one() {
     let app = spawn_app().await;
     app.configure(&[clinic(1, vec![number(1, MAIN, json!({}))])])
         .await;
@@ -194,7 +194,15 @@ async fn health_readiness_and_metrics_answer_on_the_webhook_listener() {
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains("1 numbers"), "{ready}");
     app.call(MAIN).await.twiml();
-    let (status, metrics) = app.get_webhook("/metrics").await;
+    // The webhook port faces the internet: Twilio's paths and health only.
+    for path in ["/metrics", "/v1/openapi.json", "/"] {
+        assert_eq!(
+            app.get_webhook(path).await.0,
+            404,
+            "{path} on the webhook port"
+        );
+    }
+    let (status, metrics) = app.get_metrics().await;
     assert_eq!(status, 200);
     for series in [
         r#"switchboard_webhook_requests_total{endpoint="voice",outcome="ok"} 1"#,

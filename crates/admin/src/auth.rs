@@ -211,6 +211,7 @@ async fn authenticate(state: &AdminState, key: Option<String>) -> Result<Princip
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let role = Role::parse(&row.role).ok_or(ApiError::Unauthorized)?;
+    state.key_usage.note(row.id, chrono::Utc::now());
     Ok(Principal::Key {
         id: row.id,
         clinic_id: row.clinic_id,

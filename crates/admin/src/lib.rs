@@ -5,6 +5,7 @@
 //! - [`extract`]: bodies within the limit, JSON with field paths, `If-Match`;
 //! - [`keys`]: key generation and hashing ([`hash_key`], [`create_api_key`]);
 //! - [`routes`]: one module per resource, each with `configure`;
+//! - [`usage`]: when each key was last used, written in batches;
 //! - [`openapi`]: the `/v1` scope, whose routes and OpenAPI document are
 //!   generated together from the handlers.
 //!
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod openapi;
 pub mod ops;
 pub mod routes;
+pub mod usage;
 mod validation;
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
@@ -54,6 +56,8 @@ pub struct AdminState {
     /// The in-process fake Twilio `twilio` talks to, when the server runs
     /// one: kept here so it lives exactly as long as the admin listener.
     pub fake_twilio: Option<std::sync::Arc<switchboard_twilio::FakeTwilioHandle>>,
+    /// API key uses noted by authentication, written in batches.
+    pub key_usage: std::sync::Arc<usage::KeyUsage>,
 }
 
 impl std::fmt::Debug for AdminState {

@@ -66,5 +66,6 @@ pub fn admin_state(settings: &Settings, pool: Pool) -> anyhow::Result<AdminState
         public_base_url: settings.public_base().to_owned(),
         twilio: Some(twilio),
         fake_twilio,
+        key_usage: Arc::default(),
     })
 }

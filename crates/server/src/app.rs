@@ -23,6 +23,15 @@ pub struct Application {
     migrator: Option<tokio::task::JoinHandle<()>>,
     /// The file with the demo person's sign-in, when the demo is loaded.
     demo_login: Option<std::path::PathBuf>,
+    /// API key uses and the task writing them (a last write at shutdown).
+    key_usage: (
+        std::sync::Arc<switchboard_admin::usage::KeyUsage>,
+        tokio::task::JoinHandle<()>,
+    ),
+    /// Finishes purchases and releases left unfinished (stopped at shutdown).
+    reconciler: tokio::task::JoinHandle<()>,
+    /// Creates the call history's months ahead, drops the expired ones.
+    partitions: tokio::task::JoinHandle<()>,
 }
 
 /// Where the data lives: a configured server, or our own embedded one.
@@ -108,6 +117,10 @@ impl Application {
                     .await
                     .context("making the demo sign-in")?;
             }
+            let partitions = switchboard_store::partitions::spawn_maintainer(
+                database.pool.clone(),
+                Duration::from_secs(settings.database.call_retention_days * 86_400),
+            );
             let webhook_listener = TcpListener::bind(settings.webhook.listen)
                 .with_context(|| format!("binding webhook.listen {}", settings.webhook.listen))?;
             let admin_listener = TcpListener::bind(settings.admin.listen)
@@ -130,11 +143,25 @@ impl Application {
                 }
             }
             let webhook = webhook_service.server(webhook_listener)?;
-            let admin = switchboard_admin::server(
-                admin_listener,
-                crate::admin_wiring::admin_state(&settings, database.pool.clone())?,
-                switchboard_console::configure(settings.console_state()),
-            )?;
+            let admin_state = crate::admin_wiring::admin_state(&settings, database.pool.clone())?;
+            let key_usage = admin_state.key_usage.clone();
+            let reconcile = Duration::from_secs(settings.twilio.reconcile_after_seconds);
+            let reconciler = switchboard_admin::ops::provisioning::spawn_reconciler(
+                admin_state.clone(),
+                reconcile,
+                reconcile,
+            );
+            let key_usage_flusher = key_usage.spawn_flusher(
+                database.pool.clone(),
+                switchboard_admin::usage::FLUSH_INTERVAL,
+            );
+            let console = switchboard_console::configure(settings.console_state());
+            // Metrics are for operators: the admin listener, never the public webhook port.
+            let metrics = switchboard_webhook::handlers::metrics_route(webhook_service.state());
+            let admin = switchboard_admin::server(admin_listener, admin_state, move |cfg| {
+                metrics(cfg);
+                console(cfg);
+            })?;
             anyhow::Ok((
                 demo_login,
                 webhook_port,
@@ -143,6 +170,9 @@ impl Application {
                 admin,
                 webhook_service,
                 migrator,
+                (key_usage, key_usage_flusher),
+                reconciler,
+                partitions,
             ))
         };
         match startup.await {
@@ -154,6 +184,9 @@ impl Application {
                 admin,
                 webhook_service,
                 migrator,
+                key_usage,
+                reconciler,
+                partitions,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -163,6 +196,9 @@ impl Application {
                 database,
                 webhook_service,
                 migrator,
+                key_usage,
+                reconciler,
+                partitions,
             }),
             Err(e) => {
                 database.close().await;
@@ -208,6 +244,11 @@ impl Application {
         if let Some(migrator) = self.migrator {
             migrator.abort();
         }
+        self.reconciler.abort();
+        self.partitions.abort();
+        let (key_usage, flusher) = self.key_usage;
+        flusher.abort();
+        key_usage.flush(&self.database.pool).await;
         self.database.close().await;
         Ok(())
     }

@@ -70,6 +70,9 @@ pub struct DatabaseSettings {
     pub connect_timeout_seconds: u64,
     pub migrate_on_start: bool,
     pub snapshot_check_seconds: u64,
+    /// Calls and their events are kept at least this long (whole months
+    /// are dropped once they are older).
+    pub call_retention_days: u64,
     pub embedded: EmbeddedSettings,
 }
 
@@ -97,6 +100,9 @@ pub struct TwilioSettings {
     pub api_base_url: String,
     pub fake: FakeTwilio,
     pub timeout_seconds: u64,
+    /// A purchase or release unfinished this long is finished by looking
+    /// the number up at Twilio; checked as often.
+    pub reconcile_after_seconds: u64,
     #[serde(default)]
     pub subaccounts: BTreeMap<String, SecretString>,
 }
@@ -236,8 +242,14 @@ impl Settings {
                 "database.url (or DATABASE_URL): not a valid PostgreSQL connection URL".into(),
             );
         }
+        if !(31..=36_500).contains(&self.database.call_retention_days) {
+            problems.push("database.call_retention_days: must be between 31 and 36500".into());
+        }
         if !(1..=120).contains(&self.twilio.timeout_seconds) {
             problems.push("twilio.timeout_seconds: must be between 1 and 120".into());
+        }
+        if !(1..=86_400).contains(&self.twilio.reconcile_after_seconds) {
+            problems.push("twilio.reconcile_after_seconds: must be between 1 and 86400".into());
         }
         if !self.uses_fake_twilio() {
             if !is_account_sid(&self.twilio.account_sid) {

@@ -9,6 +9,7 @@
 //! - [`changes`]: which clinics each configuration write touched (V2's `config_changes`);
 //! - [`listen`]: the routers' follower: LISTEN/NOTIFY, per-clinic reloads, full reload on reconnect, version checks;
 //! - [`events`]: call records, batched, journalled while the database is away;
+//! - [`partitions`]: the call history's months, created ahead and dropped after the retention;
 //! - [`testing`] (feature `test-support`): a fresh database per test.
 #![forbid(unsafe_code)]
 
@@ -18,6 +19,7 @@ pub mod embedded;
 pub mod error;
 pub mod events;
 pub mod listen;
+pub mod partitions;
 pub mod pool;
 pub mod routing;
 pub mod snapshot;

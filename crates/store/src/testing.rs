@@ -100,6 +100,9 @@ fn strip_dbname(url: &str) -> String {
 fn template_name() -> String {
     let mut h = DefaultHasher::new();
     embedded_migrations_fingerprint().hash(&mut h);
+    // The migrations make the call history's months from the current one:
+    // a template of another month would lack this month's months ahead.
+    chrono::Utc::now().format("%Y-%m").to_string().hash(&mut h);
     format!("{TEMPLATE_PREFIX}{:016x}", h.finish())
 }
 

@@ -209,3 +209,49 @@ async fn v5_turns_each_numbers_rows_into_its_document_and_keeps_the_references_g
         .get(0);
     assert_eq!(gone, 0);
 }
+
+#[tokio::test]
+async fn v6_moves_the_stored_calls_and_events_into_their_months() {
+    let db = TestDb::unmigrated().await;
+    switchboard_store::migrate_to(&db.pool, 5)
+        .await
+        .expect("V1 to V5");
+    let c = db.pool.get().await.expect("connection");
+    c.batch_execute(
+        "INSERT INTO clinics (id, name, default_timezone)
+             VALUES ('00000000-0000-4000-8000-00000000c001', 'Sunrise', 'UTC');
+         INSERT INTO calls (call_sid, clinic_id, from_number, to_number, started_at, status)
+             SELECT 'CA' || i, '00000000-0000-4000-8000-00000000c001', '+14155559999', '+14155550100',
+                    now() - i * interval '40 days', 'completed'
+             FROM generate_series(0, 9) i;
+         INSERT INTO call_events (call_sid, kind, at, payload)
+             SELECT 'CA' || i, 'voice', now() - i * interval '40 days', '{}' FROM generate_series(0, 9) i;",
+    )
+    .await
+    .expect("calls before V6");
+    drop(c);
+    assert_eq!(
+        switchboard_store::migrate_to(&db.pool, 6)
+            .await
+            .expect("V6"),
+        1
+    );
+    let c = db.pool.get().await.expect("connection");
+    for table in ["calls", "call_events"] {
+        let row = c
+            .query_one(
+                &format!(
+                    "SELECT count(*), count(DISTINCT tableoid), \
+                            count(*) FILTER (WHERE tableoid = '{table}_default'::regclass) \
+                     FROM {table}"
+                ),
+                &[],
+            )
+            .await
+            .expect("counts");
+        let (all, months, default): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(all, 10, "{table}: every row kept");
+        assert_eq!(default, 0, "{table}: every row in its month");
+        assert!(months >= 10, "{table}: one month each ({months})");
+    }
+}

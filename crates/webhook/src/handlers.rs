@@ -1,5 +1,6 @@
-//! The endpoints of `docs/twilio.md` ("Webhooks"), plus health, readiness
-//! and metrics.
+//! The endpoints of `docs/twilio.md` ("Webhooks"), plus health and
+//! readiness. Metrics are served by the admin listener ([`metrics_route`]):
+//! the webhook port faces the internet and serves Twilio's paths only.
 //!
 //! Each Twilio handler reads its parameters from a [`TwilioRequest`] (the
 //! signature already verified), takes the current snapshot, resolves and
@@ -36,8 +37,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/twilio/voice/recording", web::post().to(recording))
         .route("/twilio/sms", web::post().to(sms))
         .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/readyz", web::get().to(readyz));
+}
+
+/// `GET /metrics` of `state`, for a listener on the operators' network.
+pub fn metrics_route(
+    state: std::sync::Arc<State>,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    let state = web::Data::from(state);
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::resource("/metrics")
+                .app_data(state.clone())
+                .route(web::get().to(metrics)),
+        );
+    }
 }
 
 /// What a caller hears when resolution itself failed.

@@ -35,6 +35,9 @@ pub struct ApiKeyOut {
     /// Its first 11 characters, to recognise it.
     pub key_prefix: String,
     pub created_at: DateTime<Utc>,
+    /// When a request last authenticated with it, up to a few seconds
+    /// behind; `null`: never used.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<repo::ApiKeyRow> for ApiKeyOut {
@@ -45,6 +48,7 @@ impl From<repo::ApiKeyRow> for ApiKeyOut {
             role: k.role,
             key_prefix: k.key_prefix,
             created_at: k.created_at,
+            last_used_at: k.last_used_at,
         }
     }
 }

@@ -837,12 +837,17 @@ pub async fn stop_forwarding(
     commit_change(tx, access, id, audited).await
 }
 
-/// Releases a number: the release rules are checked with the clinic
-/// locked, then Twilio lets the number go, then the row is marked
-/// `released`, all before the lock is let go, so nobody links to the number
-/// or binds it meanwhile. A failure at Twilio changes nothing here. A
-/// refusal names what stands in the way (the assistants to unassign, the
-/// numbers that link here) in its message.
+/// Releases a number. The release rules are checked with the clinic
+/// locked, and the number is marked `released` in that same short
+/// transaction, so nobody links to it or binds it from then on; Twilio is
+/// asked after the commit, with no lock held, so the clinic's other writes
+/// never wait on Twilio. If Twilio refuses, the number is put back as it
+/// was and the refusal answered; if Twilio cannot be reached or its answer
+/// is lost (or this process dies meanwhile), the number stays released and
+/// the reconciler finishes the release at Twilio
+/// ([`super::provisioning::reconcile`]). A refusal of the rules names what
+/// stands in the way (the assistants to unassign, the numbers that link
+/// here) in its message.
 pub async fn release(
     access: &Access<Admin>,
     state: &AdminState,
@@ -855,18 +860,63 @@ pub async fn release(
     if let Some(rule) = repo::release_blocker(&tx, access.clinic_id, &before).await? {
         return Err(explain_release_refusal(&tx, access.clinic_id, &before, rule).await?);
     }
-    if let Some(sid) = &before.twilio_sid {
-        let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
-        twilio.release(sid).await?;
-    }
-    let after = repo::mark_released(&tx, access.clinic_id, id).await?;
-    commit_change(
+    let twilio = match &before.twilio_sid {
+        Some(sid) => Some((
+            sid.clone(),
+            state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?,
+        )),
+        None => None,
+    };
+    let after = repo::mark_released(&tx, access.clinic_id, id, twilio.is_some()).await?;
+    let detail = commit_change(
         tx,
         access,
         id,
         Some(("number.release", json(&before), json(&after))),
     )
-    .await
+    .await?;
+    let Some((sid, twilio)) = twilio else {
+        return Ok(detail);
+    };
+    match twilio.release(&sid).await {
+        Ok(()) => {
+            repo::twilio_released(&client, id).await?;
+            Ok(detail)
+        }
+        Err(e) if !twilio_may_have_released(&e) => {
+            let tx = client.transaction().await?;
+            lock_clinic(&tx, access.clinic_id).await?;
+            let restored = repo::unrelease(&tx, &before).await?;
+            record(
+                &tx,
+                &access.actor(),
+                access.clinic_id,
+                "number.release_refused",
+                ("number", id.to_string()),
+                json(&after),
+                json(&restored),
+            )
+            .await?;
+            tx.commit().await?;
+            Err(e.into())
+        }
+        Err(e) => {
+            tracing::warn!(number = %id, error = %e, "release unconfirmed at Twilio; the reconciler finishes it");
+            Ok(detail)
+        }
+    }
+}
+
+/// Whether Twilio may have carried out a request that failed: it failed
+/// itself, timed out, or answered something unreadable. A refusal (a 4xx,
+/// 429 included) or a connection that never opened did nothing.
+pub fn twilio_may_have_released(e: &switchboard_twilio::TwilioError) -> bool {
+    use switchboard_twilio::{ErrorKind, TwilioError};
+    !matches!(e, TwilioError::Connect(_))
+        && matches!(
+            e.kind(),
+            ErrorKind::Unavailable | ErrorKind::UnexpectedResponse | ErrorKind::OutcomeUnknown
+        )
 }
 
 /// Names, in the refusal's message, the assistants bound to the number or

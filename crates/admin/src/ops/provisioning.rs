@@ -9,13 +9,18 @@
 //! Twilio could not confirm keeps it `pending`, to be reconciled, and says
 //! so (502 `twilio_outcome_unknown`). The JSON API runs both steps in one
 //! request; the console shows the pending card between them.
+//!
+//! Nothing stays half-done: [`reconcile`] (run by the server every
+//! `twilio.reconcile_after_seconds`) looks each number left pending, or
+//! released here but not yet at Twilio, up at Twilio and finishes it.
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::schema::{E164, Timezone};
+use switchboard_store::admin::Actor;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::lock_clinic;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
-use switchboard_twilio::{ErrorKind, NumberKind, Purchase, SearchFilters};
+use switchboard_twilio::{ErrorKind, NumberKind, NumberUpdate, Purchase, SearchFilters};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -281,7 +286,15 @@ pub async fn complete(
     // Twilio confirmed: active, and primary when the clinic has none.
     let tx = client.transaction().await?;
     lock_clinic(&tx, access.clinic_id).await?;
-    let active = repo::activate(&tx, access.clinic_id, pending.id, &bought.sid).await?;
+    let active = match repo::activate(&tx, access.clinic_id, pending.id, &bought.sid).await {
+        Ok(active) => active,
+        Err(switchboard_store::StoreError::NotFound) => {
+            drop(tx);
+            return settled_meanwhile(&client, twilio, access.clinic_id, pending.id, &bought.sid)
+                .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     record(
         &tx,
         &access.actor(),
@@ -295,6 +308,176 @@ pub async fn complete(
     let detail = load_detail(&tx, access.clinic_id, active.id).await?;
     tx.commit().await?;
     Ok(detail)
+}
+
+/// The claim was settled by the reconciler while Twilio took its time:
+/// completed (its card is the answer) or removed (the number just bought
+/// is released again, so that none is paid for without a row).
+async fn settled_meanwhile(
+    client: &impl deadpool_postgres::GenericClient,
+    twilio: &switchboard_twilio::TwilioClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    sid: &str,
+) -> ApiResult<NumberDetailOut> {
+    match repo::get(client, clinic_id, id).await {
+        Ok(row) if row.twilio_sid.as_deref() == Some(sid) => {
+            load_detail(client, clinic_id, id).await
+        }
+        _ => {
+            tracing::warn!(number = %id, %sid, "bought after its claim was given up; releasing it at Twilio");
+            twilio.release(sid).await?;
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
+/// Who the audit log names for what the reconciler does.
+fn reconciler() -> Actor {
+    Actor {
+        key_id: None,
+        person_id: None,
+        name: "purchase reconciler".to_owned(),
+    }
+}
+
+/// What one pass of [`reconcile`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Pending numbers found bought at Twilio: pointed at our webhooks, active.
+    pub completed: usize,
+    /// Pending numbers Twilio does not have: removed.
+    pub removed: usize,
+    /// Releases Twilio confirmed.
+    pub released: usize,
+    /// Left for the next pass (Twilio did not answer).
+    pub left: usize,
+}
+
+/// Finishes every purchase and release left unfinished for `older_than`
+/// (Twilio's answer lost, the process restarted mid-way): each is looked up
+/// at Twilio, then settled in a short transaction of its own. A pending
+/// number Twilio owns is pointed at our webhooks and made active; one it
+/// does not own is removed; a release is carried out again (Twilio counts a
+/// number it no longer has as released). `older_than` must exceed the
+/// longest purchase in flight, or one could be removed under it (which the
+/// purchase then undoes at Twilio, see [`complete`]).
+pub async fn reconcile(
+    state: &AdminState,
+    older_than: std::time::Duration,
+) -> ApiResult<Reconciled> {
+    let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
+    let mut client = state.pool.get().await?;
+    let mut done = Reconciled::default();
+    for number in repo::unfinished(&client, older_than).await? {
+        let settled = if number.lifecycle == switchboard_core::model::Lifecycle::Pending {
+            reconcile_purchase(&mut client, state, twilio, &number, &mut done).await
+        } else {
+            reconcile_release(&client, twilio, &number, &mut done).await
+        };
+        if let Err(e) = settled {
+            tracing::warn!(number = %number.id, e164 = %number.e164, error = %e, "an unfinished purchase or release stays for the next pass");
+            done.left += 1;
+        }
+    }
+    Ok(done)
+}
+
+async fn reconcile_purchase(
+    client: &mut switchboard_store::Client,
+    state: &AdminState,
+    twilio: &switchboard_twilio::TwilioClient,
+    pending: &NumberRow,
+    done: &mut Reconciled,
+) -> ApiResult<()> {
+    let found = twilio.find_incoming(&pending.e164).await?;
+    if let Some(found) = &found {
+        // The purchase may have gone through without its webhooks (or with
+        // another replica's idea of them): point them at us again.
+        let base = state.public_base_url.trim_end_matches('/');
+        twilio
+            .update(
+                &found.sid,
+                &NumberUpdate {
+                    friendly_name: pending.friendly_name.clone(),
+                    voice_url: Some(format!("{base}{VOICE_PATH}")),
+                    voice_fallback_url: None,
+                    sms_url: Some(format!("{base}{SMS_PATH}")),
+                    status_callback: Some(format!("{base}{STATUS_PATH}")),
+                },
+            )
+            .await?;
+    }
+    let tx = client.transaction().await?;
+    lock_clinic(&tx, pending.clinic_id).await?;
+    let now = repo::get_for_update(&tx, pending.clinic_id, pending.id).await;
+    if !matches!(&now, Ok(row) if row.lifecycle == switchboard_core::model::Lifecycle::Pending) {
+        // Settled meanwhile, by its purchase or another replica.
+        return Ok(());
+    }
+    match found {
+        Some(found) => {
+            let active = repo::activate(&tx, pending.clinic_id, pending.id, &found.sid).await?;
+            record(
+                &tx,
+                &reconciler(),
+                pending.clinic_id,
+                "number.buy",
+                ("number", active.id.to_string()),
+                None,
+                json(&active),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(number = %pending.id, e164 = %pending.e164, sid = %found.sid, "an unfinished purchase had gone through at Twilio: completed");
+            done.completed += 1;
+        }
+        None => {
+            repo::delete_pending(&tx, pending.clinic_id, pending.id).await?;
+            tx.commit().await?;
+            tracing::info!(number = %pending.id, e164 = %pending.e164, "an unfinished purchase never reached Twilio: removed");
+            done.removed += 1;
+        }
+    }
+    Ok(())
+}
+
+async fn reconcile_release(
+    client: &switchboard_store::Client,
+    twilio: &switchboard_twilio::TwilioClient,
+    number: &NumberRow,
+    done: &mut Reconciled,
+) -> ApiResult<()> {
+    if let Some(sid) = &number.twilio_sid {
+        twilio.release(sid).await?;
+    }
+    repo::twilio_released(client, number.id).await?;
+    tracing::info!(number = %number.id, e164 = %number.e164, "an unfinished release is finished at Twilio");
+    done.released += 1;
+    Ok(())
+}
+
+/// Runs [`reconcile`] every `every` until aborted, for numbers unfinished
+/// for `older_than`.
+pub fn spawn_reconciler(
+    state: AdminState,
+    every: std::time::Duration,
+    older_than: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match reconcile(&state, older_than).await {
+                Ok(done) if done != Reconciled::default() => {
+                    tracing::info!(?done, "unfinished purchases and releases reconciled");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "reconciling purchases: not now"),
+            }
+        }
+    })
 }
 
 /// Both steps.

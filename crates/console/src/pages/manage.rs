@@ -257,6 +257,7 @@ struct KeyView {
     role: &'static str,
     prefix: String,
     created: String,
+    last_used: String,
 }
 
 #[derive(Template)]
@@ -288,6 +289,10 @@ async fn keys_page(
             name: k.name,
             prefix: k.key_prefix,
             created: k.created_at.format("%b %-d, %Y").to_string(),
+            last_used: k.last_used_at.map_or_else(
+                || "Never".to_owned(),
+                |at| at.format("%b %-d, %Y %H:%M UTC").to_string(),
+            ),
         })
         .collect();
     let chrome = Chrome::of(page, state, "API keys", "api-keys").await?;

@@ -18,6 +18,9 @@ pub struct ApiKeyRow {
     /// The first characters of the key, to recognise it in a list.
     pub key_prefix: String,
     pub created_at: DateTime<Utc>,
+    /// When a request last authenticated with it (recorded in batches, so
+    /// up to a few seconds behind); `None`: never used.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 fn from_row(r: &tokio_postgres::Row) -> ApiKeyRow {
@@ -28,10 +31,11 @@ fn from_row(r: &tokio_postgres::Row) -> ApiKeyRow {
         role: r.get(3),
         key_prefix: r.get(4),
         created_at: r.get(5),
+        last_used_at: r.get(6),
     }
 }
 
-const COLUMNS: &str = "id, clinic_id, name, role, key_prefix, created_at";
+const COLUMNS: &str = "id, clinic_id, name, role, key_prefix, created_at, last_used_at";
 
 /// Stores a key by its hash.
 pub async fn insert(
@@ -100,4 +104,25 @@ pub async fn revoke(
     row.as_ref()
         .map(from_row)
         .ok_or(crate::StoreError::NotFound)
+}
+
+/// Records when each key was last used, in one statement for the whole
+/// batch; an older instant never overwrites a newer one (two replicas, or a
+/// batch that arrives late).
+pub async fn mark_used(
+    client: &impl GenericClient,
+    uses: &[(Uuid, DateTime<Utc>)],
+) -> StoreResult<u64> {
+    if uses.is_empty() {
+        return Ok(0);
+    }
+    let (ids, ats): (Vec<Uuid>, Vec<DateTime<Utc>>) = uses.iter().copied().unzip();
+    Ok(client
+        .execute(
+            "UPDATE api_keys k SET last_used_at = u.at \
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) \
+             WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)",
+            &[&ids, &ats],
+        )
+        .await?)
 }

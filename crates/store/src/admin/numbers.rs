@@ -468,19 +468,84 @@ pub async fn release_blocker(
 
 /// Marks a number released (after Twilio let it go): it keeps its row for
 /// history, loses primary and forwarding.
+/// `at_twilio_pending`: Twilio has yet to let it go (cleared by
+/// [`twilio_released`]).
 pub async fn mark_released(
     tx: &impl GenericClient,
     clinic_id: Uuid,
     id: Uuid,
+    at_twilio_pending: bool,
 ) -> StoreResult<NumberRow> {
     tx.execute(
         "UPDATE numbers SET lifecycle = 'released', released_at = now(), is_primary = false, \
-         forward_to_e164 = NULL, forward_to_number_id = NULL, updated_at = now() \
+         forward_to_e164 = NULL, forward_to_number_id = NULL, updated_at = now(), \
+         twilio_release_pending = $3 \
          WHERE clinic_id = $1 AND id = $2",
-        &[&clinic_id, &id],
+        &[&clinic_id, &id, &at_twilio_pending],
     )
     .await?;
     get(tx, clinic_id, id).await
+}
+
+/// Twilio confirmed a release: nothing is left to finish.
+pub async fn twilio_released(client: &impl GenericClient, id: Uuid) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE numbers SET twilio_release_pending = false WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Undoes [`mark_released`] after Twilio refused the release: the number
+/// is as it was (`before`), except a primary or a link that something else
+/// took meanwhile (the clinic locked).
+pub async fn unrelease(tx: &impl GenericClient, before: &NumberRow) -> StoreResult<NumberRow> {
+    let (to_e164, to_number) = match &before.forwarding {
+        Some(Forwarding::External { to }) => (Some(to.clone()), None),
+        Some(Forwarding::Number { number_id }) => (None, Uuid::parse_str(number_id).ok()),
+        None => (None, None),
+    };
+    tx.execute(
+        "UPDATE numbers n SET lifecycle = $3, released_at = NULL, twilio_release_pending = false, \
+           is_primary = $4 AND NOT EXISTS (SELECT 1 FROM numbers p WHERE p.clinic_id = n.clinic_id AND p.is_primary), \
+           forward_to_e164 = $5, \
+           forward_to_number_id = (SELECT t.id FROM numbers t WHERE t.id = $6 AND t.lifecycle <> 'released'), \
+           updated_at = now() \
+         WHERE clinic_id = $1 AND id = $2 AND lifecycle = 'released'",
+        &[
+            &before.clinic_id,
+            &before.id,
+            &before.lifecycle.as_str(),
+            &before.is_primary,
+            &to_e164,
+            &to_number,
+        ],
+    )
+    .await?;
+    get(tx, before.clinic_id, before.id).await
+}
+
+/// Numbers whose purchase or release has not been finished for `older_than`
+/// (every clinic): pending purchases, and releases Twilio has not confirmed.
+pub async fn unfinished(
+    client: &impl GenericClient,
+    older_than: std::time::Duration,
+) -> StoreResult<Vec<NumberRow>> {
+    let seconds = older_than.as_secs_f64();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM numbers \
+                 WHERE (lifecycle = 'pending' OR twilio_release_pending) \
+                 AND updated_at < now() - make_interval(secs => $1) \
+                 ORDER BY updated_at LIMIT 100"
+            ),
+            &[&seconds],
+        )
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// A number being bought: inserted `pending` before Twilio is asked, so
@@ -529,12 +594,18 @@ pub async fn activate(
         )
         .await?
         .get(0);
-    tx.execute(
-        "UPDATE numbers SET lifecycle = 'active', twilio_sid = $3, is_primary = $4, updated_at = now() \
-         WHERE clinic_id = $1 AND id = $2",
-        &[&clinic_id, &id, &twilio_sid, &!has_primary],
-    )
-    .await?;
+    // Only a number still pending: a reconciler may have finished or
+    // removed it meanwhile (the caller reads the row again).
+    let updated = tx
+        .execute(
+            "UPDATE numbers SET lifecycle = 'active', twilio_sid = $3, is_primary = $4, updated_at = now() \
+             WHERE clinic_id = $1 AND id = $2 AND lifecycle = 'pending'",
+            &[&clinic_id, &id, &twilio_sid, &!has_primary],
+        )
+        .await?;
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
     get(tx, clinic_id, id).await
 }
 

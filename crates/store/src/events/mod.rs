@@ -19,13 +19,15 @@
 //! Each batch is one transaction: the lines are copied into a temporary
 //! table of the writer's session, then merged by set-based statements.
 //! Every write is idempotent:
-//! - `call_events` has the key (call SID, kind, key): a Twilio retry, or a
+//! - an event is known by (call SID, kind, key) within a day of its instant
+//!   (the tables are partitioned by month, V6): a Twilio retry, or a
 //!   journal replayed twice, inserts nothing new;
 //! - a status callback only lands when its `SequenceNumber` is not older
 //!   than the one stored, so callbacks arriving out of order end on the
 //!   latest status;
-//! - the call row is an upsert; the first webhook fills who called whom and
-//!   what answered, later ones complete it.
+//! - the call row is merged (updated if its SID started within two days,
+//!   else inserted, under an advisory lock); the first webhook fills who
+//!   called whom and what answered, later ones complete it.
 //!
 //! So the order in which batches reach the database does not matter, and
 //! new batches go straight to the database once it answers, while the

@@ -23,15 +23,33 @@ CREATE TEMP TABLE IF NOT EXISTS call_events_in (
 /// Only events recorded for the first time reach `calls`: a repeat (Twilio
 /// retrying a webhook, a journal line replayed after its batch was written)
 /// was applied with its first copy, in the transaction that recorded it, so
-/// it costs one index probe and no row version. One row per call and kind
-/// in each upsert (an upsert may not touch a row twice): the last voice
-/// event, the latest status, the last recording. Ids that no longer exist
-/// (a clinic deleted meanwhile) become NULL rather than failing the batch
-/// on a foreign key.
+/// it costs index probes and no row version. One row per call and kind
+/// in each merge: the last voice event, the latest status, the last
+/// recording. Ids that no longer exist (a clinic deleted meanwhile) become
+/// NULL rather than failing the batch on a foreign key.
+///
+/// Both tables are partitioned by month (V6), so no index makes a call SID
+/// unique: an event is a repeat when one with its key lies within a day of
+/// it (a retry comes within minutes, a replayed line has the same instant),
+/// and a call's row is the one with its SID started within two days of the
+/// event (no call lasts that long). The merge holds an advisory lock, so two
+/// writers (replicas) never both insert one call.
 const MERGE: &str = "
-WITH recorded AS (
+SELECT pg_advisory_xact_lock(5373253);
+
+WITH fresh AS (
+SELECT DISTINCT ON (call_sid, kind, event_key) *,
+       'epoch'::timestamptz + at_us * interval '1 microsecond' AS at
+FROM call_events_in u
+WHERE NOT EXISTS (
+    SELECT 1 FROM call_events e
+    WHERE e.call_sid = u.call_sid AND e.kind = u.kind AND e.event_key = u.event_key
+      AND e.at > 'epoch'::timestamptz + u.at_us * interval '1 microsecond' - interval '1 day'
+      AND e.at < 'epoch'::timestamptz + u.at_us * interval '1 microsecond' + interval '1 day')
+ORDER BY call_sid, kind, event_key, at_us),
+recorded AS (
 INSERT INTO call_events (call_sid, kind, event_key, at, payload)
-SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 microsecond',
+SELECT call_sid, kind, event_key, at,
        CASE kind
          WHEN 'voice' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
               'location_id', location_id, 'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind,
@@ -45,60 +63,86 @@ SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 mic
          ELSE jsonb_build_object('kind', kind, 'recording_sid', recording_sid, 'recording_url', recording_url,
               'duration_seconds', duration_seconds)
        END
-FROM call_events_in
-ON CONFLICT DO NOTHING
-RETURNING call_sid, kind, event_key)
+FROM fresh
+RETURNING call_sid, kind, event_key, at)
 DELETE FROM call_events_in u WHERE NOT EXISTS (
     SELECT 1 FROM recorded r
-    WHERE r.call_sid = u.call_sid AND r.kind = u.kind AND r.event_key = u.event_key);
+    WHERE r.call_sid = u.call_sid AND r.kind = u.kind AND r.event_key = u.event_key
+      AND r.at = 'epoch'::timestamptz + u.at_us * interval '1 microsecond');
 
-INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
-                   started_at, outcome_kind, outcome_id, outcome_name)
+WITH v AS (
 SELECT DISTINCT ON (u.call_sid) u.call_sid,
-       (SELECT c.id FROM clinics c WHERE c.id = u.clinic_id),
-       (SELECT n.id FROM numbers n WHERE n.id = u.number_id),
-       (SELECT l.id FROM locations l WHERE l.id = u.location_id),
-       u.from_number, u.to_number, 'epoch'::timestamptz + u.at_us * interval '1 microsecond',
+       (SELECT c.id FROM clinics c WHERE c.id = u.clinic_id) AS clinic_id,
+       (SELECT n.id FROM numbers n WHERE n.id = u.number_id) AS number_id,
+       (SELECT l.id FROM locations l WHERE l.id = u.location_id) AS location_id,
+       u.from_number, u.to_number, 'epoch'::timestamptz + u.at_us * interval '1 microsecond' AS at,
        u.outcome_kind, u.outcome_id, u.outcome_name
 FROM call_events_in u WHERE u.kind = 'voice'
-ORDER BY u.call_sid, u.at_us DESC
-ON CONFLICT (call_sid) DO UPDATE SET
-    clinic_id = COALESCE(EXCLUDED.clinic_id, calls.clinic_id),
-    number_id = COALESCE(EXCLUDED.number_id, calls.number_id),
-    location_id = COALESCE(EXCLUDED.location_id, calls.location_id),
-    from_number = EXCLUDED.from_number,
-    to_number = EXCLUDED.to_number,
-    started_at = LEAST(calls.started_at, EXCLUDED.started_at),
-    outcome_kind = EXCLUDED.outcome_kind,
-    outcome_id = EXCLUDED.outcome_id,
-    outcome_name = EXCLUDED.outcome_name,
-    updated_at = now();
+ORDER BY u.call_sid, u.at_us DESC),
+updated AS (
+UPDATE calls c SET
+    clinic_id = COALESCE(v.clinic_id, c.clinic_id),
+    number_id = COALESCE(v.number_id, c.number_id),
+    location_id = COALESCE(v.location_id, c.location_id),
+    from_number = v.from_number,
+    to_number = v.to_number,
+    started_at = LEAST(c.started_at, v.at),
+    outcome_kind = v.outcome_kind,
+    outcome_id = v.outcome_id,
+    outcome_name = v.outcome_name,
+    updated_at = now()
+FROM v
+WHERE c.call_sid = v.call_sid
+  AND c.started_at > v.at - interval '2 days' AND c.started_at < v.at + interval '2 days'
+RETURNING c.call_sid)
+INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
+                   started_at, outcome_kind, outcome_id, outcome_name)
+SELECT call_sid, clinic_id, number_id, location_id, from_number, to_number,
+       at, outcome_kind, outcome_id, outcome_name
+FROM v WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.call_sid = v.call_sid);
 
 -- Callbacks may arrive out of order: only a newer SequenceNumber lands.
-INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds)
+WITH s AS (
 SELECT DISTINCT ON (call_sid) call_sid, from_number, to_number,
-       'epoch'::timestamptz + at_us * interval '1 microsecond', status, sequence, duration_seconds
+       'epoch'::timestamptz + at_us * interval '1 microsecond' AS at, status, sequence, duration_seconds
 FROM call_events_in WHERE kind = 'status'
-ORDER BY call_sid, sequence DESC NULLS LAST, at_us DESC
-ON CONFLICT (call_sid) DO UPDATE SET
-    status = EXCLUDED.status,
-    status_sequence = EXCLUDED.status_sequence,
-    duration_seconds = COALESCE(EXCLUDED.duration_seconds, calls.duration_seconds),
+ORDER BY call_sid, sequence DESC NULLS LAST, at_us DESC),
+updated AS (
+UPDATE calls c SET
+    status = s.status,
+    status_sequence = s.sequence,
+    duration_seconds = COALESCE(s.duration_seconds, c.duration_seconds),
     updated_at = now()
-WHERE calls.status_sequence IS NULL OR calls.status_sequence <= EXCLUDED.status_sequence;
+FROM s
+WHERE c.call_sid = s.call_sid
+  AND c.started_at > s.at - interval '2 days' AND c.started_at < s.at + interval '2 days'
+  AND (c.status_sequence IS NULL OR c.status_sequence <= s.sequence))
+INSERT INTO calls (call_sid, from_number, to_number, started_at, status, status_sequence, duration_seconds)
+SELECT call_sid, from_number, to_number, at, status, sequence, duration_seconds
+FROM s WHERE NOT EXISTS (
+    SELECT 1 FROM calls c WHERE c.call_sid = s.call_sid
+      AND c.started_at > s.at - interval '2 days' AND c.started_at < s.at + interval '2 days');
 
 -- The call row normally exists; if the voice event is still on its way
 -- (journal order), a placeholder row is completed when it lands.
-INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration)
-SELECT DISTINCT ON (call_sid) call_sid, '', '', 'epoch'::timestamptz + at_us * interval '1 microsecond',
+WITH r AS (
+SELECT DISTINCT ON (call_sid) call_sid, 'epoch'::timestamptz + at_us * interval '1 microsecond' AS at,
        recording_url, recording_sid, duration_seconds
 FROM call_events_in WHERE kind = 'recording'
-ORDER BY call_sid, at_us DESC
-ON CONFLICT (call_sid) DO UPDATE SET
-    recording_url = EXCLUDED.recording_url,
-    recording_sid = EXCLUDED.recording_sid,
-    recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration),
-    updated_at = now()";
+ORDER BY call_sid, at_us DESC),
+updated AS (
+UPDATE calls c SET
+    recording_url = r.recording_url,
+    recording_sid = r.recording_sid,
+    recording_duration = COALESCE(r.duration_seconds, c.recording_duration),
+    updated_at = now()
+FROM r
+WHERE c.call_sid = r.call_sid
+  AND c.started_at > r.at - interval '2 days' AND c.started_at < r.at + interval '2 days'
+RETURNING c.call_sid)
+INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration)
+SELECT call_sid, '', '', at, recording_url, recording_sid, duration_seconds
+FROM r WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.call_sid = r.call_sid)";
 
 /// Writes encoded lines in one transaction: copied into the staging table,
 /// then merged. Idempotent, so replaying lines is harmless.
