@@ -720,7 +720,7 @@ async fn clinic_heads(tx: &impl GenericClient, only: Option<Uuid>) -> StoreResul
     let rows = tx
         .query(
             "SELECT c.id, c.name, c.default_timezone, c.voice, c.language, c.sms_auto_reply, \
-             c.texting_assistant_id, c.twilio_account_sid, \
+             c.texting_assistant_id, c.twilio_account_sid, c.transcribe_voicemail, \
              (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.lifecycle <> 'released') \
              FROM clinics c WHERE $1::uuid IS NULL OR c.id = $1 ORDER BY c.created_at, c.id",
             &[&only],
@@ -738,11 +738,12 @@ async fn clinic_heads(tx: &impl GenericClient, only: Option<Uuid>) -> StoreResul
                 sms_auto_reply: row.get(5),
                 texting_assistant_id: row.get::<_, Option<Uuid>>(6).map(|u| u.to_string()),
                 twilio_account_sid: row.get(7),
+                transcribe_voicemail: row.get(8),
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),
             },
-            numbers: usize::try_from(row.get::<_, i64>(8)).unwrap_or(0),
+            numbers: usize::try_from(row.get::<_, i64>(9)).unwrap_or(0),
         })
         .collect())
 }
@@ -941,8 +942,8 @@ pub async fn current_version(client: &impl GenericClient) -> StoreResult<i64> {
 pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> StoreResult<()> {
     let clinic_id = parse_id("id", &clinic.id)?;
     tx.execute(
-        "INSERT INTO clinics (id, name, default_timezone, voice, language, sms_auto_reply, twilio_account_sid) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO clinics (id, name, default_timezone, voice, language, sms_auto_reply, twilio_account_sid, \
+         transcribe_voicemail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &clinic_id,
             &clinic.name,
@@ -951,6 +952,7 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
             &clinic.language,
             &clinic.sms_auto_reply,
             &clinic.twilio_account_sid,
+            &clinic.transcribe_voicemail,
         ],
     )
     .await?;
@@ -1053,6 +1055,7 @@ mod tests {
                 sms_auto_reply: None,
                 texting_assistant_id: None,
                 twilio_account_sid: None,
+                transcribe_voicemail: false,
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),
