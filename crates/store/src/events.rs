@@ -94,6 +94,9 @@ pub enum EventDetail<'a> {
         outcome_kind: Cow<'a, str>,
         outcome_id: Option<Cow<'a, str>>,
         outcome_name: Option<Cow<'a, str>>,
+        /// Twilio's `CallerName` (caller ID lookup), when it sent one.
+        #[serde(default)]
+        caller_name: Option<Cow<'a, str>>,
     },
     /// A `<Dial>` ended and the call moved on.
     Continue {
@@ -115,6 +118,16 @@ pub enum EventDetail<'a> {
         recording_url: Cow<'a, str>,
         duration_seconds: Option<i32>,
     },
+    /// Twilio's transcript of a voicemail (`<Record transcribeCallback>`).
+    Transcription {
+        /// The `TranscriptionSid` (the event key), else the `RecordingSid`.
+        transcription_sid: Cow<'a, str>,
+        recording_sid: Cow<'a, str>,
+        /// `completed` or `failed`.
+        status: Cow<'a, str>,
+        /// The text; empty when the transcription failed.
+        text: Cow<'a, str>,
+    },
     /// A text arrived and was answered.
     Sms {
         clinic_id: Option<Cow<'a, str>>,
@@ -127,12 +140,17 @@ pub enum EventDetail<'a> {
 
 /// The columns of one encoded line, in order: the staging table of
 /// [`write_lines`] and every line of the journal.
-const COLUMNS: usize = 19;
+const COLUMNS: usize = 21;
+/// The columns of a line journalled before `caller_name` and `transcript`
+/// were added: replayed with both NULL.
+const COLUMNS_BEFORE_TRANSCRIPTS: usize = 19;
 
 /// Longest text kept of a value a caller controls (numbers, statuses,
 /// names); URLs get [`URL_LIMIT`]. Twilio's own values are far shorter.
 const TEXT_LIMIT: usize = 256;
 const URL_LIMIT: usize = 2048;
+/// A transcript of a two-minute voicemail is a few hundred words.
+const TRANSCRIPT_LIMIT: usize = 16 * 1024;
 
 impl CallEvent<'_> {
     /// The `kind` column.
@@ -142,6 +160,7 @@ impl CallEvent<'_> {
             EventDetail::Continue { .. } => "continue",
             EventDetail::Status { .. } => "status",
             EventDetail::Recording { .. } => "recording",
+            EventDetail::Transcription { .. } => "transcription",
             EventDetail::Sms { .. } => "sms",
         }
     }
@@ -150,7 +169,8 @@ impl CallEvent<'_> {
     /// `call_sid, kind, event_key, at (µs since the epoch), clinic_id,
     /// number_id, location_id, from, to, outcome_kind, outcome_id,
     /// outcome_name, step, dial_status, status, sequence, duration_seconds,
-    /// recording_sid, recording_url`, `\N` where a kind has no value.
+    /// recording_sid, recording_url, caller_name, transcript`, `\N` where a
+    /// kind has no value.
     ///
     /// The event key tells two events of one kind apart, so that a retry of
     /// the same webhook has the same key. Text is cut to a sane length and
@@ -167,7 +187,7 @@ impl CallEvent<'_> {
         // Per kind: event_key, at, then clinic_id, number_id, location_id,
         // from, to, outcome_kind, outcome_id, outcome_name, step,
         // dial_status, status, sequence, duration_seconds, recording_sid,
-        // recording_url.
+        // recording_url, caller_name, transcript.
         match &self.detail {
             EventDetail::Voice {
                 clinic_id,
@@ -178,6 +198,7 @@ impl CallEvent<'_> {
                 outcome_kind,
                 outcome_id,
                 outcome_name,
+                caller_name,
             } => {
                 line.raw("");
                 line.int(at);
@@ -190,6 +211,8 @@ impl CallEvent<'_> {
                 line.optional(outcome_id.as_ref());
                 line.optional(outcome_name.as_ref());
                 line.nulls(7);
+                line.optional(caller_name.as_ref());
+                line.null();
             }
             EventDetail::Sms {
                 clinic_id,
@@ -206,7 +229,7 @@ impl CallEvent<'_> {
                 line.text(from);
                 line.text(to);
                 line.text(outcome_kind);
-                line.nulls(9);
+                line.nulls(11);
             }
             EventDetail::Continue {
                 step,
@@ -220,7 +243,7 @@ impl CallEvent<'_> {
                 line.nulls(2);
                 line.int(i64::from(*step));
                 line.text(dial_status);
-                line.nulls(5);
+                line.nulls(7);
             }
             EventDetail::Status {
                 status,
@@ -241,7 +264,7 @@ impl CallEvent<'_> {
                 line.text(status);
                 line.optional_int(*sequence);
                 line.optional_int(*duration_seconds);
-                line.nulls(2);
+                line.nulls(4);
             }
             EventDetail::Recording {
                 recording_sid,
@@ -254,6 +277,22 @@ impl CallEvent<'_> {
                 line.optional_int(*duration_seconds);
                 line.text(recording_sid);
                 line.url(recording_url);
+                line.nulls(2);
+            }
+            EventDetail::Transcription {
+                transcription_sid,
+                recording_sid,
+                status,
+                text,
+            } => {
+                line.text(transcription_sid);
+                line.int(at);
+                line.nulls(10);
+                line.text(status);
+                line.nulls(2);
+                line.text(recording_sid);
+                line.nulls(2);
+                line.escaped(text, TRANSCRIPT_LIMIT);
             }
         }
         line.end();
@@ -366,6 +405,12 @@ impl Line<'_> {
 /// journal may end in a torn one.
 fn is_whole_line(line: &[u8]) -> bool {
     line.iter().filter(|&&b| b == b'\t').count() == COLUMNS - 1
+}
+
+/// Whether `line` is whole in the format before transcripts, which
+/// [`JournalReader`] completes with two NULL columns.
+fn is_whole_older_line(line: &[u8]) -> bool {
+    line.iter().filter(|&&b| b == b'\t').count() == COLUMNS_BEFORE_TRANSCRIPTS - 1
 }
 
 /// Counters for `/metrics`.
@@ -1022,6 +1067,10 @@ impl JournalReader {
                 chunk.extend_from_slice(line);
                 chunk.push(b'\n');
                 events += 1;
+            } else if whole && is_whole_older_line(line) {
+                chunk.extend_from_slice(line);
+                chunk.extend_from_slice(b"\t\\N\t\\N\n");
+                events += 1;
             } else {
                 self.skip("not a whole line");
             }
@@ -1041,7 +1090,8 @@ CREATE TEMP TABLE IF NOT EXISTS call_events_in (
     call_sid text NOT NULL, kind text NOT NULL, event_key text NOT NULL, at_us bigint NOT NULL,
     clinic_id uuid, number_id uuid, location_id uuid, from_number text, to_number text,
     outcome_kind text, outcome_id text, outcome_name text, step integer, dial_status text,
-    status text, sequence integer, duration_seconds integer, recording_sid text, recording_url text
+    status text, sequence integer, duration_seconds integer, recording_sid text, recording_url text,
+    caller_name text, transcript text
 ) ON COMMIT DELETE ROWS";
 
 /// From the staging table into `call_events` and `calls`, in one round trip.
@@ -1060,13 +1110,15 @@ SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 mic
        CASE kind
          WHEN 'voice' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
               'location_id', location_id, 'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind,
-              'outcome_id', outcome_id, 'outcome_name', outcome_name)
+              'outcome_id', outcome_id, 'outcome_name', outcome_name, 'caller_name', caller_name)
          WHEN 'sms' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
               'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind)
          WHEN 'continue' THEN jsonb_build_object('kind', kind, 'step', step, 'dial_status', dial_status,
               'outcome_kind', outcome_kind)
          WHEN 'status' THEN jsonb_build_object('kind', kind, 'status', status, 'sequence', sequence,
               'duration_seconds', duration_seconds, 'from', from_number, 'to', to_number)
+         WHEN 'transcription' THEN jsonb_build_object('kind', kind, 'recording_sid', recording_sid,
+              'status', status, 'text', transcript)
          ELSE jsonb_build_object('kind', kind, 'recording_sid', recording_sid, 'recording_url', recording_url,
               'duration_seconds', duration_seconds)
        END
@@ -1078,13 +1130,13 @@ DELETE FROM call_events_in u WHERE NOT EXISTS (
     WHERE r.call_sid = u.call_sid AND r.kind = u.kind AND r.event_key = u.event_key);
 
 INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
-                   started_at, outcome_kind, outcome_id, outcome_name)
+                   started_at, outcome_kind, outcome_id, outcome_name, caller_name)
 SELECT DISTINCT ON (u.call_sid) u.call_sid,
        (SELECT c.id FROM clinics c WHERE c.id = u.clinic_id),
        (SELECT n.id FROM numbers n WHERE n.id = u.number_id),
        (SELECT l.id FROM locations l WHERE l.id = u.location_id),
        u.from_number, u.to_number, 'epoch'::timestamptz + u.at_us * interval '1 microsecond',
-       u.outcome_kind, u.outcome_id, u.outcome_name
+       u.outcome_kind, u.outcome_id, u.outcome_name, u.caller_name
 FROM call_events_in u WHERE u.kind = 'voice'
 ORDER BY u.call_sid, u.at_us DESC
 ON CONFLICT (call_sid) DO UPDATE SET
@@ -1097,6 +1149,7 @@ ON CONFLICT (call_sid) DO UPDATE SET
     outcome_kind = EXCLUDED.outcome_kind,
     outcome_id = EXCLUDED.outcome_id,
     outcome_name = EXCLUDED.outcome_name,
+    caller_name = COALESCE(EXCLUDED.caller_name, calls.caller_name),
     updated_at = now();
 
 -- Callbacks may arrive out of order: only a newer SequenceNumber lands.
@@ -1123,7 +1176,19 @@ ON CONFLICT (call_sid) DO UPDATE SET
     recording_url = EXCLUDED.recording_url,
     recording_sid = EXCLUDED.recording_sid,
     recording_duration = COALESCE(EXCLUDED.recording_duration, calls.recording_duration),
-    updated_at = now()";
+    updated_at = now();
+
+-- A transcript: a completed one is kept over a later failure.
+INSERT INTO calls (call_sid, from_number, to_number, started_at, transcript, transcript_status)
+SELECT DISTINCT ON (call_sid) call_sid, '', '', 'epoch'::timestamptz + at_us * interval '1 microsecond',
+       NULLIF(transcript, ''), status
+FROM call_events_in WHERE kind = 'transcription'
+ORDER BY call_sid, (status = 'completed') DESC, at_us DESC
+ON CONFLICT (call_sid) DO UPDATE SET
+    transcript = EXCLUDED.transcript,
+    transcript_status = EXCLUDED.transcript_status,
+    updated_at = now()
+WHERE calls.transcript_status IS DISTINCT FROM 'completed'";
 
 /// Writes encoded lines in one transaction: copied into the staging table,
 /// then merged. Idempotent, so replaying lines is harmless.

@@ -24,6 +24,7 @@ fn voice(sid: &str) -> CallEvent<'static> {
             outcome_kind: "reject".into(),
             outcome_id: None,
             outcome_name: None,
+            caller_name: None,
         },
     }
 }
@@ -341,6 +342,7 @@ async fn text_a_caller_controls_reaches_the_database_exactly_and_never_fails_a_b
             outcome_kind: "assistant".into(),
             outcome_id: Some("\\N".into()),
             outcome_name: Some(hostile.into()),
+            caller_name: Some(hostile.into()),
         },
     };
     write_batch(&db.pool, &[event, status("CAH1", 1, "ringing\tbusy")])
