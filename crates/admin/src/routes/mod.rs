@@ -9,6 +9,7 @@ pub mod locations;
 pub mod numbers;
 pub mod previews;
 pub mod provisioning;
+pub mod voicemail;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     previews::configure(cfg);
     provisioning::configure(cfg);
     activity::configure(cfg);
+    voicemail::configure(cfg);
 }
 
 /// `{"items": [...]}`, the shape of unpaginated lists.
