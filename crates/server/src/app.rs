@@ -21,6 +21,8 @@ pub struct Application {
     webhook_service: switchboard_webhook::Webhook,
     /// Retries migrations in the background when the database was down at start.
     migrator: Option<tokio::task::JoinHandle<()>>,
+    /// Composes and sends voicemail emails from their queues.
+    notifier: switchboard_notify::Notifier,
     /// The file with the demo person's sign-in, when the demo is loaded.
     demo_login: Option<std::path::PathBuf>,
 }
@@ -130,6 +132,9 @@ impl Application {
                 }
             }
             let webhook = webhook_service.server(webhook_listener)?;
+            let notifier =
+                switchboard_notify::Notifier::start(database.pool.clone(), settings.email_config())
+                    .context("starting the voicemail email worker")?;
             let admin = switchboard_admin::server(
                 admin_listener,
                 crate::admin_wiring::admin_state(&settings, database.pool.clone())?,
@@ -143,6 +148,7 @@ impl Application {
                 admin,
                 webhook_service,
                 migrator,
+                notifier,
             ))
         };
         match startup.await {
@@ -154,6 +160,7 @@ impl Application {
                 admin,
                 webhook_service,
                 migrator,
+                notifier,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -163,6 +170,7 @@ impl Application {
                 database,
                 webhook_service,
                 migrator,
+                notifier,
             }),
             Err(e) => {
                 database.close().await;
@@ -205,6 +213,7 @@ impl Application {
         let _ = tokio::join!(webhook, admin);
         // Every accepted webhook is answered: now write their events.
         self.webhook_service.shutdown().await;
+        self.notifier.shutdown().await;
         if let Some(migrator) = self.migrator {
             migrator.abort();
         }

@@ -32,6 +32,7 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
+    pub email: EmailSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
 }
@@ -99,6 +100,28 @@ pub struct TwilioSettings {
     pub timeout_seconds: u64,
     #[serde(default)]
     pub subaccounts: BTreeMap<String, SecretString>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: EmailSecurity,
+    pub username: String,
+    pub password: SecretString,
+    pub from: String,
+    pub timeout_seconds: u64,
+    pub transcript_wait_seconds: u64,
+    pub retry_initial_seconds: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailSecurity {
+    Starttls,
+    Tls,
+    None,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -264,6 +287,21 @@ impl Settings {
                 problems.push(format!("twilio.subaccounts.{sid}: empty auth token"));
             }
         }
+        if !(1..=600).contains(&self.email.timeout_seconds) {
+            problems.push("email.timeout_seconds: must be between 1 and 600".into());
+        }
+        if self.email.transcript_wait_seconds > 3600 {
+            problems.push("email.transcript_wait_seconds: must be at most 3600".into());
+        }
+        if !(1..=3600).contains(&self.email.retry_initial_seconds) {
+            problems.push("email.retry_initial_seconds: must be between 1 and 3600".into());
+        }
+        if !self.email.smtp_host.is_empty() && self.email.smtp_port == 0 {
+            problems.push("email.smtp_port: must not be 0".into());
+        }
+        if let Err(problem) = switchboard_notify::check(&self.email_config()) {
+            problems.push(problem.to_string());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level: {:?} is not a valid filter",
@@ -311,6 +349,31 @@ impl Settings {
             format!("http://{}/", self.admin.listen)
         } else {
             format!("{}/", self.console.public_url.trim_end_matches('/'))
+        }
+    }
+
+    /// What the voicemail email worker needs from the settings.
+    pub fn email_config(&self) -> switchboard_notify::EmailConfig {
+        let e = &self.email;
+        let secs = std::time::Duration::from_secs;
+        switchboard_notify::EmailConfig {
+            smtp: (!e.smtp_host.is_empty()).then(|| switchboard_notify::SmtpConfig {
+                host: e.smtp_host.clone(),
+                port: e.smtp_port,
+                security: match e.security {
+                    EmailSecurity::Starttls => switchboard_notify::Security::StartTls,
+                    EmailSecurity::Tls => switchboard_notify::Security::Tls,
+                    EmailSecurity::None => switchboard_notify::Security::None,
+                },
+                username: e.username.clone(),
+                password: e.password.expose_secret().to_owned(),
+                timeout: secs(e.timeout_seconds),
+            }),
+            from: e.from.clone(),
+            console_url: self.console_url(),
+            transcript_wait: secs(e.transcript_wait_seconds),
+            retry_initial: secs(e.retry_initial_seconds),
+            poll_interval: std::time::Duration::from_secs(1),
         }
     }
 
