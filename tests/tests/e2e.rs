@@ -13,6 +13,7 @@ mod console_http;
 mod console_manage;
 mod console_routing;
 mod foundation;
+mod voicemail_email;
 mod webhook_endpoints;
 mod webhook_fixtures;
 mod webhook_incremental;
