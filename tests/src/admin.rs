@@ -280,7 +280,7 @@ impl AdminApp {
     /// Waits until the router serves the configuration committed so far.
     pub async fn wait_for_router(&self) {
         let client = self.app.db.pool.get().await.expect("a connection");
-        let version = switchboard_store::config::current_version(&client)
+        let version = switchboard_store::snapshot::current_version(&client)
             .await
             .expect("the version");
         let started = std::time::Instant::now();

@@ -417,12 +417,12 @@ pub async fn insert_clinics(pool: &switchboard_store::Pool, clinics: &[ClinicCon
     let mut client = pool.get().await.expect("a database connection");
     let tx = client.transaction().await.expect("a transaction");
     for clinic in clinics {
-        switchboard_store::config::insert_clinic(&tx, clinic)
+        switchboard_store::snapshot::insert_clinic(&tx, clinic)
             .await
             .expect("the test clinic inserts");
     }
     tx.commit().await.expect("the test clinic commits");
-    switchboard_store::config::current_version(&client)
+    switchboard_store::snapshot::current_version(&client)
         .await
         .expect("the configuration version")
 }

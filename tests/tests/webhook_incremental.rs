@@ -73,6 +73,32 @@ async fn a_change_to_one_clinic_reaches_the_router_without_a_full_reload() {
 }
 
 #[tokio::test]
+async fn a_routing_document_written_straight_into_the_table_reaches_the_router() {
+    let app = spawn_app().await;
+    app.configure(&[clinic(1, vec![number(1, MAIN, greeting("Before."))])])
+        .await;
+    let full = app.metric(FULL).await;
+    // As psql would: the document itself, the store bypassed.
+    execute(
+        &app.db.pool,
+        "UPDATE numbers SET routing = json_build_object('off_hours', \
+         json_build_object('type', 'message', 'text', 'After.')) WHERE e164 = $1",
+        MAIN,
+    )
+    .await;
+    eventually(Duration::from_secs(5), "the new document", || async {
+        app.call(MAIN)
+            .await
+            .twiml()
+            .contains("After.")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(app.metric(FULL).await, full, "a full reload happened");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_deleted_clinic_and_a_released_number_stop_routing() {
     let app = spawn_app().await;
     app.configure(&[

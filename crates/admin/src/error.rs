@@ -5,8 +5,10 @@
 //!   a well-formed but invalid value → 422 with a `details` entry per bad
 //!   field, a refusal by the current state → 409 with a code naming the
 //!   rule, a stale `If-Match` → 412, a body over the limit → 413.
-//! - Store conflicts carry the name of the rule or database constraint
-//!   that refused them; [`CONFLICT_CODES`] turns those names into codes.
+//! - The store refuses by type: each [`Refusal`] (a rule of the current
+//!   state, whether the store's code or a constraint found it) has its code
+//!   in [`refusal`]; no error text is read. Stored data that does not parse
+//!   is ours: 500, logged with its row.
 //! - Twilio's failures are ours, not the client's: 502/503 with a code
 //!   saying which, except a number that is not for sale (409) and a request
 //!   Twilio found invalid (422).
@@ -20,6 +22,7 @@ use serde::Serialize;
 use switchboard_core::FieldError;
 use switchboard_core::error::ForwardingError;
 use switchboard_store::StoreError;
+use switchboard_store::error::Refusal;
 use switchboard_twilio::{ErrorKind, TwilioError};
 
 /// Everything a handler can answer instead of success.
@@ -77,88 +80,45 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// Store conflict names (rules of the admin repositories, or database
-/// constraints) → HTTP status, `code` and message.
-pub const CONFLICT_CODES: &[(&str, u16, &str, &str)] = &[
-    (
-        "stale_version",
-        412,
-        "stale_version",
-        "the resource changed since it was read (If-Match is stale)",
-    ),
-    (
-        "number_released",
-        409,
-        "number_released",
-        "the number is released",
-    ),
-    (
-        "number_pending",
-        409,
-        "number_pending",
-        "the number is still being provisioned",
-    ),
-    (
-        "numbers_e164_live",
-        409,
-        "number_taken",
-        "this phone number is already in use",
-    ),
-    (
-        "numbers_one_primary",
-        409,
-        "primary_conflict",
-        "another request changed the primary number",
-    ),
-    (
-        "location_in_use",
-        409,
-        "location_in_use",
-        "a number is at this location",
-    ),
-    (
-        "assistant_in_use",
-        409,
-        "assistant_in_use",
-        "the assistant is bound to a number or is the texting assistant",
-    ),
-    (
-        "release_assistant_bound",
-        409,
-        "release_assistant_bound",
-        "an assistant is bound to the number (schedule, off-hours, closure or on_no_answer); unbind it first",
-    ),
-    (
-        "release_linked_from",
-        409,
-        "release_linked_from",
-        "another number links to this number; stop that forwarding first",
-    ),
-    (
-        "release_primary",
-        409,
-        "release_primary",
-        "the number is primary and the clinic has other numbers; make another number primary first",
-    ),
-    (
-        "people_email",
-        409,
-        "email_taken",
-        "someone with this email already has a sign-in",
-    ),
-    (
-        "ring_groups_pkey",
-        409,
-        "ring_group_id_taken",
-        "a ring group id belongs to another number",
-    ),
-    (
-        "closures_pkey",
-        409,
-        "closure_id_taken",
-        "a closure id belongs to another number",
-    ),
-];
+/// A refusal of the store as the API answers it: 412 for a stale version,
+/// else 409 with the rule's code and a message for people.
+pub fn refusal(r: Refusal) -> ApiError {
+    let (code, message) = match r {
+        Refusal::StaleVersion => return ApiError::PreconditionFailed,
+        Refusal::NumberReleased => ("number_released", "the number is released"),
+        Refusal::NumberPending => ("number_pending", "the number is still being provisioned"),
+        Refusal::NumberTaken => ("number_taken", "this phone number is already in use"),
+        Refusal::PrimaryConflict => (
+            "primary_conflict",
+            "another request changed the primary number",
+        ),
+        Refusal::LocationInUse => ("location_in_use", "a number is at this location"),
+        Refusal::AssistantInUse => (
+            "assistant_in_use",
+            "the assistant is bound to a number or is the texting assistant",
+        ),
+        Refusal::ReleaseAssistantBound => (
+            "release_assistant_bound",
+            "an assistant is bound to the number (schedule, off-hours, closure or on_no_answer); unbind it first",
+        ),
+        Refusal::ReleaseLinkedFrom => (
+            "release_linked_from",
+            "another number links to this number; stop that forwarding first",
+        ),
+        Refusal::ReleasePrimary => (
+            "release_primary",
+            "the number is primary and the clinic has other numbers; make another number primary first",
+        ),
+        Refusal::EmailTaken => (
+            "email_taken",
+            "someone with this email already has a sign-in",
+        ),
+    };
+    ApiError::Conflict {
+        code,
+        message: message.to_owned(),
+    }
+}
 
 /// The body of every error answer.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -294,43 +254,30 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound,
-            StoreError::Conflict { constraint } => {
-                match CONFLICT_CODES.iter().find(|(name, ..)| *name == constraint) {
-                    Some((_, 412, ..)) => ApiError::PreconditionFailed,
-                    Some((_, _, code, message)) => ApiError::Conflict {
-                        code,
-                        message: (*message).to_owned(),
-                    },
-                    // A foreign key or unique rule nobody anticipated: still
-                    // the state's refusal, never a 500.
-                    None => ApiError::Conflict {
-                        code: "conflict",
-                        message: format!("conflicts with the current state ({constraint})"),
-                    },
-                }
-            }
-            StoreError::Invalid { constraint } => {
-                let (field, problem) = match constraint.split_once(": ") {
-                    Some((field, problem)) => (field.to_owned(), problem.to_owned()),
-                    None => (
-                        constraint.clone(),
-                        format!("refused by the rule {constraint}"),
-                    ),
-                };
-                ApiError::Invalid(vec![FieldError::new(field, problem)])
-            }
+            StoreError::Refused(r) => refusal(r),
+            // A foreign key or unique rule nobody anticipated: still the
+            // state's refusal, never a 500.
+            StoreError::Conflict { constraint } => ApiError::Conflict {
+                code: "conflict",
+                message: format!("conflicts with the current state ({constraint})"),
+            },
+            StoreError::Invalid(details) => ApiError::Invalid(details),
+            StoreError::Rejected { constraint } => ApiError::Invalid(vec![FieldError::new(
+                constraint.clone(),
+                format!("refused by the rule {constraint}"),
+            )]),
+            // Always about the data a client sent (a NUL in text, a value
+            // out of range).
+            StoreError::Unstorable(_) => ApiError::invalid(
+                "body",
+                "a value cannot be stored (e.g. a NUL character in text)",
+            ),
             StoreError::Unavailable(_) => ApiError::Unavailable,
-            // SQL class 22 (data exception: a NUL in text, a value out of
-            // range) is always about the data a client sent.
-            StoreError::Database(e)
-                if e.code().is_some_and(|code| code.code().starts_with("22")) =>
-            {
-                ApiError::invalid(
-                    "body",
-                    "a value cannot be stored (e.g. a NUL character in text)",
-                )
-            }
-            other => ApiError::Internal(other.to_string()),
+            // Corrupt stored data, a misbehaving database, a failed
+            // migration: ours, logged with what the store says.
+            other @ (StoreError::Corrupt { .. }
+            | StoreError::Database(_)
+            | StoreError::Migration(_)) => ApiError::Internal(other.to_string()),
         }
     }
 }
@@ -355,3 +302,60 @@ impl From<TwilioError> for ApiError {
 
 /// The result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: StoreError) -> (u16, &'static str) {
+        let (status, code) = ApiError::from(e).status_and_code();
+        (status.as_u16(), code)
+    }
+
+    #[test]
+    fn each_store_error_has_its_status_and_code() {
+        assert_eq!(answer(StoreError::NotFound), (404, "not_found"));
+        assert_eq!(
+            answer(StoreError::Refused(Refusal::StaleVersion)),
+            (412, "stale_version")
+        );
+        assert_eq!(
+            answer(StoreError::Refused(Refusal::ReleaseLinkedFrom)),
+            (409, "release_linked_from")
+        );
+        assert_eq!(
+            answer(StoreError::Conflict {
+                constraint: "x".into()
+            }),
+            (409, "conflict")
+        );
+        assert_eq!(
+            answer(StoreError::invalid("ring_groups[0].id", "not a UUID")),
+            (422, "invalid")
+        );
+        assert_eq!(
+            answer(StoreError::Rejected {
+                constraint: "numbers_e164_check".into()
+            }),
+            (422, "invalid")
+        );
+    }
+
+    #[tokio::test]
+    async fn stored_data_that_does_not_parse_is_ours_and_its_row_is_kept_for_the_log() {
+        let error = ApiError::from(StoreError::corrupt("routing of number 7", "bad closure"));
+        assert_eq!(error.status_and_code().0.as_u16(), 500);
+        let ApiError::Internal(cause) = &error else {
+            panic!("{error:?}");
+        };
+        assert!(cause.contains("routing of number 7"), "{cause}");
+        let body = actix_web::body::to_bytes(error.error_response().into_body())
+            .await
+            .expect("a body");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            !body.contains("number 7"),
+            "internals stay in the log: {body}"
+        );
+    }
+}

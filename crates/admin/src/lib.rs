@@ -10,7 +10,7 @@
 //!
 //! Handlers validate with the core (the same rules the routers compile),
 //! write through the store's admin repositories in one transaction with an
-//! audit row, and let the V1 triggers notify the routers on commit.
+//! audit row, and let the V5 triggers notify the routers on commit.
 //! Simulate and coverage compile the clinic from the database with the core
 //! and render with the webhook's public base URL, so a preview is what a
 //! real call gets.

@@ -309,10 +309,10 @@ pub struct AssistantBinding {
 }
 
 /// A closure: a span of local time when the number is closed. Unknown
-/// fields are refused (see [`Closure::deserialize`]), which serde's
-/// `deny_unknown_fields` cannot do beside `flatten`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+/// fields, and fields of another `repeat`, are refused (see
+/// [`Closure::deserialize`]), which serde's `deny_unknown_fields` cannot do
+/// beside `flatten`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Closure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -333,61 +333,6 @@ pub struct Closure {
     pub until: Option<String>,
     #[serde(flatten)]
     pub rule: ClosureRule,
-}
-
-/// The fields every closure may have, beside its `repeat`'s.
-const CLOSURE_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "action",
-    "start_time",
-    "end_time",
-    "from",
-    "until",
-    "repeat",
-];
-
-/// The fields of each kind of `repeat`.
-fn repeat_fields(repeat: Option<&str>) -> &'static [&'static str] {
-    match repeat {
-        Some("none") => &["start", "end"],
-        Some("weekly") => &["days"],
-        Some("monthly") => &["day", "nth", "weekday"],
-        Some("yearly") => &["month", "day", "nth", "weekday", "days"],
-        _ => &[],
-    }
-}
-
-impl Serialize for Closure {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Closure::serialize(self, serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Closure {
-    /// As derived, after refusing a field that is neither a closure's nor
-    /// its `repeat`'s.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let map = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
-        let own = repeat_fields(map.get("repeat").and_then(serde_json::Value::as_str));
-        if let Some(unknown) = map
-            .keys()
-            .find(|k| !CLOSURE_FIELDS.contains(&k.as_str()) && !own.contains(&k.as_str()))
-        {
-            let mut expected: Vec<&'static str> = CLOSURE_FIELDS.to_vec();
-            expected.extend_from_slice(own);
-            return Err(D::Error::custom(format!(
-                "unknown field `{unknown}`, expected one of {}",
-                expected
-                    .iter()
-                    .map(|f| format!("`{f}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        Closure::deserialize(serde_json::Value::Object(map)).map_err(D::Error::custom)
-    }
 }
 
 impl utoipa::PartialSchema for Closure {
@@ -506,6 +451,185 @@ impl ToSchema for Closure {
             (String::from("Weekday"), Weekday::schema()),
         ]);
         Action::schemas(schemas);
+    }
+}
+
+/// The fields every closure may have, beside its `repeat`'s.
+const CLOSURE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "action",
+    "start_time",
+    "end_time",
+    "from",
+    "until",
+    "repeat",
+];
+
+impl<'de> Deserialize<'de> for Closure {
+    /// Reads a closure in one pass. `#[serde(flatten)]` of the tagged rule
+    /// would buffer every closure into serde's `Content` and read it again:
+    /// a large part of a snapshot load's parsing. A field that is neither a
+    /// closure's nor its `repeat`'s is refused.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Repeat {
+            None,
+            Weekly,
+            Monthly,
+            Yearly,
+        }
+
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Flat {
+            #[serde(default)]
+            id: Option<String>,
+            name: String,
+            #[serde(default)]
+            action: Option<Action>,
+            #[serde(default)]
+            start_time: Option<String>,
+            #[serde(default)]
+            end_time: Option<String>,
+            #[serde(default)]
+            from: Option<String>,
+            #[serde(default)]
+            until: Option<String>,
+            repeat: Repeat,
+            #[serde(default)]
+            start: Option<String>,
+            #[serde(default)]
+            end: Option<String>,
+            #[serde(default)]
+            days: Option<Days>,
+            #[serde(default)]
+            day: Option<i64>,
+            #[serde(default)]
+            nth: Option<i64>,
+            #[serde(default)]
+            weekday: Option<Weekday>,
+            #[serde(default)]
+            month: Option<i64>,
+        }
+
+        let flat = Flat::deserialize(deserializer)?;
+        let given = [
+            ("start", flat.start.is_some()),
+            ("end", flat.end.is_some()),
+            ("days", flat.days.is_some()),
+            ("day", flat.day.is_some()),
+            ("nth", flat.nth.is_some()),
+            ("weekday", flat.weekday.is_some()),
+            ("month", flat.month.is_some()),
+        ];
+        let own: &[&str] = match flat.repeat {
+            Repeat::None => &["start", "end"],
+            Repeat::Weekly => &["days"],
+            Repeat::Monthly => &["day", "nth", "weekday"],
+            Repeat::Yearly => &["month", "day", "nth", "weekday", "days"],
+        };
+        if let Some((foreign, _)) = given
+            .iter()
+            .find(|(field, present)| *present && !own.contains(field))
+        {
+            let expected = CLOSURE_FIELDS
+                .iter()
+                .chain(own)
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(D::Error::custom(format!(
+                "unknown field `{foreign}`, expected one of {expected}"
+            )));
+        }
+        let rule = match flat.repeat {
+            Repeat::None => ClosureRule::None {
+                start: flat.start.ok_or_else(|| D::Error::missing_field("start"))?,
+                end: flat.end.ok_or_else(|| D::Error::missing_field("end"))?,
+            },
+            Repeat::Weekly => ClosureRule::Weekly {
+                days: match flat.days {
+                    Some(Days::List(days)) => days,
+                    Some(Days::Count(n)) => {
+                        return Err(D::Error::invalid_type(
+                            serde::de::Unexpected::Signed(n),
+                            &"a list of days",
+                        ));
+                    }
+                    None => return Err(D::Error::missing_field("days")),
+                },
+            },
+            Repeat::Monthly => ClosureRule::Monthly {
+                day: flat.day,
+                nth: flat.nth,
+                weekday: flat.weekday,
+            },
+            Repeat::Yearly => ClosureRule::Yearly {
+                month: flat.month.ok_or_else(|| D::Error::missing_field("month"))?,
+                day: flat.day,
+                nth: flat.nth,
+                weekday: flat.weekday,
+                days: match flat.days {
+                    Some(Days::Count(n)) => Some(n),
+                    Some(Days::List(_)) => {
+                        return Err(D::Error::invalid_type(
+                            serde::de::Unexpected::Seq,
+                            &"a number of days",
+                        ));
+                    }
+                    None => None,
+                },
+            },
+        };
+        Ok(Closure {
+            id: flat.id,
+            name: flat.name,
+            action: flat.action,
+            start_time: flat.start_time,
+            end_time: flat.end_time,
+            from: flat.from,
+            until: flat.until,
+            rule,
+        })
+    }
+}
+
+/// A closure's `days`: weekdays for a weekly closure, a count of days for
+/// a yearly one.
+enum Days {
+    List(Vec<Weekday>),
+    Count(i64),
+}
+
+impl<'de> Deserialize<'de> for Days {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DaysVisitor;
+        impl<'de> serde::de::Visitor<'de> for DaysVisitor {
+            type Value = Days;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of days or a number of days")
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Days, E> {
+                Ok(Days::Count(n))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Days, E> {
+                i64::try_from(n)
+                    .map(Days::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(n), &self))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Days, A::Error> {
+                let mut days = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(7));
+                while let Some(day) = seq.next_element()? {
+                    days.push(day);
+                }
+                Ok(Days::List(days))
+            }
+        }
+        deserializer.deserialize_any(DaysVisitor)
     }
 }
 

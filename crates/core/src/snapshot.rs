@@ -77,7 +77,8 @@ pub struct AssistantConfig {
     pub kind: AssistantKind,
 }
 
-/// One number of a clinic with its routing document.
+/// One number of a clinic with its routing document (whose `timezone` is
+/// the number's own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NumberConfig {
     pub id: String,
@@ -85,9 +86,6 @@ pub struct NumberConfig {
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub is_primary: bool,
-    /// The number's own timezone; else its location's; else the clinic's.
-    #[serde(default)]
-    pub timezone: Option<String>,
     #[serde(default)]
     pub location_id: Option<String>,
     #[serde(default)]
@@ -106,7 +104,8 @@ pub const MAX_LINK_HOPS: usize = 8;
 /// `Arc`: a snapshot derived with [`Snapshot::with_changes`] shares the
 /// blocks of every clinic that did not change and compiles only the others.
 /// Links never leave a clinic, so a block is complete by itself; only the
-/// indexes span clinics, and they are rebuilt from the blocks.
+/// indexes span clinics: patched for the changed clinics' numbers when no
+/// two numbers share a key, else rebuilt from the blocks.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     version: i64,
@@ -115,10 +114,14 @@ pub struct Snapshot {
     /// numbers the other blocks' numbers carry stay right.
     clinics: Vec<Arc<ClinicBlock>>,
     by_e164: HashMap<E164Key, NumberRef, FastHash>,
-    by_id: HashMap<Box<str>, NumberRef, FastHash>,
-    by_clinic_id: HashMap<Box<str>, u32, FastHash>,
+    by_id: HashMap<IdKey, NumberRef, FastHash>,
+    by_clinic_id: HashMap<IdKey, u32, FastHash>,
     number_count: usize,
     warnings: Vec<String>,
+    /// Two numbers (or clinics) met on one key when the indexes were built:
+    /// which one an index holds then depends on every clinic's order, so
+    /// the indexes are rebuilt rather than patched.
+    shared_keys: bool,
 }
 
 /// A clinic compiled with its numbers: shared between snapshots.
@@ -149,6 +152,28 @@ impl E164Key {
         let mut key = [0u8; 16];
         key.get_mut(..bytes.len())?.copy_from_slice(bytes);
         Some(E164Key(key))
+    }
+}
+
+/// An id as the indexes hold it: inline when it fits (a UUID does), so that
+/// building or cloning an index allocates nothing per number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum IdKey {
+    Inline(u8, [u8; 36]),
+    Heap(Box<str>),
+}
+
+impl IdKey {
+    fn new(id: &str) -> IdKey {
+        let bytes = id.as_bytes();
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= 36 => {
+                let mut key = [0u8; 36];
+                key[..bytes.len()].copy_from_slice(bytes);
+                IdKey::Inline(len, key)
+            }
+            _ => IdKey::Heap(Box::from(id)),
+        }
     }
 }
 
@@ -393,24 +418,110 @@ impl Snapshot {
     ) -> Snapshot {
         let mut clinics = self.clinics.clone();
         let mut slots = self.by_clinic_id.clone();
+        // The slots whose block is replaced, and the new blocks' slots.
+        let mut replaced: Vec<u32> = Vec::new();
+        let mut compiled: Vec<u32> = Vec::new();
         for id in removed {
-            if let Some(slot) = slots.remove(*id) {
+            if let Some(slot) = slots.remove(&IdKey::new(id)) {
+                replaced.push(slot);
                 clinics[slot as usize] = Arc::new(ClinicBlock::removed());
             }
         }
         for clinic in changed {
-            let slot = match slots.get(clinic.id.as_str()) {
-                Some(&slot) => slot,
+            let key = IdKey::new(&clinic.id);
+            let slot = match slots.get(&key) {
+                Some(&slot) => {
+                    replaced.push(slot);
+                    slot
+                }
                 None => {
                     let slot = clinics.len() as u32;
-                    slots.insert(Box::from(clinic.id.as_str()), slot);
+                    slots.insert(key, slot);
                     clinics.push(Arc::new(ClinicBlock::removed()));
                     slot
                 }
             };
+            compiled.push(slot);
             clinics[slot as usize] = Arc::new(ClinicBlock::compile(&clinic, slot));
         }
-        Snapshot::index(version, clinics)
+        replaced.sort_unstable();
+        replaced.dedup();
+        compiled.sort_unstable();
+        compiled.dedup();
+        match self.patched(&clinics, &slots, &replaced, &compiled) {
+            Some((by_e164, by_id)) => Snapshot {
+                version,
+                number_count: clinics.iter().map(|c| c.numbers.len()).sum(),
+                warnings: clinics
+                    .iter()
+                    .filter(|block| block.live)
+                    .flat_map(|block| block.warnings.iter().cloned())
+                    .collect(),
+                by_e164,
+                by_id,
+                by_clinic_id: slots,
+                shared_keys: false,
+                clinics,
+            },
+            None => Snapshot::index(version, clinics),
+        }
+    }
+
+    /// This snapshot's number indexes without the numbers of the blocks it
+    /// had at `replaced` and with those of `compiled` (blocks of `clinics`),
+    /// when no two numbers share a key before or after: then they are
+    /// exactly what [`Snapshot::index`] would build, at the cost of the
+    /// changed numbers (and a copy of two tables) instead of every number.
+    #[allow(clippy::type_complexity)]
+    fn patched(
+        &self,
+        clinics: &[Arc<ClinicBlock>],
+        slots: &HashMap<IdKey, u32, FastHash>,
+        replaced: &[u32],
+        compiled: &[u32],
+    ) -> Option<(
+        HashMap<E164Key, NumberRef, FastHash>,
+        HashMap<IdKey, NumberRef, FastHash>,
+    )> {
+        if self.shared_keys || slots.len() != clinics.iter().filter(|b| b.live).count() {
+            return None;
+        }
+        let mut by_e164 = self.by_e164.clone();
+        let mut by_id = self.by_id.clone();
+        for &slot in replaced {
+            let block = self.clinics.get(slot as usize)?;
+            for (index, number) in block.numbers.iter().enumerate() {
+                let at = NumberRef {
+                    clinic: slot,
+                    number: index as u32,
+                };
+                if by_id.remove(&IdKey::new(number.id())) != Some(at) {
+                    return None;
+                }
+                if let Some(key) = E164Key::new(number.e164())
+                    && by_e164.remove(&key) != Some(at)
+                {
+                    return None;
+                }
+            }
+        }
+        for &slot in compiled {
+            for (index, number) in clinics[slot as usize].numbers.iter().enumerate() {
+                let at = NumberRef {
+                    clinic: slot,
+                    number: index as u32,
+                };
+                if by_id.insert(IdKey::new(number.id()), at).is_some() {
+                    return None;
+                }
+                if let Some(key) = E164Key::new(number.e164())
+                    && by_e164.insert(key, at).is_some()
+                {
+                    return None;
+                }
+            }
+        }
+        Some((by_e164, by_id))
     }
 
     /// Indexes compiled blocks, in slot order (a later duplicate wins, as
@@ -424,6 +535,7 @@ impl Snapshot {
             by_clinic_id: HashMap::with_capacity_and_hasher(clinics.len(), FastHash::default()),
             number_count,
             warnings: Vec::new(),
+            shared_keys: false,
             clinics: Vec::new(),
         };
         for (slot, block) in clinics.iter().enumerate() {
@@ -432,9 +544,13 @@ impl Snapshot {
             }
             let entry = &block.entry;
             snapshot.warnings.extend(block.warnings.iter().cloned());
-            snapshot
+            if snapshot
                 .by_clinic_id
-                .insert(Box::from(entry.id()), slot as u32);
+                .insert(IdKey::new(entry.id()), slot as u32)
+                .is_some()
+            {
+                snapshot.shared_keys = true;
+            }
             for (index, number) in block.numbers.iter().enumerate() {
                 let at = NumberRef {
                     clinic: slot as u32,
@@ -448,7 +564,8 @@ impl Snapshot {
     }
 
     fn index_number(&mut self, clinics: &[Arc<ClinicBlock>], entry: &NumberEntry, at: NumberRef) {
-        if self.by_id.insert(Box::from(entry.id()), at).is_some() {
+        if self.by_id.insert(IdKey::new(entry.id()), at).is_some() {
+            self.shared_keys = true;
             self.warnings.push(format!(
                 "number {}: duplicate id, the later one wins",
                 entry.id()
@@ -460,7 +577,9 @@ impl Snapshot {
         };
         // A released number keeps its row but must not shadow a live number
         // that took the same E.164 later.
-        let e164_taken_by_live = self.by_e164.get(&e164_key).is_some_and(|&other| {
+        let taken = self.by_e164.get(&e164_key).copied();
+        self.shared_keys |= taken.is_some();
+        let e164_taken_by_live = taken.is_some_and(|other| {
             clinics[other.clinic as usize].numbers[other.number as usize].lifecycle
                 != Lifecycle::Released
         });
@@ -500,7 +619,9 @@ impl Snapshot {
 
     /// A number by its id.
     pub fn number_by_id(&self, id: &str) -> Option<&NumberEntry> {
-        self.by_id.get(id).map(|&at| self.number_at(at))
+        self.by_id
+            .get(&IdKey::new(id))
+            .map(|&at| self.number_at(at))
     }
 
     /// The clinic a number belongs to.
@@ -510,7 +631,7 @@ impl Snapshot {
 
     /// A clinic by id.
     pub fn clinic_by_id(&self, id: &str) -> Option<&ClinicEntry> {
-        let slot = *self.by_clinic_id.get(id)?;
+        let slot = *self.by_clinic_id.get(&IdKey::new(id))?;
         Some(&self.clinics[slot as usize].entry)
     }
 
@@ -566,6 +687,51 @@ impl Snapshot {
         None
     }
 
+    /// The voice assistants a number names, as the router resolved them:
+    /// those bound to it, then those its actions name (`off_hours` when set,
+    /// each ring group's `on_no_answer`, each closure's action), first
+    /// mention first, each once. One that does not exist or is not a voice
+    /// assistant is left out (a snapshot warning says so).
+    pub fn named_assistants<'a>(&'a self, number: &'a NumberEntry) -> Vec<&'a AssistantEntry> {
+        let clinic = self.clinic_of(number);
+        let explicit_off_hours = number
+            .off_hours_explicit
+            .then_some(&number.off_hours)
+            .into_iter();
+        let actions = explicit_off_hours
+            .chain(
+                number
+                    .ring_groups
+                    .iter()
+                    .filter_map(|g| g.on_no_answer.as_ref()),
+            )
+            .chain(number.closures.iter().filter_map(|c| c.action.as_ref()))
+            .filter_map(|action| match action {
+                CompiledAction::Assistant(index) => Some(*index),
+                _ => None,
+            });
+        let mut indices: Vec<u32> = Vec::new();
+        for index in number.assistants.iter().map(|b| b.assistant).chain(actions) {
+            if !indices.contains(&index) {
+                indices.push(index);
+            }
+        }
+        indices.into_iter().map(|i| clinic.assistant(i)).collect()
+    }
+
+    /// The assistants a number's card shows (`docs/api.md`, "The Phone
+    /// Numbers page"): for a number whose links end at a number with an
+    /// assistant, that number's (a `linked` number's calls go there); else
+    /// its own.
+    pub fn card_assistants<'a>(&'a self, number: &'a NumberEntry) -> Vec<&'a AssistantEntry> {
+        match self.link_end(number) {
+            Some(end) if !std::ptr::eq(end, number) && end.has_assistant => {
+                self.named_assistants(end)
+            }
+            _ => self.named_assistants(number),
+        }
+    }
+
     pub(crate) fn number_at(&self, at: NumberRef) -> &NumberEntry {
         &self.clinics[at.clinic as usize].numbers[at.number as usize]
     }
@@ -596,7 +762,7 @@ impl ClinicBlock {
                 Tz::UTC
             }
         };
-        let location_tz: HashMap<&str, Option<Tz>> = clinic
+        let location_tz: HashMap<&str, Option<Tz>, FastHash> = clinic
             .locations
             .iter()
             .map(|location| (location.id.as_str(), location.timezone.parse::<Tz>().ok()))
@@ -610,7 +776,7 @@ impl ClinicBlock {
                 kind: a.kind.clone(),
             })
             .collect();
-        let assistant_index: HashMap<&str, (u32, AssistantKindTag)> = assistants
+        let assistant_index: HashMap<&str, (u32, AssistantKindTag), FastHash> = assistants
             .iter()
             .enumerate()
             .map(|(i, a)| (&*a.id, (i as u32, a.kind.tag())))
@@ -716,7 +882,7 @@ impl ClinicBlock {
         // Links never leave a clinic: resolve them against its own numbers
         // (the later of two numbers with the same id wins, as in the index).
         if !pending_links.is_empty() {
-            let local: HashMap<&str, u32> = numbers
+            let local: HashMap<&str, u32, FastHash> = numbers
                 .iter()
                 .enumerate()
                 .map(|(i, n)| (n.id(), i as u32))
@@ -758,18 +924,13 @@ impl ClinicBlock {
 
 fn number_tz(
     number: &NumberConfig,
-    location_tz: &HashMap<&str, Option<Tz>>,
+    location_tz: &HashMap<&str, Option<Tz>, FastHash>,
     default_tz: Tz,
     warnings: &mut Vec<String>,
 ) -> Tz {
     // `docs/routing.md`, rule 3 and "The effective timezone": its own
     // timezone, else its location's, else the clinic's.
-    let own = number
-        .routing
-        .timezone
-        .as_deref()
-        .or(number.timezone.as_deref());
-    if let Some(name) = own {
+    if let Some(name) = number.routing.timezone.as_deref() {
         match name.parse::<Tz>() {
             Ok(tz) => return tz,
             Err(_) => warnings.push(format!(
@@ -856,6 +1017,17 @@ impl NumberEntry {
     pub fn timezone(&self) -> Tz {
         self.tz
     }
+    /// Whether an assistant is bound to it or named by one of its actions
+    /// (as its routing document says, resolved or not).
+    pub fn has_assistant(&self) -> bool {
+        self.has_assistant
+    }
+    /// Its ring groups in order: id (when the document gave one) and name.
+    pub fn ring_groups(&self) -> impl Iterator<Item = (Option<&str>, &str)> {
+        self.ring_groups
+            .iter()
+            .map(|g| (g.id.map(|span| self.text(span)), self.text(g.name)))
+    }
     /// Reads one byte of each of the number's blocks at once, before the
     /// code that needs them: the reads do not depend on each other, so the
     /// processor fetches them from memory in parallel instead of one after
@@ -884,6 +1056,17 @@ impl NumberEntry {
         self.members
             .get(start..start + usize::from(group.members_len))
             .unwrap_or_default()
+    }
+}
+
+impl AssistantEntry {
+    /// The assistant's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -976,8 +1159,8 @@ fn compile_week(
 /// Compiles one number's routing document, collecting warnings.
 struct NumberCompiler<'a> {
     number_id: &'a str,
-    assistants: &'a HashMap<&'a str, (u32, AssistantKindTag)>,
-    group_ids: HashMap<&'a str, u16>,
+    assistants: &'a HashMap<&'a str, (u32, AssistantKindTag), FastHash>,
+    group_ids: HashMap<&'a str, u16, FastHash>,
     warnings: &'a mut Vec<String>,
     text: TextArena,
 }

@@ -1,7 +1,7 @@
 //! The derived `status` of a number card (`docs/routing.md`, "Number status").
 //!
-//! Computed from plain facts so that the admin API can derive it from database
-//! rows and the snapshot from its compiled numbers, with the same rules.
+//! Computed from plain facts, which [`crate::Snapshot::status_of`] takes from
+//! a compiled number; the admin's cards are made from the compiled clinic.
 
 use crate::model::{Lifecycle, NumberStatus};
 

@@ -49,14 +49,37 @@ fn number_spec() -> impl Strategy<Value = NumberSpec> {
 
 /// A clinic from specs; `generation` makes its greetings differ between edits.
 fn clinic(id: usize, generation: usize, specs: &[NumberSpec], sid: bool) -> ClinicConfig {
+    clinic_keyed(id, generation, specs, sid, false)
+}
+
+/// Every number's E.164 and id of its own (`n<clinic>-<i>`): what a
+/// database holds, where a change patches the indexes instead of
+/// rebuilding them.
+fn unique_e164(clinic: usize, i: usize) -> String {
+    format!("+1415{clinic:03}{i:04}")
+}
+
+fn clinic_keyed(
+    id: usize,
+    generation: usize,
+    specs: &[NumberSpec],
+    sid: bool,
+    unique: bool,
+) -> ClinicConfig {
     let numbers: Vec<NumberConfig> = specs
         .iter()
         .enumerate()
         .map(|(i, &(e164, lifecycle, tag, link))| {
+            // Number ids repeat across clinics now and then (later wins).
+            let owner = if unique { id } else { id % 3 };
+            let e164 = if unique {
+                unique_e164(id, i)
+            } else {
+                E164S[e164].to_owned()
+            };
             let mut n = number(
-                // Number ids repeat across clinics now and then (later wins).
-                &format!("n{}-{}", id % 3, i),
-                E164S[e164],
+                &format!("n{owner}-{i}"),
+                &e164,
                 routing(tag, &format!("clinic {id} gen {generation} number {i}")),
             );
             n.lifecycle = match lifecycle {
@@ -66,7 +89,7 @@ fn clinic(id: usize, generation: usize, specs: &[NumberSpec], sid: bool) -> Clin
                 _ => Lifecycle::Active,
             };
             n.forwarding = link.map(|target| Forwarding::Number {
-                number_id: format!("n{}-{}", id % 3, target),
+                number_id: format!("n{owner}-{target}"),
             });
             n
         })
@@ -96,6 +119,14 @@ fn edit() -> impl Strategy<Value = Edit> {
 
 /// Everything a caller can observe, equal on both snapshots.
 fn assert_same(incremental: &Snapshot, scratch: &Snapshot) -> Result<(), TestCaseError> {
+    assert_same_on(incremental, scratch, &E164S.map(str::to_owned))
+}
+
+fn assert_same_on(
+    incremental: &Snapshot,
+    scratch: &Snapshot,
+    e164s: &[String],
+) -> Result<(), TestCaseError> {
     prop_assert_eq!(incremental.version(), scratch.version());
     prop_assert_eq!(incremental.number_count(), scratch.number_count());
     prop_assert_eq!(incremental.warnings(), scratch.warnings());
@@ -108,13 +139,15 @@ fn assert_same(incremental: &Snapshot, scratch: &Snapshot) -> Result<(), TestCas
         utc("2026-03-03T23:30:00Z"),
         utc("2026-03-07T12:00:00Z"),
     ] {
-        for to in E164S {
+        for to in e164s {
+            let to = to.as_str();
             let (a, b) = (call_at(incremental, to, at), call_at(scratch, to, at));
             prop_assert_eq!(render(&a, &ctx), render(&b, &ctx));
             prop_assert_eq!(a, b);
         }
     }
-    for to in E164S {
+    for to in e164s {
+        let to = to.as_str();
         prop_assert_eq!(
             resolve_sms(incremental, to, CALLER, Explain::Trace),
             resolve_sms(scratch, to, CALLER, Explain::Trace)
@@ -151,6 +184,66 @@ fn assert_same(incremental: &Snapshot, scratch: &Snapshot) -> Result<(), TestCas
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_snapshot_with_every_key_its_own_patched_clinic_by_clinic_answers_as_one_built_from_scratch(
+        initial in proptest::collection::vec(proptest::collection::vec(number_spec(), 0..5), 0..6),
+        edits in proptest::collection::vec(proptest::collection::vec(edit(), 1..4), 1..4),
+    ) {
+        let mut clinics: Vec<ClinicConfig> = initial
+            .iter()
+            .enumerate()
+            .map(|(id, specs)| clinic_keyed(id, 0, specs, id % 2 == 0, true))
+            .collect();
+        let mut next_id = clinics.len();
+        let mut current = Snapshot::build(SnapshotInput { clinics: clinics.clone() }, 1);
+        for (round, batch) in edits.into_iter().enumerate() {
+            let generation = round + 1;
+            let mut changed: Vec<ClinicConfig> = Vec::new();
+            let mut removed: Vec<String> = Vec::new();
+            for edit in batch {
+                match edit {
+                    Edit::Replace(i, specs) if !clinics.is_empty() => {
+                        let i = i % clinics.len();
+                        let id: usize = clinics[i].id["clinic-".len()..].parse().expect("our id");
+                        clinics[i] = clinic_keyed(id, generation, &specs, generation % 2 == 0, true);
+                        changed.retain(|c| c.id != clinics[i].id);
+                        changed.push(clinics[i].clone());
+                    }
+                    Edit::Remove(i) if !clinics.is_empty() => {
+                        let gone = clinics.remove(i % clinics.len());
+                        changed.retain(|c| c.id != gone.id);
+                        removed.push(gone.id);
+                    }
+                    Edit::Add(specs) => {
+                        let added = clinic_keyed(next_id, generation, &specs, true, true);
+                        next_id += 1;
+                        clinics.push(added.clone());
+                        changed.push(added);
+                    }
+                    _ => {}
+                }
+            }
+            changed.sort_by_key(|c| clinics.iter().position(|k| k.id == c.id));
+            let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
+            let version = 1 + generation as i64;
+            current = current.with_changes(version, changed, &removed);
+            let scratch = Snapshot::build(SnapshotInput { clinics: clinics.clone() }, version);
+            let e164s: Vec<String> = (0..next_id)
+                .flat_map(|c| (0..5).map(move |i| unique_e164(c, i)))
+                .collect();
+            assert_same_on(&current, &scratch, &e164s)?;
+            for c in 0..next_id {
+                for i in 0..5 {
+                    let id = format!("n{c}-{i}");
+                    prop_assert_eq!(
+                        current.number_by_id(&id).map(|n| (n.e164(), n.lifecycle())),
+                        scratch.number_by_id(&id).map(|n| (n.e164(), n.lifecycle()))
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_snapshot_changed_clinic_by_clinic_answers_as_one_built_from_scratch(

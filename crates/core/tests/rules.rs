@@ -829,6 +829,55 @@ fn each_number_shows_the_status_its_lifecycle_forwarding_and_handlers_call_for()
 }
 
 #[test]
+fn a_card_names_the_assistants_a_number_binds_or_names_and_a_linked_one_those_of_its_end() {
+    let ai = number(
+        "ai",
+        "+14155550009",
+        json!({
+            "assistants": [{"assistant_id": "sam", "schedule": [{"days": ["mon"], "start": "08:00", "end": "12:00"}]}],
+            "ring_groups": [{"id": "g1", "name": "Front desk", "strategy": "simultaneous",
+                             "members": [{"target": "+14155550101"}],
+                             "on_no_answer": {"type": "assistant", "assistant_id": "amy"}}],
+            "off_hours": {"type": "assistant", "assistant_id": "sam"},
+            "closures": [{"name": "Sundays", "repeat": "weekly", "days": ["sun"],
+                          "action": {"type": "assistant", "assistant_id": "nobody"}}]
+        }),
+    );
+    let s = snapshot_of(vec![
+        ai,
+        forwarding_number(
+            "to-ai",
+            "+14155550006",
+            Forwarding::Number {
+                number_id: "ai".into(),
+            },
+        ),
+        number(
+            "own",
+            "+14155550007",
+            json!({"assistants": [{"assistant_id": "rex"}]}),
+        ),
+    ]);
+    let names = |id: &str| -> Vec<String> {
+        let n = s.number_by_id(id).expect("number");
+        s.card_assistants(n)
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect()
+    };
+    // First mention first, once each; an assistant that does not exist is
+    // not one (the snapshot warns).
+    assert_eq!(names("ai"), ["Sip Sam", "After Hours Amy"]);
+    assert_eq!(names("to-ai"), ["Sip Sam", "After Hours Amy"], "its end's");
+    assert_eq!(names("own"), ["Redirect Rex"]);
+    let ai = s.number_by_id("ai").expect("number");
+    assert_eq!(
+        ai.ring_groups().collect::<Vec<_>>(),
+        [(Some("g1"), "Front desk")]
+    );
+}
+
+#[test]
 fn a_continuation_for_a_number_that_is_gone_ends_an_answered_call_and_apologises_otherwise() {
     let s = one_number(json!({"ring_groups": [front_desk()]}));
     let first = call(&s, ny(2026, 11, 25, 10, 0));

@@ -60,7 +60,7 @@ const DUE_NOTICES: &str = "
 SELECT c.call_sid, c.clinic_id, c.number_id, c.location_id, c.from_number, c.caller_name,
        c.to_number, c.started_at, c.recording_duration, c.transcript, c.transcript_status,
        k.transcribe_voicemail, k.default_timezone,
-       COALESCE(n.timezone, l.timezone, k.default_timezone), n.friendly_name
+       COALESCE(n.routing->>'timezone', l.timezone, k.default_timezone), n.friendly_name
 FROM voicemail_notices v
 JOIN calls c ON c.call_sid = v.call_sid
 JOIN clinics k ON k.id = c.clinic_id

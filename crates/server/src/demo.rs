@@ -44,7 +44,7 @@ pub async fn load_if_empty(pool: &Pool, pepper: &[u8], data_dir: &Path) -> anyho
     if any {
         return Ok(false);
     }
-    switchboard_store::config::insert_clinic(&tx, &clinic).await?;
+    switchboard_store::snapshot::insert_clinic(&tx, &clinic).await?;
     let (_, key) = create_api_key(&tx, pepper, clinic_id, "Demo admin", Role::Admin).await?;
     let key_path = data_dir.join(DEMO_KEY_FILE);
     write_private(&key_path, &key).with_context(|| format!("writing {}", key_path.display()))?;

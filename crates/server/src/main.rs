@@ -229,7 +229,7 @@ async fn call(settings: Settings, args: CallArgs) -> anyhow::Result<()> {
         let db = Database::open(&settings).await?;
         let loaded = async {
             let mut client = db.pool.get().await?;
-            switchboard_store::config::load_snapshot(&mut client).await
+            switchboard_store::snapshot::load_snapshot(&mut client).await
         }
         .await;
         if adopted {

@@ -53,35 +53,28 @@ pub async fn changes_since(
     client: &mut deadpool_postgres::Client,
     since: &Position,
 ) -> StoreResult<Changes> {
-    let tx = crate::config::consistent_read(client).await?;
-    // The position first: the rows and the version are read in its snapshot.
-    let next = Position(
-        tx.query_one("SELECT pg_snapshot_xmin(pg_current_snapshot())::text", &[])
-            .await?
-            .get(0),
-    );
-    let version = crate::config::current_version(&tx).await?;
-    let gap: bool = tx
-        .query_one(
-            "SELECT pruned_xid >= $1::text::xid8 FROM config_changes_horizon",
-            &[&since.0],
-        )
-        .await?
-        .get(0);
-    if gap {
-        tx.commit().await?;
-        return Ok(Changes::Everything);
-    }
-    let rows = tx
-        .query(
-            "SELECT DISTINCT clinic_id FROM config_changes WHERE xid >= $1::text::xid8",
-            &[&since.0],
+    let tx = crate::snapshot::consistent_read(client).await?;
+    // The position first: the rows and the version are read in its
+    // snapshot. One statement, prepared: it runs after every change.
+    let statement = tx
+        .prepare_cached(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, \
+             (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM config_version), \
+             (SELECT pruned_xid >= $1::text::xid8 FROM config_changes_horizon), \
+             ARRAY(SELECT DISTINCT clinic_id FROM config_changes WHERE xid >= $1::text::xid8)",
         )
         .await?;
+    let row = tx.query_one(&statement, &[&since.0]).await?;
     tx.commit().await?;
+    let next = Position(row.try_get(0)?);
+    let version: i64 = row.try_get(1)?;
+    if row.try_get::<_, bool>(2)? {
+        return Ok(Changes::Everything);
+    }
+    let rows: Vec<Option<Uuid>> = row.try_get(3)?;
     let mut clinic_ids = Vec::with_capacity(rows.len());
     for row in rows {
-        match row.get::<_, Option<Uuid>>(0) {
+        match row {
             Some(id) => clinic_ids.push(id),
             None => return Ok(Changes::Everything),
         }

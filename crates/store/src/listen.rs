@@ -1,11 +1,12 @@
 //! The routers' follower: keeps a snapshot current with the database.
 //!
 //! Every committed configuration write sends `NOTIFY switchboard_config`
-//! (V1's statement triggers) and records the clinics it touched (V2's
+//! (V5's row triggers) and records the clinics it touched (V2's
 //! `config_changes`, see [`crate::changes`]). The follower holds one
 //! connection of its own that `LISTEN`s, and on each notification reads the
-//! clinics changed since its last position and reloads only those, each
-//! with [`load_clinic_input`] (a clinic deleted is reported as removed).
+//! clinics changed since its last position and reloads only those, all in
+//! one read ([`load_clinics_input`]; a clinic deleted is reported as
+//! removed).
 //! Notifications that pile up during a reload are coalesced into one.
 //!
 //! The first load of every (re)connection is a full one, streamed clinic by
@@ -30,14 +31,15 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{AsyncMessage, NoTls};
+use uuid::Uuid;
 
 use switchboard_core::snapshot::ClinicConfig;
 
 use crate::changes::{Changes, Position, changes_since, position_now, prune};
-use crate::config::{SnapshotHeader, SnapshotSink, load_clinic_input, stream_snapshot};
 use crate::error::{StoreError, StoreResult};
+use crate::snapshot::{SnapshotHeader, SnapshotSink, load_clinics_input, stream_snapshot};
 
-/// The channel V1's triggers notify.
+/// The channel V5's triggers notify.
 pub const CONFIG_CHANNEL: &str = "switchboard_config";
 
 /// How the follower paces itself.
@@ -279,21 +281,15 @@ impl FollowerTask {
                 return self.reload().await;
             }
         };
-        let mut changes = ClinicChanges {
+        // Every changed clinic in one transaction and a few statements,
+        // however many there are (a burst of saves to many clinics); a
+        // change committed meanwhile is read again from `next`.
+        let (changed, missing, _) = load_clinics_input(&mut client, &clinic_ids).await?;
+        let changes = ClinicChanges {
             version,
-            changed: Vec::with_capacity(clinic_ids.len()),
-            removed: Vec::new(),
+            changed,
+            removed: missing.iter().map(Uuid::to_string).collect(),
         };
-        // One transaction per clinic: a clinic is whole and consistent by
-        // itself (links never leave it); one changed at the same time as
-        // another is read again from `next` if we missed it.
-        for id in clinic_ids {
-            match load_clinic_input(&mut client, id).await {
-                Ok((input, _)) => changes.changed.extend(input.clinics),
-                Err(StoreError::NotFound) => changes.removed.push(id.to_string()),
-                Err(e) => return Err(e),
-            }
-        }
         drop(client);
         let on_change = self.on_change.clone();
         tokio::task::spawn_blocking(move || on_change(changes))

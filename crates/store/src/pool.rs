@@ -51,6 +51,16 @@ pub fn connect_pool(cfg: &DbConfig) -> StoreResult<Pool> {
 /// processes at once: refinery takes the migrations in one transaction
 /// guarded by an advisory lock of ours.
 pub async fn migrate(pool: &Pool) -> StoreResult<usize> {
+    run_migrations(pool, refinery::Target::Latest).await
+}
+
+/// Applies the pending migrations up to `version` included: for tests of a
+/// migration on a database filled through the schema before it.
+pub async fn migrate_to(pool: &Pool, version: i32) -> StoreResult<usize> {
+    run_migrations(pool, refinery::Target::Version(version)).await
+}
+
+async fn run_migrations(pool: &Pool, target: refinery::Target) -> StoreResult<usize> {
     let mut client = pool.get().await?;
     // Two processes starting at once must not race on the history table.
     client
@@ -58,6 +68,7 @@ pub async fn migrate(pool: &Pool) -> StoreResult<usize> {
         .await?;
     let report = embedded_migrations::migrations::runner()
         .set_grouped(true)
+        .set_target(target)
         .run_async(&mut **client)
         .await;
     client

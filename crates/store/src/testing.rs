@@ -262,6 +262,30 @@ impl TestDb {
         TestDb { name, url, pool }
     }
 
+    /// An empty database, no migration applied: for tests of a migration
+    /// on data written through the schema before it.
+    pub async fn unmigrated() -> TestDb {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        // Also drops what dead test processes left behind.
+        prepare_template().await;
+        let name = format!(
+            "{TEST_DB_PREFIX}{}_bare{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        admin_client()
+            .await
+            .execute(
+                &format!("CREATE DATABASE {} TEMPLATE template0", quote_ident(&name)),
+                &[],
+            )
+            .await
+            .expect("create an empty test database");
+        let url = format!("{} dbname={name}", cluster().base);
+        let pool = test_pool(&name, 8);
+        TestDb { name, url, pool }
+    }
+
     /// The connection string of the cluster's maintenance database.
     pub fn cluster_url() -> String {
         format!("{} dbname=postgres", cluster().base)

@@ -1,11 +1,12 @@
-//! V2's change log: every configuration table records the clinics a write
-//! touched, read back by position (crates/store/src/changes.rs).
+//! V2's change log, written by V5's row triggers: every configuration table
+//! records the clinics a write touched, read back by position
+//! (crates/store/src/changes.rs).
 
 use std::time::Duration;
 
 use switchboard_core::snapshot::ClinicConfig;
 use switchboard_store::changes::{Changes, Position, changes_since, position_now, prune};
-use switchboard_store::config::insert_clinic;
+use switchboard_store::snapshot::insert_clinic;
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
 
@@ -98,10 +99,9 @@ async fn every_configuration_table_records_the_clinic_a_write_touched() {
         "UPDATE locations SET name = name || '!' WHERE clinic_id = $1",
         "UPDATE assistants SET name = name || '!' WHERE clinic_id = $1",
         "UPDATE numbers SET friendly_name = 'x' WHERE clinic_id = $1",
-        "UPDATE number_assistants SET schedule = schedule WHERE clinic_id = $1",
-        "UPDATE ring_groups SET name = name || '!' WHERE clinic_id = $1",
-        "UPDATE closures SET name = name || '!' WHERE clinic_id = $1",
-        "DELETE FROM closures WHERE clinic_id = $1",
+        "UPDATE numbers SET routing = '{}' WHERE clinic_id = $1",
+        "DELETE FROM numbers WHERE clinic_id = $1 AND NOT is_primary AND forward_to_number_id IS NULL \
+         AND id NOT IN (SELECT forward_to_number_id FROM numbers WHERE forward_to_number_id IS NOT NULL)",
     ] {
         let since = position_now(&db.pool.get().await.expect("connection"))
             .await
@@ -114,7 +114,7 @@ async fn every_configuration_table_records_the_clinic_a_write_touched() {
             &db,
             &[
                 "UPDATE clinics SET name = name || '?' WHERE id = $1",
-                "UPDATE ring_groups SET name = name || '?' WHERE clinic_id = $1",
+                "UPDATE numbers SET friendly_name = '?' WHERE clinic_id = $1",
             ],
             &b,
             &position,
@@ -122,19 +122,9 @@ async fn every_configuration_table_records_the_clinic_a_write_touched() {
         .await,
         vec![b]
     );
-    // A deleted clinic is recorded. Its numbers go first: V1's cascade from
-    // clinics trips over ring_groups' foreign key to assistants otherwise.
+    // A deleted clinic is recorded, its routings naming its assistants.
     assert_eq!(
-        recorded(
-            &db,
-            &[
-                "DELETE FROM numbers WHERE clinic_id = $1",
-                "DELETE FROM clinics WHERE id = $1",
-            ],
-            &b,
-            &position,
-        )
-        .await,
+        recorded(&db, &["DELETE FROM clinics WHERE id = $1"], &b, &position).await,
         vec![b]
     );
 }
@@ -188,7 +178,7 @@ async fn a_truncation_asks_for_everything() {
     let (db, _, _, position) = setup().await;
     let mut client = db.pool.get().await.expect("connection");
     client
-        .execute("TRUNCATE closures", &[])
+        .execute("TRUNCATE numbers CASCADE", &[])
         .await
         .expect("truncate");
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The schema's rules hold in the database itself, for any writer.
 
 use switchboard_store::StoreError;
+use switchboard_store::error::Refusal;
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
 
@@ -56,17 +57,47 @@ async fn migrations_create_every_table() {
         "call_events",
         "calls",
         "clinics",
-        "closures",
         "locations",
-        "number_assistants",
         "numbers",
-        "ring_groups",
+        "routing_assistants",
     ] {
         assert!(
             tables.contains(&t.to_string()),
             "missing table {t}: {tables:?}"
         );
     }
+    // V5: a routing is one document, not rows.
+    for t in ["number_assistants", "ring_groups", "closures"] {
+        assert!(!tables.contains(&t.to_string()), "{t} is still there");
+    }
+}
+
+#[tokio::test]
+async fn each_configuration_table_has_one_trigger_for_its_rows() {
+    let db = TestDb::new().await;
+    let c = db.pool.get().await.expect("connection");
+    let rows = c
+        .query(
+            "SELECT c.relname::text, \
+                    count(*) FILTER (WHERE t.tgtype & 1 = 1), \
+                    count(*) FILTER (WHERE t.tgtype & 1 = 0) \
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             WHERE NOT t.tgisinternal GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("triggers");
+    let triggers: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    // One row trigger (insert, update, delete); TRUNCATE, which has no rows,
+    // a statement trigger of its own.
+    let expected: Vec<(String, i64, i64)> = ["assistants", "clinics", "locations", "numbers"]
+        .iter()
+        .map(|t| (t.to_string(), 1, 1))
+        .collect();
+    assert_eq!(triggers, expected);
 }
 
 #[tokio::test]
@@ -84,7 +115,7 @@ async fn a_live_e164_cannot_be_held_twice_but_a_released_one_can_be_bought_again
     let first = number(&db, a, "+14155550123").await.expect("first number");
     let dup = number(&db, b, "+14155550123").await;
     assert!(
-        matches!(&dup, Err(StoreError::Conflict { constraint }) if constraint == "numbers_e164_live"),
+        matches!(&dup, Err(StoreError::Refused(Refusal::NumberTaken))),
         "{dup:?}"
     );
     let c = db.pool.get().await.expect("connection");
@@ -115,7 +146,7 @@ async fn a_clinic_has_at_most_one_primary_number() {
         .expect_err("second primary refused")
         .into();
     assert!(
-        matches!(&err, StoreError::Conflict { constraint } if constraint == "numbers_one_primary"),
+        matches!(err, StoreError::Refused(Refusal::PrimaryConflict)),
         "{err:?}"
     );
 }
@@ -127,39 +158,80 @@ async fn an_assistant_in_use_cannot_be_deleted() {
     let n = number(&db, a, "+14155550003").await.expect("number");
     let ai = voice_assistant(&db, a).await;
     let c = db.pool.get().await.expect("connection");
-    c.execute(
-        "INSERT INTO number_assistants (number_id, clinic_id, assistant_id, position) VALUES ($1, $2, $3, 0)",
-        &[&n, &a, &ai],
-    )
-    .await
-    .expect("bind");
-    let err: StoreError = c
-        .execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+    // Bound, then only named by a closure's action: written as psql would.
+    for routing in [
+        "json_build_object('assistants', json_build_array(json_build_object('assistant_id', $2::uuid)))",
+        "json_build_object('closures', json_build_array(json_build_object('name', 'Holiday', \
+         'repeat', 'weekly', 'days', json_build_array('sun'), \
+         'action', json_build_object('type', 'assistant', 'assistant_id', $2::uuid))))",
+    ] {
+        c.execute(
+            &format!("UPDATE numbers SET routing = {routing} WHERE id = $1"),
+            &[&n, &ai],
+        )
         .await
-        .expect_err("delete refused")
-        .into();
-    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        .expect("name the assistant");
+        let err: StoreError = c
+            .execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+            .await
+            .expect_err("delete refused")
+            .into();
+        assert!(
+            matches!(err, StoreError::Refused(Refusal::AssistantInUse)),
+            "{err:?}"
+        );
+    }
+    c.execute("UPDATE numbers SET routing = '{}' WHERE id = $1", &[&n])
+        .await
+        .expect("unname");
+    c.execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+        .await
+        .expect("no longer in use");
+}
 
-    // Also when it is only named by a closure's or ring group's action.
+#[tokio::test]
+async fn a_linked_number_cannot_be_released_nor_a_released_one_linked() {
+    let db = TestDb::new().await;
+    let a = clinic(&db, "A").await;
+    let target = number(&db, a, "+14155550006").await.expect("target");
+    let linker = number(&db, a, "+14155550007").await.expect("linker");
+    let c = db.pool.get().await.expect("connection");
     c.execute(
-        "DELETE FROM number_assistants WHERE assistant_id = $1",
-        &[&ai],
+        "UPDATE numbers SET forward_to_number_id = $2 WHERE id = $1",
+        &[&linker, &target],
     )
     .await
-    .expect("unbind");
-    c.execute(
-        "INSERT INTO closures (number_id, clinic_id, position, name, repeat, rule, action, action_assistant_id) \
-         VALUES ($1, $2, 0, 'Holiday', 'weekly', '{\"days\":[\"sun\"]}', '{}', $3)",
-        &[&n, &a, &ai],
-    )
-    .await
-    .expect("closure");
+    .expect("link");
+    let release = "UPDATE numbers SET lifecycle = 'released', released_at = now() WHERE id = $1";
     let err: StoreError = c
-        .execute("DELETE FROM assistants WHERE id = $1", &[&ai])
+        .execute(release, &[&target])
         .await
-        .expect_err("delete refused")
+        .expect_err("release refused")
         .into();
-    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Refused(Refusal::ReleaseLinkedFrom)),
+        "{err:?}"
+    );
+    // A released linker holds nothing: released, the target may go too.
+    c.execute(release, &[&linker])
+        .await
+        .expect("linker released");
+    c.execute(release, &[&target])
+        .await
+        .expect("target released");
+    let other = number(&db, a, "+14155550008").await.expect("other");
+    let err: StoreError = c
+        .execute(
+            "UPDATE numbers SET forward_to_number_id = $2 WHERE id = $1",
+            &[&other, &target],
+        )
+        .await
+        .expect_err("a link to a released number")
+        .into();
+    assert!(
+        matches!(err, StoreError::Refused(Refusal::ReleaseLinkedFrom)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -188,7 +260,7 @@ async fn a_number_links_only_within_its_clinic_and_never_to_itself() {
         .expect_err("self link refused")
         .into();
     assert!(
-        matches!(&own, StoreError::Invalid { constraint } if constraint == "numbers_no_self_link"),
+        matches!(&own, StoreError::Rejected { constraint } if constraint == "numbers_no_self_link"),
         "{own:?}"
     );
 }
@@ -198,7 +270,10 @@ async fn a_bad_e164_is_invalid_not_a_server_error() {
     let db = TestDb::new().await;
     let a = clinic(&db, "A").await;
     let err = number(&db, a, "555-0123").await.expect_err("refused");
-    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Rejected { constraint } if constraint == "numbers_e164_check"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

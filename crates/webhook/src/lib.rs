@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service as _};
 use actix_web::{App, HttpServer, web};
-use switchboard_store::config::{SnapshotHeader, SnapshotSink};
 use switchboard_store::events::{EventSink, EventWriter, EventWriterOptions};
 use switchboard_store::listen::{Follower, FollowerOptions};
+use switchboard_store::snapshot::{SnapshotHeader, SnapshotSink};
 use switchboard_store::{PgConfig, Pool};
 
 pub use error::WebhookError;

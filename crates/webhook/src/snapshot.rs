@@ -26,8 +26,7 @@
 //! The copy is JSON lines: a header line (format, configuration version,
 //! counts) then one clinic per line. A file that does not read whole (an
 //! unknown format, a bad line, fewer clinics than its header promises) is
-//! refused as a whole, logged, and ignored. The single-document
-//! `snapshot.json` of earlier versions is not read.
+//! refused as a whole, logged, and ignored.
 
 use std::collections::HashMap;
 use std::fs;
@@ -46,9 +45,6 @@ use switchboard_store::listen::ClinicChanges;
 
 /// File name of the persisted snapshot inside the data folder.
 pub const SNAPSHOT_FILE: &str = "snapshot.jsonl";
-/// The single-document copy of earlier versions: never read, removed once
-/// a new copy is written.
-const LEGACY_FILE: &str = "snapshot.json";
 /// The header's `format`, and the version of the layout it names.
 const FORMAT: &str = "switchboard-snapshot-jsonl";
 const FORMAT_VERSION: u32 = 1;
@@ -374,9 +370,6 @@ impl SnapshotCell {
                         path = %path.display(),
                         "routing snapshot persisted"
                     );
-                    if let Some(legacy) = path.parent().map(|dir| dir.join(LEGACY_FILE)) {
-                        let _ = fs::remove_file(legacy);
-                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, path = %path.display(), "cannot persist the snapshot");
@@ -406,17 +399,7 @@ impl SnapshotCell {
         let started = Instant::now();
         let file = match fs::File::open(path) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(legacy) = path.parent().map(|dir| dir.join(LEGACY_FILE))
-                    && legacy.exists()
-                {
-                    tracing::warn!(
-                        path = %legacy.display(),
-                        "a persisted snapshot of an older format is ignored; waiting for the database"
-                    );
-                }
-                return None;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
                 tracing::error!(error = %e, path = %path.display(), "cannot read the persisted snapshot");
                 return None;
@@ -876,24 +859,6 @@ mod tests {
         let cell = SnapshotCell::new(Some(&dir));
         assert_eq!(cell.load_persisted(), None);
         assert!(cell.current().is_none());
-    }
-
-    #[test]
-    fn a_copy_of_the_older_single_document_format_is_ignored() {
-        let dir = temp_dir("legacy");
-        let old = serde_json::json!({
-            "version": 3, "saved_at": Utc::now(), "input": two_clinics()
-        });
-        write_file(&dir, LEGACY_FILE, &old.to_string());
-        write_file(&dir, SNAPSHOT_FILE, &old.to_string());
-        let cell = SnapshotCell::new(Some(&dir));
-        assert_eq!(cell.load_persisted(), None);
-        assert!(cell.current().is_none());
-        // The next good install replaces both.
-        cell.install(two_clinics(), 4);
-        assert!(!dir.join(LEGACY_FILE).exists());
-        assert_eq!(SnapshotCell::new(Some(&dir)).load_persisted(), Some(4));
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -76,12 +76,10 @@ fn targets(numbers: usize, admins: usize) -> anyhow::Result<Vec<Target>> {
                 .numbers
                 .iter()
                 .find(|n| n.lifecycle == Lifecycle::Active && !n.routing.closures.is_empty())?;
-            let mut routing = number.routing.clone();
-            routing.timezone = routing.timezone.or_else(|| number.timezone.clone());
             Some(Target {
                 clinic_id: clinic.id.clone(),
                 number_id: number.id.clone(),
-                routing,
+                routing: number.routing.clone(),
             })
         })
         .take(admins)

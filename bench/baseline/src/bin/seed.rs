@@ -70,7 +70,7 @@ async fn seed(cli: Cli) -> anyhow::Result<()> {
     let tx_ref = &tx;
     futures_util::stream::iter(&clinics)
         .map(|clinic| async move {
-            switchboard_store::config::insert_clinic(tx_ref, clinic)
+            switchboard_store::snapshot::insert_clinic(tx_ref, clinic)
                 .await
                 .with_context(|| format!("inserting {}", clinic.name))
         })

@@ -14,7 +14,7 @@ use switchboard_core::validate::{
 use switchboard_store::admin::assistants::{self as repo, AssistantRow};
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::{lock_clinic, numbers};
-use switchboard_store::config::load_routing;
+use switchboard_store::routing::load_routing;
 use utoipa::ToSchema;
 use uuid::Uuid;
 

@@ -1,7 +1,8 @@
 //! Operations on numbers, once for every face (the JSON API and the
 //! console): each takes an [`Access`] of the role it needs, validates, writes
 //! in one transaction with its audit row, and answers the number's detail.
-//! The cards of the Phone Numbers page are derived here too.
+//! The cards of the Phone Numbers page are made here from the core's
+//! compiled clinic.
 
 use std::collections::HashMap;
 
@@ -10,21 +11,22 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::error::ForwardingError;
 use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
 use switchboard_core::schema::Timezone;
-use switchboard_core::snapshot::MAX_LINK_HOPS;
-use switchboard_core::status::{ForwardingFacts, StatusFacts, number_status};
+use switchboard_core::snapshot::{
+    AssistantEntry, ClinicConfig, NumberEntry, Snapshot, SnapshotBuilder,
+};
 use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
 use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
-use switchboard_store::admin::{assistants, clinics, locations, lock_clinic};
-use switchboard_store::config::{load_routing, load_routings};
+use switchboard_store::admin::{assistants, locations, lock_clinic};
+use switchboard_store::error::Refusal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::record;
 use crate::AdminState;
 use crate::auth::{Access, Admin, Editor, Viewer};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, refusal};
 use crate::validation::Problems;
 
 /// A number for people, in its own country's national format:
@@ -89,7 +91,8 @@ pub struct NumberCardOut {
     pub ring_groups: Vec<NamedRefOut>,
     pub forwarding: Option<ForwardingOut>,
     pub location_id: Option<Uuid>,
-    /// The effective timezone: the number's own, else its location's, else the clinic's.
+    /// The effective timezone, as the router uses it: the number's own, else
+    /// its location's, else the clinic's.
     pub timezone: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -112,151 +115,129 @@ pub struct NumberDetailOut {
     pub version: i64,
 }
 
-/// Everything the cards of a clinic are derived from, read once.
+/// Everything the cards of a clinic are made of, read once: the numbers'
+/// rows, and the clinic compiled by the core as the routers compile it,
+/// released numbers included. Status, the assistants shown (a linked
+/// number's are those of its link's end) and the effective timezone are
+/// the core's answers, never derived here.
 pub struct ClinicView {
-    pub default_timezone: String,
     pub texting_assistant: Option<NamedRefOut>,
     pub numbers: Vec<NumberRow>,
-    pub routings: HashMap<Uuid, RoutingDoc>,
-    assistant_names: HashMap<String, String>,
-    location_timezones: HashMap<Uuid, String>,
+    routings: HashMap<Uuid, RoutingDoc>,
+    compiled: Snapshot,
 }
 
 impl ClinicView {
     pub async fn load(client: &impl GenericClient, clinic_id: Uuid) -> ApiResult<ClinicView> {
-        let clinic = clinics::get(client, clinic_id).await?;
-        let assistants = assistants::list(client, clinic_id).await?;
-        let numbers = repo::list(client, clinic_id, true).await?;
-        let ids: Vec<Uuid> = numbers.iter().map(|n| n.id).collect();
-        let routings = load_routings(client, &ids).await?;
-        let location_timezones = locations::list(client, clinic_id)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l.timezone))
-            .collect();
-        let assistant_names: HashMap<String, String> = assistants
-            .iter()
-            .map(|a| (a.id.to_string(), a.name.clone()))
-            .collect();
-        let texting_assistant = clinic.texting_assistant_id.and_then(|id| {
-            let id = id.to_string();
-            assistant_names.get(&id).map(|name| NamedRefOut {
-                id: id.clone(),
-                name: name.clone(),
-            })
+        Ok(Self::of(repo::clinic_with_rows(client, clinic_id).await?))
+    }
+
+    /// Enough of the clinic for one number's card: the documents of that
+    /// number and of the numbers its links lead to (every save answers
+    /// with it).
+    pub async fn load_for(
+        client: &impl GenericClient,
+        clinic_id: Uuid,
+        number_id: Uuid,
+    ) -> ApiResult<ClinicView> {
+        Ok(Self::of(
+            repo::clinic_with_rows_for(client, clinic_id, number_id).await?,
+        ))
+    }
+
+    fn of((clinic, numbers): (ClinicConfig, Vec<NumberRow>)) -> ClinicView {
+        let texting_assistant = clinic.texting_assistant_id.as_ref().and_then(|id| {
+            clinic
+                .assistants
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| NamedRefOut {
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                })
         });
-        Ok(ClinicView {
-            default_timezone: clinic.default_timezone,
+        let mut builder = SnapshotBuilder::new(0);
+        builder.add_clinic(&clinic);
+        let compiled = builder.finish();
+        let routings = clinic
+            .numbers
+            .into_iter()
+            .filter_map(|n| Some((Uuid::parse_str(&n.id).ok()?, n.routing)))
+            .collect();
+        ClinicView {
             texting_assistant,
             numbers,
             routings,
-            assistant_names,
-            location_timezones,
-        })
+            compiled,
+        }
     }
 
     fn number(&self, id: &str) -> Option<&NumberRow> {
         self.numbers.iter().find(|n| n.id.to_string() == id)
     }
 
-    /// The number at the end of a chain of links (itself when it does not link).
-    fn link_end<'a>(&'a self, number: &'a NumberRow) -> Option<&'a NumberRow> {
-        let mut current = number;
-        for _ in 0..=MAX_LINK_HOPS {
-            match &current.forwarding {
-                Some(Forwarding::Number { number_id }) => current = self.number(number_id)?,
-                _ => return Some(current),
-            }
-        }
-        None
+    /// The number as the core compiled it (every row compiles: the schema
+    /// keeps out the E.164s the router would skip).
+    fn compiled(&self, number: &NumberRow) -> ApiResult<&NumberEntry> {
+        self.compiled
+            .number_by_id(&number.id.to_string())
+            .ok_or_else(|| ApiError::Internal(format!("number {} did not compile", number.id)))
     }
 
     fn routing(&self, number: &NumberRow) -> RoutingDoc {
         self.routings.get(&number.id).cloned().unwrap_or_default()
     }
 
-    fn assistants_of(&self, doc: &RoutingDoc) -> Vec<NamedRefOut> {
-        doc.assistant_ids()
+    fn named(assistants: Vec<&AssistantEntry>) -> Vec<NamedRefOut> {
+        assistants
             .into_iter()
-            .map(|id| NamedRefOut {
-                id: id.to_owned(),
-                name: self.assistant_names.get(id).cloned().unwrap_or_default(),
+            .map(|a| NamedRefOut {
+                id: a.id().to_owned(),
+                name: a.name().to_owned(),
             })
             .collect()
     }
 
-    /// The card of one number, status derived by the core's rules.
-    pub fn card(&self, number: &NumberRow) -> NumberCardOut {
-        let doc = self.routing(number);
-        let (forwarding_facts, forwarding, assistants) = match &number.forwarding {
-            None => (ForwardingFacts::None, None, self.assistants_of(&doc)),
-            Some(Forwarding::External { to }) => (
-                ForwardingFacts::External,
-                Some(ForwardingOut::External { to: to.clone() }),
-                self.assistants_of(&doc),
-            ),
-            Some(Forwarding::Number { number_id }) => {
-                let end_doc = self
-                    .link_end(number)
-                    .map(|end| self.routing(end))
-                    .unwrap_or_default();
-                let target_has_assistant = end_doc.has_assistant();
-                (
-                    ForwardingFacts::Linked {
-                        target_has_assistant,
-                    },
-                    Some(ForwardingOut::Number {
-                        number_id: number_id.clone(),
-                        e164: self
-                            .number(number_id)
-                            .map(|n| n.e164.clone())
-                            .unwrap_or_default(),
-                    }),
-                    if target_has_assistant {
-                        self.assistants_of(&end_doc)
-                    } else {
-                        self.assistants_of(&doc)
-                    },
-                )
-            }
-        };
-        let status = number_status(&StatusFacts {
-            lifecycle: number.lifecycle,
-            forwarding: forwarding_facts,
-            has_assistant: doc.has_assistant(),
-            has_ring_group: !doc.ring_groups.is_empty(),
+    /// The assistants the number itself binds or names.
+    fn assistants_of(&self, number: &NumberRow) -> ApiResult<Vec<NamedRefOut>> {
+        let entry = self.compiled(number)?;
+        Ok(Self::named(self.compiled.named_assistants(entry)))
+    }
+
+    /// The card of one number.
+    pub fn card(&self, number: &NumberRow) -> ApiResult<NumberCardOut> {
+        let entry = self.compiled(number)?;
+        let forwarding = number.forwarding.as_ref().map(|f| match f {
+            Forwarding::External { to } => ForwardingOut::External { to: to.clone() },
+            Forwarding::Number { number_id } => ForwardingOut::Number {
+                number_id: number_id.clone(),
+                e164: self
+                    .number(number_id)
+                    .map(|n| n.e164.clone())
+                    .unwrap_or_default(),
+            },
         });
-        let timezone = number
-            .timezone
-            .clone()
-            .or_else(|| {
-                number
-                    .location_id
-                    .and_then(|l| self.location_timezones.get(&l).cloned())
-            })
-            .unwrap_or_else(|| self.default_timezone.clone());
-        NumberCardOut {
+        Ok(NumberCardOut {
             id: number.id,
             display: display(&number.e164),
             e164: number.e164.clone(),
             friendly_name: number.friendly_name.clone(),
             primary: number.is_primary,
-            status,
+            status: self.compiled.status_of(entry),
             lifecycle: number.lifecycle,
-            assistants,
-            ring_groups: doc
-                .ring_groups
-                .iter()
-                .map(|g| NamedRefOut {
-                    id: g.id.clone().unwrap_or_default(),
-                    name: g.name.clone(),
+            assistants: Self::named(self.compiled.card_assistants(entry)),
+            ring_groups: entry
+                .ring_groups()
+                .map(|(id, name)| NamedRefOut {
+                    id: id.unwrap_or_default().to_owned(),
+                    name: name.to_owned(),
                 })
                 .collect(),
             forwarding,
             location_id: number.location_id,
-            timezone,
+            timezone: entry.timezone().name().to_owned(),
             created_at: number.created_at,
-        }
+        })
     }
 }
 
@@ -291,13 +272,16 @@ pub async fn page(
 ) -> ApiResult<NumbersPageOut> {
     let client = state.pool.get().await?;
     let view = ClinicView::load(&client, access.clinic_id).await?;
-    let numbers = view
-        .numbers
-        .iter()
-        .filter(|n| include_released || n.lifecycle != Lifecycle::Released)
-        .map(|n| view.card(n))
-        .filter(|card| matches(card, q))
-        .collect();
+    let mut numbers = Vec::with_capacity(view.numbers.len());
+    for number in &view.numbers {
+        if !include_released && number.lifecycle == Lifecycle::Released {
+            continue;
+        }
+        let card = view.card(number)?;
+        if matches(&card, q) {
+            numbers.push(card);
+        }
+    }
     Ok(NumbersPageOut {
         texting_assistant: view.texting_assistant.clone(),
         numbers,
@@ -310,14 +294,14 @@ pub async fn load_detail(
     clinic_id: Uuid,
     id: Uuid,
 ) -> ApiResult<NumberDetailOut> {
-    let view = ClinicView::load(client, clinic_id).await?;
+    let view = ClinicView::load_for(client, clinic_id, id).await?;
     let number = view
         .numbers
         .iter()
         .find(|n| n.id == id)
         .ok_or(ApiError::NotFound)?;
     Ok(NumberDetailOut {
-        card: view.card(number),
+        card: view.card(number)?,
         routing: view.routing(number),
         version: number.version,
     })
@@ -380,10 +364,7 @@ pub async fn check_location(
 
 fn refuse_released(number: &NumberRow) -> ApiResult<()> {
     if number.lifecycle == Lifecycle::Released {
-        return Err(StoreError::Conflict {
-            constraint: "number_released".into(),
-        }
-        .into());
+        return Err(refusal(Refusal::NumberReleased));
     }
     Ok(())
 }
@@ -445,11 +426,20 @@ pub async fn save_routing(
 ) -> ApiResult<NumberDetailOut> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    // Not ours, or gone: 404 before anything else is said about the body.
-    repo::get(&tx, access.clinic_id, id).await?;
-    let ctx = clinic_context(&tx, access.clinic_id).await?;
+    // The number locked with its document, and what validation needs, in
+    // one round trip. Not ours, or gone: 404 before anything is said about
+    // the body.
+    let (locked, ctx) = tokio::try_join!(
+        async {
+            repo::lock_routing(&tx, access.clinic_id, id)
+                .await
+                .map_err(ApiError::from)
+        },
+        clinic_context(&tx, access.clinic_id),
+    )?;
+    // Every problem of the body at once, before the version is checked.
     let mut problems = validate_routing(&doc, &ctx).err().unwrap_or_default();
-    problems.extend(id_problems(&doc));
+    problems.extend(switchboard_store::routing::id_problems(&doc));
     if !problems.is_empty() {
         return Err(ApiError::Invalid(
             problems
@@ -458,44 +448,15 @@ pub async fn save_routing(
                 .collect(),
         ));
     }
-    let before = load_routing(&tx, id).await?;
-    let (saved, _version) = repo::save_routing(&tx, access.clinic_id, id, expected, &doc).await?;
+    let (saved, _version) =
+        repo::save_locked(&tx, access.clinic_id, id, &locked, expected, &doc).await?;
     commit_change(
         tx,
         access,
         id,
-        Some(("number.routing.update", json(&before), json(&saved))),
+        Some(("number.routing.update", Some(locked.routing), json(&saved))),
     )
     .await
-}
-
-/// Ring-group and closure ids are the store's keys: UUIDs, hyphenated (as
-/// the document says), checked with the rest before the version is.
-fn id_problems(doc: &RoutingDoc) -> Vec<switchboard_core::FieldError> {
-    let is_uuid = |s: &str| {
-        s.len() == 36
-            && s.char_indices().all(|(i, c)| match i {
-                8 | 13 | 18 | 23 => c == '-',
-                _ => c.is_ascii_hexdigit(),
-            })
-    };
-    let groups = doc.ring_groups.iter().map(|g| ("ring_groups", &g.id));
-    let closures = doc.closures.iter().map(|c| ("closures", &c.id));
-    let mut counts = std::collections::HashMap::new();
-    groups
-        .chain(closures)
-        .filter_map(|(list, id)| {
-            let i = counts.entry(list).or_insert(0usize);
-            *i += 1;
-            let id = id.as_deref()?;
-            (!is_uuid(id)).then(|| {
-                switchboard_core::FieldError::new(
-                    format!("{list}[{}].id", *i - 1),
-                    format!("{id:?} is not a UUID"),
-                )
-            })
-        })
-        .collect()
 }
 
 /// The problems of a routing document for this clinic (field paths under
@@ -536,9 +497,9 @@ pub async fn save_configuration(
         None => None,
     };
     problems.finish()?;
-    let before = load_routing(&tx, id).await?;
+    let locked = repo::lock_routing(&tx, access.clinic_id, id).await?;
     let (saved, _version) =
-        repo::save_routing(&tx, access.clinic_id, id, Some(expected), &doc).await?;
+        repo::save_locked(&tx, access.clinic_id, id, &locked, Some(expected), &doc).await?;
     if location != before_row.location_id {
         let details = NumberDetails {
             friendly_name: before_row.friendly_name.clone(),
@@ -561,7 +522,7 @@ pub async fn save_configuration(
         tx,
         access,
         id,
-        Some(("number.routing.update", json(&before), json(&saved))),
+        Some(("number.routing.update", Some(locked.routing), json(&saved))),
     )
     .await
 }
@@ -642,26 +603,32 @@ type Audited = (
 );
 
 /// The end of every change to a number: its audit row (when something
-/// changed), the detail read back in the same transaction, the commit.
+/// changed) and the detail read back in the same transaction, sent
+/// together, then the commit.
 async fn commit_change<R>(
     tx: deadpool_postgres::Transaction<'_>,
     access: &Access<R>,
     id: Uuid,
     audited: Option<Audited>,
 ) -> ApiResult<NumberDetailOut> {
-    if let Some((action, before, after)) = audited {
-        record(
-            &tx,
-            &access.actor(),
-            access.clinic_id,
-            action,
-            ("number", id.to_string()),
-            before,
-            after,
-        )
-        .await?;
-    }
-    let detail = load_detail(&tx, access.clinic_id, id).await?;
+    let audit = async {
+        match audited {
+            Some((action, before, after)) => {
+                record(
+                    &tx,
+                    &access.actor(),
+                    access.clinic_id,
+                    action,
+                    ("number", id.to_string()),
+                    before,
+                    after,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let ((), detail) = tokio::try_join!(audit, load_detail(&tx, access.clinic_id, id))?;
     tx.commit().await?;
     Ok(detail)
 }
@@ -746,10 +713,7 @@ pub async fn release(
     lock_clinic(&tx, access.clinic_id).await?;
     let before = repo::get_for_update(&tx, access.clinic_id, id).await?;
     if let Some(rule) = repo::release_blocker(&tx, access.clinic_id, &before).await? {
-        let error = ApiError::from(StoreError::Conflict {
-            constraint: rule.to_owned(),
-        });
-        return Err(explain_release_refusal(&tx, access.clinic_id, &before, error).await?);
+        return Err(explain_release_refusal(&tx, access.clinic_id, &before, rule).await?);
     }
     if let Some(sid) = &before.twilio_sid {
         let twilio = state.twilio.as_ref().ok_or(ApiError::TwilioNotConfigured)?;
@@ -771,19 +735,19 @@ async fn explain_release_refusal(
     client: &impl GenericClient,
     clinic_id: Uuid,
     number: &NumberRow,
-    error: ApiError,
+    rule: Refusal,
 ) -> ApiResult<ApiError> {
-    let ApiError::Conflict { code, message } = error else {
-        return Ok(error);
+    let ApiError::Conflict { code, message } = refusal(rule) else {
+        return Ok(refusal(rule));
     };
     let view = ClinicView::load(client, clinic_id).await?;
-    let names: Vec<String> = match code {
-        "release_assistant_bound" => view
-            .assistants_of(&view.routing(number))
+    let names: Vec<String> = match rule {
+        Refusal::ReleaseAssistantBound => view
+            .assistants_of(number)?
             .into_iter()
             .map(|a| a.name)
             .collect(),
-        "release_linked_from" => view
+        Refusal::ReleaseLinkedFrom => view
             .numbers
             .iter()
             .filter(|n| {
@@ -794,9 +758,9 @@ async fn explain_release_refusal(
             .collect(),
         _ => Vec::new(),
     };
-    let message = match code {
+    let message = match rule {
         _ if names.is_empty() => message,
-        "release_assistant_bound" => format!(
+        Refusal::ReleaseAssistantBound => format!(
             "Unassign {} first: a number with an assistant bound (schedule, off-hours, closure or on_no_answer) cannot be released",
             and_list(&names)
         ),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use switchboard_store::StoreError;
 use switchboard_store::admin::audit::{self, json};
 use switchboard_store::admin::people::{self as repo, Member, PersonRow};
+use switchboard_store::error::Refusal;
 use uuid::Uuid;
 
 use super::record;
@@ -341,10 +342,7 @@ pub async fn invite(
             .await?
         }
         Some(_) => {
-            return Err(StoreError::Conflict {
-                constraint: "people_email".into(),
-            }
-            .into());
+            return Err(StoreError::Refused(Refusal::EmailTaken).into());
         }
         None => {
             repo::insert(

@@ -12,7 +12,8 @@ use switchboard_core::simulate::{SimulateRequest, SimulateResponse, simulate as 
 use switchboard_core::{RenderContext, Snapshot};
 use switchboard_store::StoreError;
 use switchboard_store::admin::numbers as repo;
-use switchboard_store::config::load_clinic_input;
+use switchboard_store::error::Refusal;
+use switchboard_store::snapshot::load_clinic_input;
 use uuid::Uuid;
 
 use crate::AdminState;
@@ -38,10 +39,7 @@ async fn compiled(
     let mut client = state.pool.get().await?;
     let number = repo::get(&client, access.clinic_id, id).await?;
     if number.lifecycle == Lifecycle::Released {
-        return Err(StoreError::Conflict {
-            constraint: "number_released".into(),
-        }
-        .into());
+        return Err(StoreError::Refused(Refusal::NumberReleased).into());
     }
     let (mut input, version) = load_clinic_input(&mut client, access.clinic_id).await?;
     if let Some(draft) = draft {
@@ -49,7 +47,6 @@ async fn compiled(
         for clinic in &mut input.clinics {
             for n in clinic.numbers.iter_mut().filter(|n| n.id == key) {
                 n.routing = draft.routing.clone();
-                n.timezone = draft.routing.timezone.clone();
                 n.location_id = draft.location_id.map(|l| l.to_string());
             }
         }

@@ -181,7 +181,6 @@ pub fn fleet_slice(first: u64, clinics: u64, per_clinic: u64) -> SnapshotInput {
                         e164: e164(n),
                         lifecycle: Lifecycle::Active,
                         is_primary: k == 0,
-                        timezone: None,
                         location_id: None,
                         forwarding: None,
                         routing: routing(n, &assistants[(k % 3) as usize].id),

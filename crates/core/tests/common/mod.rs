@@ -48,7 +48,6 @@ pub fn number(id: &str, e164: &str, routing: Value) -> NumberConfig {
         e164: e164.to_owned(),
         lifecycle: Lifecycle::Active,
         is_primary: false,
-        timezone: None,
         location_id: None,
         forwarding: None,
         routing: doc(routing),

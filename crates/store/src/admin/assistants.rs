@@ -3,12 +3,71 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
-use switchboard_core::model::AssistantKind;
+use switchboard_core::model::{Action, AssistantKind, VoiceTarget, VoiceTargetType};
 use uuid::Uuid;
 
-use super::conflict;
-use crate::config::{assistant_kind_columns, assistant_kind_from_row};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Refusal, StoreError, StoreResult};
+
+/// An assistant as a row of `assistants` reads.
+pub fn assistant_kind_from_row(
+    kind: &str,
+    target_type: Option<&str>,
+    target_url: Option<String>,
+    target_parameters: Option<serde_json::Value>,
+    sms_url: Option<String>,
+) -> StoreResult<AssistantKind> {
+    Ok(match kind {
+        "texting" => AssistantKind::Texting {
+            sms_url: sms_url.unwrap_or_default(),
+        },
+        _ => AssistantKind::Voice {
+            target: VoiceTarget {
+                kind: match target_type {
+                    Some("sip") => VoiceTargetType::Sip,
+                    Some("redirect") => VoiceTargetType::Redirect,
+                    _ => VoiceTargetType::Stream,
+                },
+                url: target_url.unwrap_or_default(),
+                parameters: target_parameters
+                    .map(|v| {
+                        serde_json::from_value(v)
+                            .map_err(|e| StoreError::corrupt("assistants.target_parameters", e))
+                    })
+                    .transpose()?,
+            },
+        },
+    })
+}
+
+/// The columns of `assistants` for an assistant kind:
+/// (kind, target_type, target_url, target_parameters, sms_url).
+pub fn assistant_kind_columns(
+    kind: &AssistantKind,
+) -> (
+    &'static str,
+    Option<&'static str>,
+    Option<&str>,
+    Option<serde_json::Value>,
+    Option<&str>,
+) {
+    match kind {
+        AssistantKind::Texting { sms_url } => ("texting", None, None, None, Some(sms_url.as_str())),
+        AssistantKind::Voice { target } => (
+            "voice",
+            Some(match target.kind {
+                VoiceTargetType::Stream => "stream",
+                VoiceTargetType::Sip => "sip",
+                VoiceTargetType::Redirect => "redirect",
+            }),
+            Some(target.url.as_str()),
+            target
+                .parameters
+                .as_ref()
+                .and_then(|p| serde_json::to_value(p).ok()),
+            None,
+        ),
+    }
+}
 
 /// An assistant as the API shows it: `{id, name, kind, target | sms_url}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -37,13 +96,13 @@ fn from_row(r: &tokio_postgres::Row) -> StoreResult<AssistantRow> {
 
 /// The clinic's assistants, oldest first.
 pub async fn list(client: &impl GenericClient, clinic_id: Uuid) -> StoreResult<Vec<AssistantRow>> {
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM assistants WHERE clinic_id = $1 ORDER BY created_at, id"
+        ))
+        .await?;
     client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM assistants WHERE clinic_id = $1 ORDER BY created_at, id"
-            ),
-            &[&clinic_id],
-        )
+        .query(&statement, &[&clinic_id])
         .await?
         .iter()
         .map(from_row)
@@ -88,15 +147,13 @@ pub async fn create(
     from_row(&row)
 }
 
-/// Whether anything refers to the assistant: a number's bindings or
-/// actions, or the clinic's texting-assistant setting.
+/// Whether anything refers to the assistant: a number's routing (bound or
+/// in an action: V5's `routing_assistants`), or the clinic's
+/// texting-assistant setting.
 pub async fn in_use(client: &impl GenericClient, id: Uuid) -> StoreResult<bool> {
     Ok(client
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM number_assistants WHERE assistant_id = $1) \
-             OR EXISTS (SELECT 1 FROM numbers WHERE off_hours_assistant_id = $1) \
-             OR EXISTS (SELECT 1 FROM ring_groups WHERE on_no_answer_assistant_id = $1) \
-             OR EXISTS (SELECT 1 FROM closures WHERE action_assistant_id = $1) \
+            "SELECT EXISTS (SELECT 1 FROM routing_assistants WHERE assistant_id = $1) \
              OR EXISTS (SELECT 1 FROM clinics WHERE texting_assistant_id = $1)",
             &[&id],
         )
@@ -122,7 +179,7 @@ pub async fn update(
         .ok_or(StoreError::NotFound)?;
     let (new_kind, target_type, target_url, params, sms_url) = assistant_kind_columns(kind);
     if old.get::<_, &str>(0) != new_kind && in_use(tx, id).await? {
-        return Err(conflict("assistant_in_use"));
+        return Err(Refusal::AssistantInUse.into());
     }
     let row = tx
         .query_one(
@@ -154,7 +211,7 @@ pub async fn delete(
 ) -> StoreResult<AssistantRow> {
     let assistant = get(tx, clinic_id, id).await?;
     if in_use(tx, id).await? {
-        return Err(conflict("assistant_in_use"));
+        return Err(Refusal::AssistantInUse.into());
     }
     tx.execute(
         "DELETE FROM assistants WHERE clinic_id = $1 AND id = $2",
@@ -186,29 +243,28 @@ pub async fn numbers_of(
 ) -> StoreResult<Vec<AssistantUse>> {
     let rows = client
         .query(
-            "SELECT n.id, n.e164, n.lifecycle, \
-                    na.assistant_id IS NOT NULL, \
-                    na.assistant_id IS NOT NULL AND na.schedule IS NULL, \
-                    n.off_hours_assistant_id = $2 \
-                    OR EXISTS (SELECT 1 FROM ring_groups g WHERE g.number_id = n.id AND g.on_no_answer_assistant_id = $2) \
-                    OR EXISTS (SELECT 1 FROM closures c WHERE c.number_id = n.id AND c.action_assistant_id = $2) \
-             FROM numbers n \
-             LEFT JOIN number_assistants na ON na.number_id = n.id AND na.assistant_id = $2 \
-             WHERE n.clinic_id = $1 AND n.lifecycle <> 'released' \
-             ORDER BY n.created_at, n.id",
+            "SELECT n.id, n.e164, n.lifecycle, n.routing::text FROM numbers n \
+             JOIN routing_assistants r ON r.number_id = n.id AND r.assistant_id = $2 \
+             WHERE n.clinic_id = $1 AND n.live ORDER BY n.created_at, n.id",
             &[&clinic_id, &id],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AssistantUse {
-            number_id: r.get(0),
-            e164: r.get(1),
-            lifecycle: r.get(2),
-            bound: r.get(3),
-            always_on: r.get(4),
-            in_actions: r.get::<_, Option<bool>>(5).unwrap_or(false),
-        })
-        .filter(|u| u.bound || u.in_actions)
-        .collect())
+    let id = id.to_string();
+    let mut uses = Vec::with_capacity(rows.len());
+    for r in rows {
+        let number_id: Uuid = r.try_get(0)?;
+        let doc = crate::routing::parse(number_id, r.try_get(3)?)?;
+        let binding = doc.assistants.iter().find(|b| b.assistant_id == id);
+        uses.push(AssistantUse {
+            number_id,
+            e164: r.try_get(1)?,
+            lifecycle: r.try_get(2)?,
+            bound: binding.is_some(),
+            always_on: binding.is_some_and(|b| b.schedule.is_none()),
+            in_actions: doc
+                .actions()
+                .any(|a| matches!(a, Action::Assistant { assistant_id } if *assistant_id == id)),
+        });
+    }
+    Ok(uses)
 }

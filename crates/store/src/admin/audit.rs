@@ -27,9 +27,14 @@ pub fn json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
 
 /// Appends one audit row in the caller's transaction.
 pub async fn append(tx: &impl GenericClient, actor: &Actor, change: Change<'_>) -> StoreResult<()> {
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (clinic_id, actor_key_id, actor_person_id, actor_name, action, \
+             target_type, target_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await?;
     tx.execute(
-        "INSERT INTO audit_log (clinic_id, actor_key_id, actor_person_id, actor_name, action, target_type, target_id, before, after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &statement,
         &[
             &change.clinic_id,
             &actor.key_id,

@@ -71,13 +71,10 @@ pub async fn get(client: &impl GenericClient, id: Uuid) -> StoreResult<ClinicRow
 
 /// Whether a clinic exists.
 pub async fn exists(client: &impl GenericClient, id: Uuid) -> StoreResult<bool> {
-    Ok(client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM clinics WHERE id = $1)",
-            &[&id],
-        )
-        .await?
-        .get(0))
+    let statement = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM clinics WHERE id = $1)")
+        .await?;
+    Ok(client.query_one(&statement, &[&id]).await?.get(0))
 }
 
 /// The new values of a clinic's settings (already merged with the old ones).

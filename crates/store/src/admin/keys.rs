@@ -59,12 +59,12 @@ pub async fn find_by_hash(
     client: &impl GenericClient,
     key_hash: &[u8],
 ) -> StoreResult<Option<ApiKeyRow>> {
-    let row = client
-        .query_opt(
-            &format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"),
-            &[&key_hash],
-        )
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+        ))
         .await?;
+    let row = client.query_opt(&statement, &[&key_hash]).await?;
     Ok(row.as_ref().map(from_row))
 }
 

@@ -5,8 +5,7 @@ use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::conflict;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Refusal, StoreError, StoreResult};
 
 /// A location as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -134,7 +133,7 @@ pub async fn delete(
         .await?
         .get(0);
     if in_use {
-        return Err(conflict("location_in_use"));
+        return Err(Refusal::LocationInUse.into());
     }
     // Released numbers keep their history without the location.
     tx.execute(

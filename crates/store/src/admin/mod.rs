@@ -2,14 +2,14 @@
 //!
 //! Every write runs in the caller's transaction and appends its audit row in
 //! that same transaction ([`audit::append`]), so a change and its record
-//! commit together; the V1 triggers notify the routers on commit. Rules that
+//! commit together; the V5 triggers notify the routers on commit. Rules that
 //! depend on the current state (release, primary, forwarding) lock the
 //! clinic row first (`FOR NO KEY UPDATE`, which foreign-key checks do not
 //! wait on), so concurrent writers of one clinic take turns instead of
 //! racing. A rule that refuses a change answers
-//! [`StoreError::Conflict`](crate::StoreError::Conflict) whose `constraint`
-//! names the rule (e.g. `release_primary`); the admin maps those names to
-//! its error codes.
+//! [`StoreError::Refused`](crate::StoreError::Refused) with the
+//! [`Refusal`](crate::error::Refusal) that names it; the admin maps each to
+//! its error code.
 
 pub mod activity;
 pub mod assistants;
@@ -35,13 +35,6 @@ pub struct Actor {
     pub person_id: Option<Uuid>,
     /// The key's name (or "super key"), or the person's.
     pub name: String,
-}
-
-/// A refusal by a rule of the current state, named for the error table.
-pub(crate) fn conflict(rule: &str) -> StoreError {
-    StoreError::Conflict {
-        constraint: rule.to_owned(),
-    }
 }
 
 /// Locks the clinic row so that state rules of one clinic are checked and

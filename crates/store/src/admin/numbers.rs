@@ -7,13 +7,17 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
+use switchboard_core::snapshot::ClinicConfig;
+
+use crate::snapshot::Documents;
 use switchboard_core::validate::NumberLink;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
-use super::conflict;
-use crate::error::{StoreError, StoreResult};
+use crate::error::{Refusal, StoreError, StoreResult};
 
-/// A number's row (its routing document lives in other tables).
+/// A number's row without its routing document (whose `timezone` is the
+/// number's, shown here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NumberRow {
     pub id: Uuid,
@@ -32,13 +36,18 @@ pub struct NumberRow {
     pub released_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, clinic_id, e164, friendly_name, lifecycle, is_primary, timezone, \
+const COLUMNS: &str = "id, clinic_id, e164, friendly_name, lifecycle, is_primary, routing->>'timezone', \
                        location_id, forward_to_e164, forward_to_number_id, twilio_sid, version, \
                        created_at, updated_at, released_at";
 
 fn from_row(r: &tokio_postgres::Row) -> StoreResult<NumberRow> {
-    let forward_e164: Option<String> = r.get(8);
-    let forward_number: Option<Uuid> = r.get(9);
+    from_row_at(r, 0)
+}
+
+/// A number of [`COLUMNS`] starting at column `at` of the row.
+fn from_row_at(r: &tokio_postgres::Row, at: usize) -> StoreResult<NumberRow> {
+    let forward_e164: Option<String> = r.try_get(at + 8)?;
+    let forward_number: Option<Uuid> = r.try_get(at + 9)?;
     let forwarding = match (forward_e164, forward_number) {
         (Some(to), _) => Some(Forwarding::External { to }),
         (None, Some(n)) => Some(Forwarding::Number {
@@ -47,26 +56,70 @@ fn from_row(r: &tokio_postgres::Row) -> StoreResult<NumberRow> {
         (None, None) => None,
     };
     Ok(NumberRow {
-        id: r.get(0),
-        clinic_id: r.get(1),
-        e164: r.get(2),
-        friendly_name: r.get(3),
-        lifecycle: r
-            .get::<_, &str>(4)
-            .parse()
-            .map_err(|_| StoreError::Invalid {
-                constraint: "numbers.lifecycle".into(),
-            })?,
-        is_primary: r.get(5),
-        timezone: r.get(6),
-        location_id: r.get(7),
+        id: r.try_get(at)?,
+        clinic_id: r.try_get(at + 1)?,
+        e164: r.try_get(at + 2)?,
+        friendly_name: r.try_get(at + 3)?,
+        lifecycle: crate::snapshot::lifecycle(r.try_get(at + 4)?)?,
+        is_primary: r.try_get(at + 5)?,
+        timezone: r.try_get(at + 6)?,
+        location_id: r.try_get(at + 7)?,
         forwarding,
-        twilio_sid: r.get(10),
-        version: r.get(11),
-        created_at: r.get(12),
-        updated_at: r.get(13),
-        released_at: r.get(14),
+        twilio_sid: r.try_get(at + 10)?,
+        version: r.try_get(at + 11)?,
+        created_at: r.try_get(at + 12)?,
+        updated_at: r.try_get(at + 13)?,
+        released_at: r.try_get(at + 14)?,
     })
+}
+
+/// A clinic whole as the routers compile it, released numbers included,
+/// and each number's row: what the cards of the Phone Numbers page are
+/// made of, four statements in one round trip. `NotFound` when the clinic
+/// does not exist.
+pub async fn clinic_with_rows(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    clinic_rows(client, clinic_id, Documents::All).await
+}
+
+/// [`clinic_with_rows`] for one number's card: the routing documents are
+/// read for that number and the numbers its links lead to only (the
+/// others' are empty, and so is their rows' timezone), which is all its
+/// card is made of.
+pub async fn clinic_with_rows_for(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    number_id: Uuid,
+) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    clinic_rows(client, clinic_id, Documents::ChainOf(number_id)).await
+}
+
+async fn clinic_rows(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    documents: Documents,
+) -> StoreResult<(ClinicConfig, Vec<NumberRow>)> {
+    // The timezone from the documents read, not parsed again by PostgreSQL
+    // for every number (one with an empty document has none).
+    let columns = COLUMNS.replace("routing->>'timezone'", "NULL::text");
+    let (clinic, rows) = crate::snapshot::read_clinic_rows(
+        client,
+        clinic_id,
+        crate::snapshot::Released::Included,
+        &format!(", {columns}"),
+        documents,
+    )
+    .await?;
+    let mut numbers = Vec::with_capacity(rows.len());
+    for (row, config) in rows.iter().zip(&clinic.numbers) {
+        // After the loader's nine columns.
+        let mut number = from_row_at(row, 9)?;
+        number.timezone = config.routing.timezone.clone();
+        numbers.push(number);
+    }
+    Ok((clinic, numbers))
 }
 
 /// The clinic's numbers, oldest first; released ones only when asked.
@@ -129,39 +182,91 @@ pub struct NumberDetails {
     pub timezone: Option<String>,
 }
 
-/// Replaces a number's details. The timezone is part of the routing
-/// document, so changing it bumps the version like a routing PUT.
+/// Replaces a number's details. The timezone is the routing document's:
+/// changing it rewrites the document and bumps the version like a routing
+/// PUT.
 pub async fn update_details(
     tx: &impl GenericClient,
     clinic_id: Uuid,
     id: Uuid,
     d: &NumberDetails,
 ) -> StoreResult<NumberRow> {
-    match tx
+    let row = tx
         .query_opt(
-            &format!(
-                "UPDATE numbers SET friendly_name = $3, location_id = $4, timezone = $5, \
-                 version = version + (CASE WHEN timezone IS DISTINCT FROM $5 THEN 1 ELSE 0 END), \
-                 updated_at = now() WHERE clinic_id = $1 AND id = $2 RETURNING {COLUMNS}"
-            ),
-            &[
-                &clinic_id,
-                &id,
-                &d.friendly_name,
-                &d.location_id,
-                &d.timezone,
-            ],
+            "UPDATE numbers SET friendly_name = $3, location_id = $4, updated_at = now() \
+             WHERE clinic_id = $1 AND id = $2 RETURNING routing::text",
+            &[&clinic_id, &id, &d.friendly_name, &d.location_id],
         )
         .await?
-    {
-        Some(row) => from_row(&row),
-        None => Err(StoreError::NotFound),
+        .ok_or(StoreError::NotFound)?;
+    let mut doc = crate::routing::parse(id, row.try_get(0)?)?;
+    if doc.timezone != d.timezone {
+        doc.timezone = d.timezone.clone();
+        crate::routing::write(tx, clinic_id, id, &doc).await?;
     }
+    get(tx, clinic_id, id).await
+}
+
+/// A number locked for a routing save: what the save checks, and the
+/// document it replaces as stored (for the audit log; unparsed, so that a
+/// document that does not parse can still be replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedRouting {
+    pub lifecycle: Lifecycle,
+    pub version: i64,
+    pub routing: serde_json::Value,
+}
+
+/// Locks a number of the clinic for a routing save (until the transaction
+/// ends) and reads its document: one prepared statement.
+pub async fn lock_routing(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> StoreResult<LockedRouting> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT lifecycle, version, routing FROM numbers \
+             WHERE id = $1 AND clinic_id = $2 FOR UPDATE",
+        )
+        .await?;
+    let row = tx
+        .query_opt(&statement, &[&id, &clinic_id])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(LockedRouting {
+        lifecycle: crate::snapshot::lifecycle(row.try_get(0)?)?,
+        version: row.try_get(1)?,
+        routing: row.try_get(2)?,
+    })
+}
+
+/// Saves a whole routing document over a number locked with
+/// [`lock_routing`] when it is still at `expected` (`stale_version`
+/// otherwise, the `If-Match` check). Returns the saved document (every id
+/// filled in) and the new version.
+pub async fn save_locked(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    locked: &LockedRouting,
+    expected: Option<i64>,
+    doc: &RoutingDoc,
+) -> StoreResult<(RoutingDoc, i64)> {
+    if locked.lifecycle == Lifecycle::Released {
+        return Err(Refusal::NumberReleased.into());
+    }
+    if expected.is_some_and(|v| v != locked.version) {
+        return Err(Refusal::StaleVersion.into());
+    }
+    let stored = crate::routing::canonical(doc)?;
+    let version = crate::routing::write(tx, clinic_id, id, &stored).await?;
+    Ok((stored, version))
 }
 
 /// Saves a whole routing document when the number is still at `expected`
-/// (`stale_version` otherwise), in the caller's transaction. Returns the
-/// saved document (every id filled in) and the new version.
+/// (`stale_version` otherwise), in the caller's transaction: [`lock_routing`]
+/// then [`save_locked`].
 pub async fn save_routing(
     tx: &impl GenericClient,
     clinic_id: Uuid,
@@ -169,15 +274,8 @@ pub async fn save_routing(
     expected: Option<i64>,
     doc: &RoutingDoc,
 ) -> StoreResult<(RoutingDoc, i64)> {
-    let number = get_for_update(tx, clinic_id, id).await?;
-    if number.lifecycle == Lifecycle::Released {
-        return Err(conflict("number_released"));
-    }
-    if expected.is_some_and(|v| v != number.version) {
-        return Err(conflict("stale_version"));
-    }
-    let saved = crate::config::save_routing(tx, clinic_id, id, doc).await?;
-    Ok((saved, number.version + 1))
+    let locked = lock_routing(tx, clinic_id, id).await?;
+    save_locked(tx, clinic_id, id, &locked, expected, doc).await
 }
 
 /// Sets the lifecycle of a live number between `active` and `paused`.
@@ -189,8 +287,8 @@ pub async fn set_enabled(
 ) -> StoreResult<(NumberRow, NumberRow)> {
     let before = get_for_update(tx, clinic_id, id).await?;
     match before.lifecycle {
-        Lifecycle::Released => return Err(conflict("number_released")),
-        Lifecycle::Pending => return Err(conflict("number_pending")),
+        Lifecycle::Released => return Err(Refusal::NumberReleased.into()),
+        Lifecycle::Pending => return Err(Refusal::NumberPending.into()),
         Lifecycle::Active | Lifecycle::Paused => {}
     }
     let to = if enabled {
@@ -219,7 +317,7 @@ pub async fn make_primary(
 ) -> StoreResult<Option<Uuid>> {
     let number = get_for_update(tx, clinic_id, id).await?;
     if number.lifecycle == Lifecycle::Released {
-        return Err(conflict("number_released"));
+        return Err(Refusal::NumberReleased.into());
     }
     let previous: Option<Uuid> = tx
         .query_opt(
@@ -264,9 +362,10 @@ pub async fn write_forwarding(
         Some(Forwarding::External { to }) => (Some(to.clone()), None),
         Some(Forwarding::Number { number_id }) => (
             None,
-            Some(Uuid::parse_str(number_id).map_err(|_| StoreError::Invalid {
-                constraint: "number_id".into(),
-            })?),
+            Some(
+                Uuid::parse_str(number_id)
+                    .map_err(|_| StoreError::invalid("number_id", "not a number of this clinic"))?,
+            ),
         ),
         None => (None, None),
     };
@@ -284,23 +383,19 @@ pub async fn write_forwarding(
 }
 
 /// The release rule (`docs/routing.md`, "What the admin API refuses") the
-/// number breaks now, if any (the clinic locked): `number_released`,
-/// `release_assistant_bound`, `release_linked_from`, `release_primary`.
+/// number breaks now, if any (the clinic locked).
 pub async fn release_blocker(
     tx: &impl GenericClient,
     clinic_id: Uuid,
     number: &NumberRow,
-) -> StoreResult<Option<&'static str>> {
+) -> StoreResult<Option<Refusal>> {
     if number.lifecycle == Lifecycle::Released {
-        return Ok(Some("number_released"));
+        return Ok(Some(Refusal::NumberReleased));
     }
     let row = tx
         .query_one(
             "SELECT \
-               EXISTS (SELECT 1 FROM number_assistants WHERE number_id = $2) \
-               OR EXISTS (SELECT 1 FROM numbers WHERE id = $2 AND off_hours_assistant_id IS NOT NULL) \
-               OR EXISTS (SELECT 1 FROM ring_groups WHERE number_id = $2 AND on_no_answer_assistant_id IS NOT NULL) \
-               OR EXISTS (SELECT 1 FROM closures WHERE number_id = $2 AND action_assistant_id IS NOT NULL), \
+               EXISTS (SELECT 1 FROM routing_assistants WHERE number_id = $2), \
                EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND forward_to_number_id = $2 \
                        AND lifecycle <> 'released'), \
                EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND id <> $2 AND lifecycle <> 'released')",
@@ -313,11 +408,11 @@ pub async fn release_blocker(
         row.get::<_, bool>(2),
     );
     Ok(if assistant_bound {
-        Some("release_assistant_bound")
+        Some(Refusal::ReleaseAssistantBound)
     } else if linked_from {
-        Some("release_linked_from")
+        Some(Refusal::ReleaseLinkedFrom)
     } else if number.is_primary && others {
-        Some("release_primary")
+        Some(Refusal::ReleasePrimary)
     } else {
         None
     })
@@ -349,10 +444,14 @@ pub async fn insert_pending(
     e164: &str,
     details: &NumberDetails,
 ) -> StoreResult<NumberRow> {
+    let routing = RoutingDoc {
+        timezone: details.timezone.clone(),
+        ..RoutingDoc::default()
+    };
     let row = tx
         .query_one(
             &format!(
-                "INSERT INTO numbers (clinic_id, e164, friendly_name, location_id, timezone, lifecycle) \
+                "INSERT INTO numbers (clinic_id, e164, friendly_name, location_id, routing, lifecycle) \
                  VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING {COLUMNS}"
             ),
             &[
@@ -360,7 +459,7 @@ pub async fn insert_pending(
                 &e164,
                 &details.friendly_name,
                 &details.location_id,
-                &details.timezone,
+                &Json(&routing),
             ],
         )
         .await?;

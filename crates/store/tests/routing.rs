@@ -1,9 +1,10 @@
-//! Routing configuration survives the round trip through PostgreSQL.
+//! Routing documents survive the round trip through PostgreSQL, and the
+//! loader reads each number's document as it is stored, whoever wrote it.
 
 use switchboard_core::snapshot::{ClinicConfig, Snapshot};
-use switchboard_store::config::{
-    current_version, insert_clinic, load_clinic_input, load_routing, load_snapshot,
-    load_snapshot_input, save_routing,
+use switchboard_store::routing::{load_routing, save_routing};
+use switchboard_store::snapshot::{
+    current_version, insert_clinic, load_clinic_input, load_snapshot, load_snapshot_input,
 };
 use switchboard_store::testing::TestDb;
 use uuid::Uuid;
@@ -37,74 +38,80 @@ async fn a_clinic_reads_back_exactly_as_it_was_written() {
     assert_eq!(input.clinics, vec![expected]);
 }
 
-/// How many numbers have a stored copy of their routing lists.
-async fn numbers_with_stored_lists(db: &TestDb) -> i64 {
+/// The assistants `routing_assistants` lists for each number, sorted.
+async fn routing_assistants(db: &TestDb) -> Vec<(Uuid, Uuid)> {
     let c = db.pool.get().await.expect("connection");
-    c.query_one(
-        "SELECT count(*) FROM numbers WHERE routing_lists IS NOT NULL",
+    c.query(
+        "SELECT number_id, assistant_id FROM routing_assistants ORDER BY 1, 2",
         &[],
     )
     .await
-    .expect("count")
-    .get(0)
+    .expect("references")
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+/// What `routing_assistants` should hold for a clinic: every assistant each
+/// number's document names.
+fn named_assistants(clinic: &ClinicConfig) -> Vec<(Uuid, Uuid)> {
+    let mut all: Vec<(Uuid, Uuid)> = clinic
+        .numbers
+        .iter()
+        .flat_map(|n| {
+            let number = Uuid::parse_str(&n.id).expect("uuid");
+            n.routing
+                .assistant_ids()
+                .into_iter()
+                .map(move |a| (number, Uuid::parse_str(a).expect("uuid")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    all.sort();
+    all
 }
 
 #[tokio::test]
-async fn a_load_from_the_stored_lists_equals_a_load_from_the_rows() {
+async fn the_stored_document_is_the_saved_one_and_its_assistants_are_derived() {
     let db = TestDb::new().await;
     let clinic = load_demo(&db).await;
-    assert_eq!(
-        numbers_with_stored_lists(&db).await,
-        clinic.numbers.len() as i64,
-        "saving a routing stores its lists"
-    );
-    let mut c = db.pool.get().await.expect("connection");
-    let (from_lists, _) = load_snapshot_input(&mut c).await.expect("load");
-    c.execute("UPDATE numbers SET routing_lists = NULL", &[])
+    let named = named_assistants(&clinic);
+    assert!(!named.is_empty(), "the demo binds assistants");
+    assert_eq!(routing_assistants(&db).await, named);
+    let c = db.pool.get().await.expect("connection");
+    let number = &clinic.numbers[0];
+    let id = Uuid::parse_str(&number.id).expect("uuid");
+    let text: String = c
+        .query_one("SELECT routing::text FROM numbers WHERE id = $1", &[&id])
         .await
-        .expect("drop every copy");
-    let (from_rows, _) = load_snapshot_input(&mut c).await.expect("load");
-    let routed = |input: &switchboard_core::snapshot::SnapshotInput| {
-        input.clinics[0]
-            .numbers
-            .iter()
-            .map(|n| n.routing.ring_groups.len() + n.routing.closures.len())
-            .sum::<usize>()
-    };
-    assert!(
-        routed(&from_rows) > 0,
-        "the demo has ring groups and closures"
+        .expect("routing")
+        .get(0);
+    let mut expected = number.routing.clone();
+    for g in &mut expected.ring_groups {
+        g.ring_seconds.get_or_insert(20);
+    }
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).expect("json"),
+        serde_json::to_value(&expected).expect("json"),
+        "one value a number, as saved"
     );
-    assert_eq!(from_lists, from_rows);
 }
 
 #[tokio::test]
-async fn a_write_to_the_routing_rows_behind_the_store_is_what_the_next_load_reads() {
+async fn a_write_straight_into_the_document_is_what_the_next_load_reads() {
     let db = TestDb::new().await;
     let clinic = load_demo(&db).await;
     let c = db.pool.get().await.expect("connection");
-    // As a manual edit would: straight to the rows, the copy left alone.
+    // As a manual edit would: psql, the store bypassed.
     for statement in [
-        "UPDATE closures SET name = name || ' (edited)'",
-        "DELETE FROM ring_groups WHERE position = 0",
-        "UPDATE number_assistants SET schedule = NULL",
+        "UPDATE numbers SET routing = jsonb_set(routing::jsonb, '{closures}', \
+         (SELECT coalesce(jsonb_agg(c || jsonb_build_object('name', (c->>'name') || ' (edited)')), '[]') \
+          FROM jsonb_array_elements(routing::jsonb->'closures') c))::json",
+        "UPDATE numbers SET routing = (routing::jsonb - 'assistants' \
+         || '{\"assistants\": []}')::json",
     ] {
         c.execute(statement, &[]).await.expect(statement);
     }
-    let without_rows = clinic
-        .numbers
-        .iter()
-        .filter(|n| {
-            let r = &n.routing;
-            r.assistants.is_empty() && r.ring_groups.is_empty() && r.closures.is_empty()
-        })
-        .count();
-    assert!(without_rows < clinic.numbers.len());
-    assert_eq!(
-        numbers_with_stored_lists(&db).await,
-        without_rows as i64,
-        "the copy of every number whose rows were written is forgotten"
-    );
     drop(c);
     let mut c = db.pool.get().await.expect("connection");
     let (input, _) = load_snapshot_input(&mut c).await.expect("load");
@@ -114,90 +121,86 @@ async fn a_write_to_the_routing_rows_behind_the_store_is_what_the_next_load_read
             assert!(closure.name.ends_with(" (edited)"), "{}", closure.name);
             closures += 1;
         }
+        assert!(loaded.routing.assistants.is_empty(), "{}", loaded.e164);
         assert_eq!(
             loaded.routing.ring_groups.len(),
-            written.routing.ring_groups.len().saturating_sub(1),
-            "{}",
-            loaded.e164
-        );
-        assert!(
-            loaded
-                .routing
-                .assistants
-                .iter()
-                .all(|a| a.schedule.is_none())
+            written.routing.ring_groups.len()
         );
     }
     assert!(closures > 0, "the demo has closures");
-
-    // Saved again through the store, the number has a copy again.
-    let number = &input.clinics[0].numbers[0];
-    let c = db.pool.get().await.expect("connection");
-    save_routing(
-        &c,
-        Uuid::parse_str(&clinic.id).expect("uuid"),
-        Uuid::parse_str(&number.id).expect("uuid"),
-        &number.routing,
-    )
-    .await
-    .expect("save");
-    assert_eq!(
-        numbers_with_stored_lists(&db).await,
-        without_rows as i64 + 1
-    );
+    // The references followed the edit: only the actions' assistants remain.
+    let mut edited = clinic.clone();
+    for n in &mut edited.numbers {
+        n.routing.assistants.clear();
+    }
+    assert_eq!(routing_assistants(&db).await, named_assistants(&edited));
 }
 
 #[tokio::test]
-async fn every_kind_of_write_to_the_routing_rows_forgets_the_copies_of_the_numbers_it_touched() {
-    use switchboard_core::snapshot::NumberConfig;
+async fn the_routing_assistants_follow_every_kind_of_write_to_numbers() {
     let db = TestDb::new().await;
     let clinic = load_demo(&db).await;
     let clinic_id = Uuid::parse_str(&clinic.id).expect("uuid");
-    let has_closures = |n: &NumberConfig| !n.routing.closures.is_empty();
-    let has_groups = |n: &NumberConfig| !n.routing.ring_groups.is_empty();
-    let has_assistants = |n: &NumberConfig| !n.routing.assistants.is_empty();
-    let every = |_: &NumberConfig| true;
-    type Touches<'a> = &'a dyn Fn(&NumberConfig) -> bool;
-    let cases: [(&str, Touches); 5] = [
-        ("UPDATE closures SET name = name || '!'", &has_closures),
-        ("DELETE FROM ring_groups WHERE position = 0", &has_groups),
-        (
-            "UPDATE number_assistants SET schedule = NULL",
-            &has_assistants,
+    let assistant = Uuid::parse_str(&clinic.assistants[0].id).expect("uuid");
+    let c = db.pool.get().await.expect("connection");
+    let added: Uuid = c
+        .query_one(
+            "INSERT INTO numbers (clinic_id, e164, lifecycle, routing) VALUES ($1, '+14155550999', 'active', \
+             json_build_object('off_hours', json_build_object('type', 'assistant', 'assistant_id', $2::uuid))) \
+             RETURNING id",
+            &[&clinic_id, &assistant],
+        )
+        .await
+        .expect("insert")
+        .get(0);
+    let of = |refs: Vec<(Uuid, Uuid)>| -> Vec<Uuid> {
+        refs.into_iter()
+            .filter(|(n, _)| *n == added)
+            .map(|(_, a)| a)
+            .collect()
+    };
+    assert_eq!(of(routing_assistants(&db).await), vec![assistant]);
+    // A write that leaves the document alone leaves them alone.
+    c.execute(
+        "UPDATE numbers SET friendly_name = 'Spare' WHERE id = $1",
+        &[&added],
+    )
+    .await
+    .expect("rename");
+    assert_eq!(of(routing_assistants(&db).await), vec![assistant]);
+    c.execute("UPDATE numbers SET routing = '{}' WHERE id = $1", &[&added])
+        .await
+        .expect("clear");
+    assert!(of(routing_assistants(&db).await).is_empty());
+    c.execute(
+        "UPDATE numbers SET routing = json_build_object('assistants', \
+         json_build_array(json_build_object('assistant_id', $2::uuid))) WHERE id = $1",
+        &[&added, &assistant],
+    )
+    .await
+    .expect("bind");
+    assert_eq!(of(routing_assistants(&db).await), vec![assistant]);
+    c.execute("DELETE FROM numbers WHERE id = $1", &[&added])
+        .await
+        .expect("delete");
+    assert!(of(routing_assistants(&db).await).is_empty());
+    assert_eq!(routing_assistants(&db).await, named_assistants(&clinic));
+    // A document naming something that is not an id is refused.
+    let err = c
+        .execute(
+            "UPDATE numbers SET routing = '{\"assistants\": [{\"assistant_id\": \"front desk\"}]}' \
+             WHERE clinic_id = $1",
+            &[&clinic_id],
+        )
+        .await
+        .expect_err("not an id");
+    assert!(
+        matches!(
+            switchboard_store::StoreError::from(err),
+            switchboard_store::StoreError::Unstorable(_)
         ),
-        (
-            "INSERT INTO closures (number_id, clinic_id, position, name, repeat, rule) \
-             SELECT number_id, clinic_id, 99, 'added', repeat, rule FROM closures WHERE position = 0",
-            &has_closures,
-        ),
-        ("TRUNCATE closures", &every),
-    ];
-    for (statement, touches) in cases {
-        // Every number saved again through the store: each has its copy.
-        let mut c = db.pool.get().await.expect("connection");
-        let (input, _) = load_snapshot_input(&mut c).await.expect("load");
-        for number in &input.clinics[0].numbers {
-            let id = Uuid::parse_str(&number.id).expect("uuid");
-            save_routing(&c, clinic_id, id, &number.routing)
-                .await
-                .expect("save");
-        }
-        assert_eq!(
-            numbers_with_stored_lists(&db).await,
-            clinic.numbers.len() as i64
-        );
-        c.execute(statement, &[]).await.expect(statement);
-        let untouched = clinic.numbers.iter().filter(|n| !touches(n)).count();
-        assert!(
-            untouched < clinic.numbers.len(),
-            "{statement} touches a number"
-        );
-        assert_eq!(
-            numbers_with_stored_lists(&db).await,
-            untouched as i64,
-            "{statement}"
-        );
-    }
+        "refused as invalid"
+    );
 }
 
 #[tokio::test]
@@ -258,14 +261,20 @@ async fn a_routing_naming_an_assistant_of_another_clinic_is_refused_and_nothing_
     let mut c = db.pool.get().await.expect("connection");
     {
         let tx = c.transaction().await.expect("tx");
-        let err = save_routing(&tx, clinic_id, number_id, &doc)
+        save_routing(&tx, clinic_id, number_id, &doc)
             .await
-            .expect_err("refused");
+            .expect("written");
+        // The key is checked at commit (see V5).
+        let err: switchboard_store::StoreError = tx.commit().await.expect_err("refused").into();
         assert!(
-            matches!(err, switchboard_store::StoreError::Conflict { .. }),
+            matches!(
+                err,
+                switchboard_store::StoreError::Refused(
+                    switchboard_store::error::Refusal::AssistantInUse
+                )
+            ),
             "{err:?}"
         );
-        // dropped without commit: rolled back
     }
     let loaded = load_routing(&c, number_id).await.expect("load");
     assert_eq!(loaded.assistants, clinic.numbers[0].routing.assistants);
@@ -357,7 +366,7 @@ async fn loading_one_clinic_that_does_not_exist_is_not_found() {
 async fn a_stored_closure_that_does_not_parse_fails_the_load_and_never_finishes_the_sink() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use switchboard_store::config::{SnapshotSink, stream_snapshot};
+    use switchboard_store::snapshot::{SnapshotSink, stream_snapshot};
 
     struct Watch {
         clinics: Arc<AtomicUsize>,
@@ -378,8 +387,8 @@ async fn a_stored_closure_that_does_not_parse_fails_the_load_and_never_finishes_
     // Written behind the API's back, as a manual edit would.
     let changed = c
         .execute(
-            "UPDATE closures SET rule = '{\"repeat\": \"fortnightly\"}' \
-             WHERE id = (SELECT id FROM closures ORDER BY id LIMIT 1)",
+            "UPDATE numbers SET routing = '{\"closures\": [{\"name\": \"Holiday\", \"repeat\": \"fortnightly\"}]}' \
+             WHERE id = (SELECT id FROM numbers ORDER BY id LIMIT 1)",
             &[],
         )
         .await
@@ -395,7 +404,7 @@ async fn a_stored_closure_that_does_not_parse_fails_the_load_and_never_finishes_
         .await
         .expect_err("the load is refused");
     assert!(
-        matches!(&err, switchboard_store::StoreError::Invalid { constraint } if constraint.contains("closure")),
+        matches!(&err, switchboard_store::StoreError::Corrupt { row, .. } if row.starts_with("routing of number")),
         "{err:?}"
     );
     assert!(
