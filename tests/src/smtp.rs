@@ -46,8 +46,12 @@ impl Received {
     }
 
     /// The decoded body of the part of `content_type` (`text/plain`,
-    /// `text/html`), quoted-printable and base64 undone.
+    /// `text/html`), quoted-printable and base64 undone, lines ending in `\n`.
     pub fn part(&self, content_type: &str) -> Option<String> {
+        self.raw_part(content_type).map(|p| p.replace("\r\n", "\n"))
+    }
+
+    fn raw_part(&self, content_type: &str) -> Option<String> {
         let lower = self.data.to_ascii_lowercase();
         let at = lower.find(&format!("content-type: {content_type}"))?;
         let rest = &self.data[at..];
@@ -216,7 +220,11 @@ async fn session(stream: tokio::net::TcpStream, refusing: bool, into: Arc<Mutex<
                 b"250 OK\r\n"
             }
             "DATA" => {
-                if write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await.is_err() {
+                if write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 let mut data = String::new();

@@ -65,7 +65,9 @@ pub fn recording_form(sid: &str, to: &str, seconds: u32) -> Vec<(String, String)
     form.extend(self::form(&[
         (
             "RecordingUrl",
-            &format!("https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording}"),
+            &format!(
+                "https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording}"
+            ),
         ),
         ("RecordingSid", &recording),
         ("RecordingDuration", &seconds.to_string()),

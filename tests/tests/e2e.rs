@@ -12,6 +12,7 @@ mod console_browser;
 mod console_http;
 mod console_manage;
 mod console_routing;
+mod console_voicemail;
 mod foundation;
 mod voicemail_email;
 mod webhook_endpoints;

@@ -93,6 +93,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Assistants", "assistants"),
     ("Locations", "locations"),
     ("Calls", "calls"),
+    ("Voicemail", "voicemail"),
     ("Team", "team"),
     ("API keys", "api-keys"),
     ("Audit", "audit"),

@@ -192,10 +192,7 @@ fn every_decision_kind_renders_as_its_golden_file() {
             voice(&s, "+14155550003", weekday),
         ),
         ("link_cycle_apology", voice(&s, "+14155550881", weekday)),
-        (
-            "voicemail_transcribed",
-            voice(&s, "+14155550444", weekday),
-        ),
+        ("voicemail_transcribed", voice(&s, "+14155550444", weekday)),
         (
             "sms_auto_reply",
             render(&resolve_sms(&s, MAIN, CALLER, Explain::Trace), &CTX),

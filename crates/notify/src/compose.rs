@@ -134,9 +134,8 @@ pub fn voicemail_email(v: &Voicemail, console_url: &str) -> Email {
         text.push_str(&format!("\nTranscript:\n{words}\n"));
     }
 
-    let mut html = String::from(
-        "<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#1a1a1a\">",
-    );
+    let mut html =
+        String::from("<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#1a1a1a\">");
     html.push_str(&format!(
         "<h1 style=\"font-size:18px\">New voicemail on {}</h1><table>",
         escape(&called(v))
@@ -227,7 +226,11 @@ mod tests {
             assert!(email.text.contains(part), "{part:?} not in {}", email.text);
         }
         assert!(email.html.contains("JANE &lt;DOE&gt;"), "{}", email.html);
-        assert!(email.html.contains("call me back &amp; soon"), "{}", email.html);
+        assert!(
+            email.html.contains("call me back &amp; soon"),
+            "{}",
+            email.html
+        );
         assert!(!email.html.contains("<DOE>"));
     }
 
@@ -238,8 +241,16 @@ mod tests {
         v.caller_name = None;
         v.transcript = Transcript::NotReady;
         let email = voicemail_email(&v, "http://127.0.0.1:8081/");
-        assert!(email.text.contains("From: an unknown number"), "{}", email.text);
-        assert!(email.text.contains("Transcript:\nNot ready yet"), "{}", email.text);
+        assert!(
+            email.text.contains("From: an unknown number"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email.text.contains("Transcript:\nNot ready yet"),
+            "{}",
+            email.text
+        );
         v.transcript = Transcript::NotAsked;
         let email = voicemail_email(&v, "http://127.0.0.1:8081/");
         assert!(!email.text.contains("Transcript"), "{}", email.text);

@@ -74,19 +74,26 @@ LIMIT $2
 FOR UPDATE OF v SKIP LOCKED";
 
 /// The addresses of the number and of the location the call came in at,
-/// each once whatever its case.
+/// each once whatever its case (spelt as the number's list has it).
 const RECIPIENTS: &str = "
-SELECT min(email) FROM voicemail_recipients
+SELECT DISTINCT ON (lower(email)) email FROM voicemail_recipients
 WHERE clinic_id = $1 AND (number_id = $2 OR location_id = $3)
-GROUP BY lower(email) ORDER BY lower(email)";
+ORDER BY lower(email), number_id IS NULL, created_at";
 
 const QUEUE: &str = "
 INSERT INTO emails (clinic_id, call_sid, to_address, subject, body_text, body_html, state)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (call_sid, to_address) DO NOTHING";
 
+/// A recording whose call never learnt its clinic (a number no router
+/// knew) has nobody to tell: its notice is closed after a day.
+const CLOSE_ORPHANS: &str = "
+UPDATE voicemail_notices SET composed_at = now()
+WHERE composed_at IS NULL AND recorded_at < now() - interval '1 day'";
+
 async fn compose_due(pool: &Pool, config: &EmailConfig, mailer: &Mailer) -> StoreResult<()> {
     let mut client = pool.get().await?;
+    client.execute(CLOSE_ORPHANS, &[]).await?;
     let tx = client.transaction().await?;
     let wait = config.transcript_wait.as_secs_f64();
     let rows = tx.query(DUE_NOTICES, &[&wait, &BATCH]).await?;
@@ -104,7 +111,10 @@ async fn compose_due(pool: &Pool, config: &EmailConfig, mailer: &Mailer) -> Stor
         let number_id: Option<Uuid> = row.get(2);
         let location_id: Option<Uuid> = row.get(3);
         let transcribes: bool = row.get(11);
-        let transcript = match (row.get::<_, Option<String>>(9), row.get::<_, Option<&str>>(10)) {
+        let transcript = match (
+            row.get::<_, Option<String>>(9),
+            row.get::<_, Option<&str>>(10),
+        ) {
             (Some(text), _) => Transcript::Text(text),
             (None, Some(_)) => Transcript::Failed,
             (None, None) if transcribes => Transcript::NotReady,
@@ -241,8 +251,10 @@ async fn send_due(pool: &Pool, config: &EmailConfig, mailer: &Mailer) -> StoreRe
 /// `initial` doubled for each attempt already made, at most an hour, with
 /// a fifth of jitter so that a server coming back is not met by a crowd.
 fn backoff(initial: Duration, attempts: i32) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
-    let base = initial.saturating_mul(1 << doublings).min(RETRY_CAP);
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    let base = initial.saturating_mul(1u32 << doublings).min(RETRY_CAP);
     let jitter = rand::rng().random_range(0.8..=1.2);
     base.mul_f64(jitter)
 }

@@ -454,6 +454,38 @@ mod tests {
     }
 
     #[test]
+    fn email_settings_are_checked_and_their_password_never_prints() {
+        let s = Settings::with_overrides(
+            r#"
+            [email]
+            smtp_host = "smtp.example.com"
+            security = "tls"
+            smtp_port = 465
+            username = "vm@example.com"
+            password = "mail-secret"
+            "#,
+        )
+        .expect("valid");
+        let email = s.email_config();
+        let smtp = email.smtp.as_ref().expect("an SMTP server");
+        assert_eq!(smtp.security, switchboard_notify::Security::Tls);
+        assert_eq!(email.transcript_wait, std::time::Duration::from_secs(120));
+        assert!(!format!("{s:?}").contains("mail-secret"));
+        let err = Settings::with_overrides(
+            "[email]\nfrom = \"not a mailbox\"\nsecurity = \"ssl\"\ntranscript_wait_seconds = 7200",
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("email.security"), "{err}");
+        let err = Settings::with_overrides(
+            "[email]\nfrom = \"not a mailbox\"\ntranscript_wait_seconds = 7200",
+        )
+        .expect_err("refused");
+        for key in ["email.from", "email.transcript_wait_seconds"] {
+            assert!(err.to_string().contains(key), "{key} not named in: {err}");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = Settings::with_overrides(
             r#"

@@ -147,7 +147,7 @@ const OUTCOME_KINDS: [OutcomeKind; 13] = [
 /// The webhook's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: [[Histogram; 6]; 5],
+    requests: [[Histogram; 6]; 6],
     signature_failures: AtomicU64,
     decisions: [AtomicU64; 13],
     resolution_panics: AtomicU64,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchboard_store::admin::voicemail::{self as repo, EmailRow, Owner};
+use switchboard_store::admin::voicemail::{self as repo, EmailRow, Owner, OwnerList};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -64,7 +64,9 @@ pub fn is_email(address: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     address.len() <= MAX_EMAIL && local_ok && domain_ok
 }
@@ -182,6 +184,15 @@ pub async fn set_recipients(
     Ok(RecipientsIo { emails })
 }
 
+/// Every live number and location with its list, for the console.
+pub async fn overview(
+    access: &Access<Viewer>,
+    state: &AdminState,
+) -> ApiResult<(Vec<OwnerList>, Vec<OwnerList>)> {
+    let client = state.pool.get().await?;
+    Ok(repo::overview(&client, access.clinic_id).await?)
+}
+
 fn bad_cursor() -> ApiError {
     ApiError::bad_request("cursor: not a cursor this API gave out")
 }
@@ -230,7 +241,11 @@ mod tests {
 
     #[test]
     fn plain_addresses_pass_and_the_rest_do_not() {
-        for ok in ["a@b.co", "front.desk+vm@clinic.example", "x_y@sub.do-main.org"] {
+        for ok in [
+            "a@b.co",
+            "front.desk+vm@clinic.example",
+            "x_y@sub.do-main.org",
+        ] {
             assert!(is_email(ok), "{ok}");
         }
         for bad in [

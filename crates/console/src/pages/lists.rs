@@ -39,6 +39,9 @@ struct CallView {
     status: String,
     duration: String,
     voicemail: Option<String>,
+    /// The caller's name from caller-ID lookup, when Twilio gave one.
+    caller_name: Option<String>,
+    transcript: Option<String>,
 }
 
 /// The call log's filters, as the form sends them.
@@ -210,6 +213,8 @@ async fn calls(
                 .recording_url
                 .is_some()
                 .then(|| duration_words(r.recording_duration)),
+            caller_name: r.caller_name,
+            transcript: r.transcript,
         })
         .collect();
     let db = client(&state, htmx).await?;

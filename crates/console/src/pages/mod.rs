@@ -6,6 +6,7 @@ pub mod numbers;
 pub mod routing;
 pub mod sign_in;
 pub mod team;
+pub mod voicemail;
 
 use actix_web::web;
 
@@ -16,4 +17,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     team::configure(cfg);
     lists::configure(cfg);
     manage::configure(cfg);
+    voicemail::configure(cfg);
 }

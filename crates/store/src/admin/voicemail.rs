@@ -25,9 +25,15 @@ impl Owner {
 }
 
 /// Whether the number or location is the clinic's (else [`StoreError::NotFound`]).
-async fn check_owner(client: &impl GenericClient, clinic_id: Uuid, owner: Owner) -> StoreResult<()> {
+async fn check_owner(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+    owner: Owner,
+) -> StoreResult<()> {
     let sql = match owner {
-        Owner::Number(_) => "SELECT EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND id = $2)",
+        Owner::Number(_) => {
+            "SELECT EXISTS (SELECT 1 FROM numbers WHERE clinic_id = $1 AND id = $2)"
+        }
         Owner::Location(_) => {
             "SELECT EXISTS (SELECT 1 FROM locations WHERE clinic_id = $1 AND id = $2)"
         }
@@ -175,4 +181,52 @@ pub async fn list_emails(
             html: r.get(10),
         })
         .collect())
+}
+
+/// A number or a location with the addresses told of its voicemail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerList {
+    pub id: Uuid,
+    /// The number's E.164, or the location's name.
+    pub name: String,
+    /// The number's friendly name, or the location's timezone.
+    pub note: Option<String>,
+    pub emails: Vec<String>,
+}
+
+/// Every live number and every location of the clinic, with their lists:
+/// one read for the console's page.
+pub async fn overview(
+    client: &impl GenericClient,
+    clinic_id: Uuid,
+) -> StoreResult<(Vec<OwnerList>, Vec<OwnerList>)> {
+    let lists = |sql: &'static str| async move {
+        let rows = client.query(sql, &[&clinic_id]).await?;
+        StoreResult::Ok(
+            rows.iter()
+                .map(|r| OwnerList {
+                    id: r.get(0),
+                    name: r.get(1),
+                    note: r.get(2),
+                    emails: r.get(3),
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let numbers = lists(
+        "SELECT n.id, n.e164, n.friendly_name, \
+         COALESCE(array_agg(v.email ORDER BY v.created_at, v.id) FILTER (WHERE v.id IS NOT NULL), '{}') \
+         FROM numbers n LEFT JOIN voicemail_recipients v ON v.number_id = n.id \
+         WHERE n.clinic_id = $1 AND n.lifecycle <> 'released' \
+         GROUP BY n.id ORDER BY n.is_primary DESC, n.e164",
+    )
+    .await?;
+    let locations = lists(
+        "SELECT l.id, l.name, l.timezone, \
+         COALESCE(array_agg(v.email ORDER BY v.created_at, v.id) FILTER (WHERE v.id IS NOT NULL), '{}') \
+         FROM locations l LEFT JOIN voicemail_recipients v ON v.location_id = l.id \
+         WHERE l.clinic_id = $1 GROUP BY l.id ORDER BY l.name, l.id",
+    )
+    .await?;
+    Ok((numbers, locations))
 }

@@ -43,8 +43,8 @@ SELECT call_sid, kind, event_key, 'epoch'::timestamptz + at_us * interval '1 mic
               'outcome_kind', outcome_kind)
          WHEN 'status' THEN jsonb_build_object('kind', kind, 'status', status, 'sequence', sequence,
               'duration_seconds', duration_seconds, 'from', from_number, 'to', to_number)
-         WHEN 'transcription' THEN jsonb_build_object('kind', kind, 'recording_sid', recording_sid,
-              'status', status, 'text', transcript)
+         WHEN 'transcription' THEN jsonb_build_object('kind', kind, 'transcription_sid', event_key,
+              'recording_sid', recording_sid, 'status', status, 'text', transcript)
          ELSE jsonb_build_object('kind', kind, 'recording_sid', recording_sid, 'recording_url', recording_url,
               'duration_seconds', duration_seconds)
        END
