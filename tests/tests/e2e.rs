@@ -14,6 +14,7 @@ mod console_manage;
 mod console_routing;
 mod console_voicemail;
 mod foundation;
+mod routing_overrides;
 mod voicemail_email;
 mod webhook_endpoints;
 mod webhook_fixtures;

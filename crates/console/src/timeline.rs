@@ -150,7 +150,7 @@ pub fn week(coverage: &CoverageResponse, tz: Tz, start: NaiveDate, days: u32) ->
             let to = DateTime::parse_from_rfc3339(&s.end)
                 .ok()?
                 .with_timezone(&Utc);
-            let closure = s.kind == OutcomeKind::Closure;
+            let closure = matches!(s.kind, OutcomeKind::Closure | OutcomeKind::ClosedUntil);
             let words = handler_words(s.handler.as_ref());
             Some((from, to, closure, class_of(s.handler.as_ref()), words))
         })

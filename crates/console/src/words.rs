@@ -1,5 +1,6 @@
 //! Parts of a routing document in words: days and closures.
 
+use chrono::{DateTime, Utc};
 use switchboard_core::model::{Closure, ClosureRule, Weekday};
 
 const DAYS: [(Weekday, &str); 7] = [
@@ -188,5 +189,66 @@ mod tests {
             {"name": "Move", "repeat": "none", "start": "2027-02-01T12:00", "end": "2027-02-01T18:00"}
         ));
         assert_eq!(closure(&once), "From 2027-02-01T12:00 to 2027-02-01T18:00");
+    }
+}
+
+/// When an override ends, in the words of the number's wall clock
+/// (`until` is RFC 3339 with the local offset): "8:00 tomorrow", "17:30
+/// today", "9:00 Monday", "9:00 on Dec 24"; with `now` absent, the date is
+/// always written.
+pub fn until_words(until: &str, now: Option<DateTime<Utc>>) -> String {
+    let Ok(until) = DateTime::parse_from_rfc3339(until) else {
+        return until.to_owned();
+    };
+    let time = until.format("%-H:%M");
+    let Some(now) = now else {
+        return format!("{time} on {}", until.format("%a %b %-d"));
+    };
+    let today = now.with_timezone(until.offset()).date_naive();
+    let day = until.date_naive();
+    match (day - today).num_days() {
+        0 => format!("{time} today"),
+        1 => format!("{time} tomorrow"),
+        2..=6 => format!("{time} {}", until.format("%A")),
+        _ => format!("{time} on {}", until.format("%b %-d")),
+    }
+}
+
+#[cfg(test)]
+mod until_tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("valid")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn an_override_ends_in_words_of_the_local_day() {
+        let now = at("2026-12-02T22:00:00-05:00");
+        assert_eq!(
+            until_words("2026-12-02T23:30:00-05:00", Some(now)),
+            "23:30 today"
+        );
+        assert_eq!(
+            until_words("2026-12-03T08:00:00-05:00", Some(now)),
+            "8:00 tomorrow"
+        );
+        assert_eq!(
+            until_words("2026-12-07T09:00:00-05:00", Some(now)),
+            "9:00 Monday"
+        );
+        assert_eq!(
+            until_words("2026-12-24T09:00:00-05:00", Some(now)),
+            "9:00 on Dec 24"
+        );
+        // Late at night in New York is already tomorrow in UTC: the local day counts.
+        let late = now + Duration::hours(1);
+        assert_eq!(
+            until_words("2026-12-03T08:00:00-05:00", Some(late)),
+            "8:00 tomorrow"
+        );
     }
 }

@@ -17,6 +17,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, PreviewError};
+use crate::model::OverrideState;
 use crate::resolve::{
     FirstAction, Handler, HandlerKind, OutcomeKind, Reach, Rule, Trace, first_handler,
     follow_links, rule_at,
@@ -178,8 +179,12 @@ enum FirstKey<'a> {
 }
 
 fn key_at(number: &NumberEntry, at: DateTime<Utc>) -> Key<'_> {
-    let rule = rule_at(number, local_wall_time(number.timezone(), at));
+    let rule = rule_at(number, at, local_wall_time(number.timezone(), at));
     let kind = match rule {
+        Rule::Override(hold) => match hold.state {
+            OverrideState::Closed => OutcomeKind::ClosedUntil,
+            OverrideState::Open => OutcomeKind::OpenUntil,
+        },
         Rule::Closure(..) => OutcomeKind::Closure,
         Rule::Assistant(_) => OutcomeKind::Assistant,
         Rule::RingGroup(_) => OutcomeKind::RingGroup,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
@@ -294,6 +295,16 @@ pub struct RingGroup {
     /// What follows when nobody answers; `null`: the off-hours handler.
     #[serde(default)]
     pub on_no_answer: Option<Action>,
+    /// Confirm to accept: each member first hears `confirm_prompt` and is
+    /// connected only by pressing 1; silence, another key or a machine ends
+    /// that leg and the group moves on as for `no-answer`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
+    /// What a member hears before accepting; `null`: "Call for <clinic>,
+    /// <group>. Press 1 to accept."
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<schema::SpokenText>)]
+    pub confirm_prompt: Option<String>,
 }
 
 /// An assistant bound to a number; without a schedule it is always-on.
@@ -963,6 +974,49 @@ impl AssistantKind {
             AssistantKind::Voice { .. } => AssistantKindTag::Voice,
             AssistantKind::Texting { .. } => AssistantKindTag::Texting,
         }
+    }
+}
+
+/// Whether an override closes a number or holds it open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideState {
+    /// Closed until `until`: the override's action, else the off-hours
+    /// handler, answers whatever the schedules say.
+    Closed,
+    /// Open until `until`: the override's assistant or ring group answers
+    /// whatever the schedules and closures say.
+    Open,
+}
+
+impl OverrideState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverrideState::Closed => "closed",
+            OverrideState::Open => "open",
+        }
+    }
+}
+
+/// "Closed until…" or "Open until…" on a number: resolved before closures,
+/// and gone by itself at `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingOverride {
+    pub state: OverrideState,
+    /// The instant it ends (exclusive).
+    pub until: DateTime<Utc>,
+    /// Closed: what runs (`null`: the off-hours handler). Open: the
+    /// assistant or ring group that answers (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+impl RoutingOverride {
+    /// In force at `at`.
+    pub fn applies_at(&self, at: DateTime<Utc>) -> bool {
+        at < self.until
     }
 }
 

@@ -20,11 +20,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ContinuationError;
-use crate::model::{AssistantKind, Lifecycle, Strategy, VoiceTargetType};
+use crate::model::{AssistantKind, Lifecycle, OverrideState, Strategy, VoiceTargetType};
 use crate::schedule::local_wall_time;
 use crate::snapshot::{
-    ClinicEntry, CompiledAction, CompiledForwarding, CompiledMember, MAX_LINK_HOPS, NumberEntry,
-    Snapshot, WeekRule,
+    ClinicEntry, CompiledAction, CompiledForwarding, CompiledMember, CompiledOverride,
+    MAX_LINK_HOPS, NumberEntry, Snapshot, WeekRule,
 };
 use crate::validate::is_e164;
 
@@ -92,6 +92,10 @@ impl Trace {
 pub enum OutcomeKind {
     Reject,
     Forward,
+    /// A "closed until…" override.
+    ClosedUntil,
+    /// An "open until…" override.
+    OpenUntil,
     Closure,
     Assistant,
     RingGroup,
@@ -111,6 +115,8 @@ impl OutcomeKind {
         match self {
             OutcomeKind::Reject => "reject",
             OutcomeKind::Forward => "forward",
+            OutcomeKind::ClosedUntil => "closed_until",
+            OutcomeKind::OpenUntil => "open_until",
             OutcomeKind::Closure => "closure",
             OutcomeKind::Assistant => "assistant",
             OutcomeKind::RingGroup => "ring_group",
@@ -234,6 +240,9 @@ pub struct DialPlan<'a> {
     /// Where the call stands, for the `action` URL; `None` when the dial
     /// cannot move on.
     pub continuation: Option<Continuation<'a>>,
+    /// Confirm to accept: what each member hears before pressing 1 (the
+    /// screening URL carries the continuation); `None`: connect at once.
+    pub confirm: Option<Text<'a>>,
 }
 
 /// What to render as TwiML.
@@ -256,6 +265,14 @@ pub enum TwimlPlan<'a> {
     Say { text: Text<'a> },
     /// `<Hangup/>`.
     Hangup,
+    /// A member's confirmation: `<Gather numDigits="1">` with the prompt,
+    /// its action the screening answer, then `<Hangup/>`.
+    Confirm {
+        prompt: Text<'a>,
+        continuation: Continuation<'a>,
+    },
+    /// An empty `<Response/>` on a member's leg: the member is connected.
+    Connect,
     /// Messaging: `<Redirect method="POST">` to the texting assistant.
     SmsRedirect { url: Text<'a> },
     /// Messaging: one `<Message>`.
@@ -311,6 +328,10 @@ pub enum DialStatus {
     NoAnswer,
     Failed,
     Canceled,
+    /// Answered but not bridged: a member of a confirming ring group (or
+    /// its voicemail) did not press 1. Never sent by Twilio as such: read
+    /// from `DialBridged=false` beside an answered status.
+    Declined,
 }
 
 /// A `DialCallStatus` Twilio does not document.
@@ -324,9 +345,21 @@ impl DialStatus {
         matches!(self, DialStatus::Completed | DialStatus::Answered)
     }
 
-    /// Twilio's spelling.
+    /// What a `<Dial>` that ended with `status` amounts to, given Twilio's
+    /// `DialBridged`: a leg answered but never bridged (it hung up in its
+    /// confirmation prompt) took nobody's call.
+    pub fn reported(status: DialStatus, bridged: Option<&str>) -> DialStatus {
+        if status.was_answered() && bridged == Some("false") {
+            DialStatus::Declined
+        } else {
+            status
+        }
+    }
+
+    /// Twilio's spelling (`declined` is ours).
     pub fn as_str(self) -> &'static str {
         match self {
+            DialStatus::Declined => "declined",
             DialStatus::Completed => "completed",
             DialStatus::Answered => "answered",
             DialStatus::Busy => "busy",
@@ -571,6 +604,58 @@ pub fn continue_voice<'a>(
     route(s, number, call, at, c.step.saturating_add(1), trace)
 }
 
+/// The TwiML a member of a confirming ring group gets on answering: the
+/// group's prompt in a one-key `<Gather>`. The dial is found again from the
+/// continuation (any replica can answer); when the configuration no longer
+/// confirms that dial, the member is connected, as the new one would.
+pub fn confirm_voice<'a>(s: &'a Snapshot, c: &Continuation<'a>) -> Decision<'a> {
+    let at = DateTime::<Utc>::from_timestamp(c.instant, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let Some(number) = s.number_by_id(&c.number_id) else {
+        let mut decision = error_decision(Trace::quiet(), None);
+        decision.action = TwimlPlan::Hangup;
+        return decision;
+    };
+    // The member's own leg: what the caller dialled does not matter here.
+    let call = VoiceCall {
+        to: number.e164(),
+        from: "",
+        call_sid: "",
+    };
+    let replay = route(s, number, &call, at, c.step, Trace::quiet());
+    let mut decision = base_decision(number, s.clinic_of(number), at);
+    decision.outcome = replay.outcome;
+    decision.handler = replay.handler;
+    decision.action = match replay.action {
+        TwimlPlan::Dial(DialPlan {
+            confirm: Some(prompt),
+            continuation: Some(continuation),
+            ..
+        }) => TwimlPlan::Confirm {
+            prompt,
+            continuation,
+        },
+        _ => TwimlPlan::Connect,
+    };
+    decision
+}
+
+/// A member's key press after the prompt: 1 connects, anything else ends
+/// the member's leg (the group moves on).
+pub fn confirm_answer<'a>(s: &'a Snapshot, c: &Continuation<'_>, digits: &str) -> Decision<'a> {
+    let number = s.number_by_id(&c.number_id);
+    let at = DateTime::<Utc>::from_timestamp(c.instant, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let mut decision = match number {
+        Some(number) => base_decision(number, s.clinic_of(number), at),
+        None => error_decision(Trace::quiet(), None),
+    };
+    decision.action = if digits == "1" {
+        TwimlPlan::Connect
+    } else {
+        TwimlPlan::Hangup
+    };
+    decision
+}
+
 /// Resolves a text to `to` (`docs/routing.md`, "Messages (SMS)").
 pub fn resolve_sms<'a>(s: &'a Snapshot, to: &str, from: &str, explain: Explain) -> Decision<'a> {
     let _ = from;
@@ -708,6 +793,8 @@ fn base_decision<'a>(
 /// order of resolution", rules 4 to 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule<'a> {
+    /// A "closed until…" or "open until…" override in force.
+    Override(&'a CompiledOverride),
     /// Closure index, and the action it runs (its own or the off-hours handler).
     Closure(usize, &'a CompiledAction),
     /// Binding index and the clinic's assistant index.
@@ -721,6 +808,7 @@ impl<'a> Rule<'a> {
     pub(crate) fn action(self) -> FirstAction<'a> {
         match self {
             Rule::Closure(_, action) | Rule::OffHours(action) => FirstAction::Action(action),
+            Rule::Override(hold) => FirstAction::Action(&hold.action),
             Rule::Assistant(index) => FirstAction::Assistant(index),
             Rule::RingGroup(index) => FirstAction::RingGroup(index),
         }
@@ -735,8 +823,12 @@ pub(crate) enum FirstAction<'a> {
     RingGroup(u16),
 }
 
-/// Rules 4 to 7 at a local wall time: the first that applies.
-pub(crate) fn rule_at(number: &NumberEntry, local: NaiveDateTime) -> Rule<'_> {
+/// The override, then rules 4 to 7, at an instant and its local wall time:
+/// the first that applies.
+pub(crate) fn rule_at(number: &NumberEntry, at: DateTime<Utc>, local: NaiveDateTime) -> Rule<'_> {
+    if let Some(hold) = number.hold.as_ref().filter(|h| at.timestamp() < h.until) {
+        return Rule::Override(hold);
+    }
     if let Some(index) = number
         .closure_tests
         .iter()
@@ -923,8 +1015,26 @@ fn route<'a>(
             number.tz.name()
         )
     });
-    let rule = rule_at(number, local);
+    let rule = rule_at(number, at, local);
     let outcome = match rule {
+        Rule::Override(hold) => {
+            let until = number
+                .tz
+                .timestamp_opt(hold.until, 0)
+                .single()
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+                .unwrap_or_default();
+            let (kind, words) = match hold.state {
+                OverrideState::Closed => (OutcomeKind::ClosedUntil, "closed"),
+                OverrideState::Open => (OutcomeKind::OpenUntil, "open"),
+            };
+            trace.note(|| format!("{words} until {until}: the schedules and closures wait"));
+            Outcome {
+                kind,
+                id: None,
+                name: Some(Cow::Owned(until)),
+            }
+        }
         Rule::Closure(index, _) => {
             let closure = &number.closures[index];
             trace.note(|| {
@@ -1059,7 +1169,13 @@ fn run<'a>(
                             instant: at.timestamp(),
                             step,
                         }),
+                        confirm: group
+                            .confirm
+                            .map(|prompt| Cow::Borrowed(number.text(prompt))),
                     });
+                    if group.confirm.is_some() {
+                        trace.note(|| "each member presses 1 to accept".to_owned());
+                    }
                     return (ring_group_handler(number, index), plan);
                 }
                 remaining -= dials;
@@ -1160,6 +1276,7 @@ fn forward_plan<'a>(to: &'a str, call: &VoiceCall<'a>) -> TwimlPlan<'a> {
         caller_id: is_e164(call.from).then_some(Cow::Borrowed(call.from)),
         answer_on_bridge: true,
         continuation: None,
+        confirm: None,
     })
 }
 
@@ -1221,6 +1338,7 @@ fn assistant_plan<'a>(
             caller_id: None,
             answer_on_bridge: true,
             continuation: None,
+            confirm: None,
         }),
         VoiceTargetType::Redirect => TwimlPlan::Redirect { url },
     };

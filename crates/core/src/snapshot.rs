@@ -15,12 +15,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Action, AssistantKind, AssistantKindTag, DEFAULT_RING_SECONDS, Forwarding, Lifecycle,
-    NumberStatus, RoutingDoc, Strategy,
+    NumberStatus, OverrideState, RoutingDoc, RoutingOverride, Strategy,
 };
 use crate::schedule::{ClosureTest, LocalWindow, WeeklySchedule};
 use crate::validate::{E164, MemberTarget};
@@ -92,6 +93,10 @@ pub struct NumberConfig {
     pub forwarding: Option<Forwarding>,
     #[serde(default)]
     pub routing: RoutingDoc,
+    /// "Closed until…" or "Open until…", when set (expired ones included:
+    /// the router compares with the instant of each call).
+    #[serde(default)]
+    pub routing_override: Option<RoutingOverride>,
 }
 
 /// The most links the router follows (`docs/routing.md`, "Forwarding and
@@ -300,6 +305,18 @@ pub struct NumberEntry {
     /// first entry starts at minute 0, each runs until the next one starts.
     pub(crate) week: Box<[WeekEntry]>,
     pub(crate) has_assistant: bool,
+    /// "Closed until…" or "Open until…", compiled; in force before `until`.
+    pub(crate) hold: Option<CompiledOverride>,
+}
+
+/// A number's override with its action resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompiledOverride {
+    pub(crate) state: OverrideState,
+    /// Unix seconds, exclusive.
+    pub(crate) until: i64,
+    /// What answers while it is in force.
+    pub(crate) action: CompiledAction,
 }
 
 /// Who takes calls from `start` (minute of week) until the next entry.
@@ -369,6 +386,8 @@ pub(crate) struct CompiledRingGroup {
     /// `None`: the default of `docs/routing.md` (off-hours handler, or
     /// voicemail when this group is the off-hours handler).
     pub(crate) on_no_answer: Option<CompiledAction>,
+    /// Confirm to accept: what each member hears first; `None`: off.
+    pub(crate) confirm: Option<Span>,
 }
 
 /// A ring-group member: what to dial.
@@ -813,6 +832,7 @@ impl ClinicBlock {
             let location_id = number.location_id.as_deref().map(|l| text.push(l));
             let mut compiler = NumberCompiler {
                 number_id: &number.id,
+                clinic_name: &clinic.name,
                 assistants: &assistant_index,
                 warnings: &mut warnings,
                 text,
@@ -839,6 +859,10 @@ impl ClinicBlock {
                 }
             };
             let compiled = compiler.compile(&number.routing);
+            let hold = number
+                .routing_override
+                .as_ref()
+                .map(|o| compiler.hold(o, &compiled.off_hours));
             let entry = NumberEntry {
                 text: compiler.text.0.into_boxed_str(),
                 id,
@@ -858,6 +882,7 @@ impl ClinicBlock {
                 closures: compiled.closures,
                 week: compiled.week,
                 has_assistant: compiled.has_assistant,
+                hold,
             };
             numbers.push(entry);
         }
@@ -993,6 +1018,12 @@ impl SnapshotBuilder {
 }
 
 impl NumberEntry {
+    /// The override in force at `at`, with the instant it ends.
+    pub fn override_at(&self, at: DateTime<Utc>) -> Option<(OverrideState, DateTime<Utc>)> {
+        let hold = self.hold.as_ref().filter(|h| at.timestamp() < h.until)?;
+        Some((hold.state, DateTime::from_timestamp(hold.until, 0)?))
+    }
+
     /// The number's id.
     pub fn id(&self) -> &str {
         self.text(self.id)
@@ -1159,6 +1190,7 @@ fn compile_week(
 /// Compiles one number's routing document, collecting warnings.
 struct NumberCompiler<'a> {
     number_id: &'a str,
+    clinic_name: &'a str,
     assistants: &'a HashMap<&'a str, (u32, AssistantKindTag), FastHash>,
     group_ids: HashMap<&'a str, u16, FastHash>,
     warnings: &'a mut Vec<String>,
@@ -1225,6 +1257,12 @@ impl NumberCompiler<'_> {
             }
             let id = group.id.as_deref().map(|id| self.text.push(id));
             let name = self.text.push(&group.name);
+            let confirm = group.confirm.then(|| match &group.confirm_prompt {
+                Some(prompt) => self.text.push(prompt),
+                None => self
+                    .text
+                    .push(&default_confirm_prompt(self.clinic_name, &group.name)),
+            });
             ring_groups.push(CompiledRingGroup {
                 id,
                 name,
@@ -1237,6 +1275,7 @@ impl NumberCompiler<'_> {
                 members_len: (members.len() - members_start) as u16,
                 scheduled,
                 on_no_answer,
+                confirm,
             });
         }
         let mut closures = Vec::with_capacity(doc.closures.len());
@@ -1284,6 +1323,30 @@ impl NumberCompiler<'_> {
             closures: closures.into_boxed_slice(),
             week: compile_week(&assistant_schedules, &group_schedules),
             has_assistant: doc.has_assistant(),
+        }
+    }
+
+    /// The override of a number: an open one without an assistant or ring
+    /// group to answer (the API refuses it) answers with the off-hours
+    /// handler, as a closed one without an action does.
+    fn hold(&mut self, o: &RoutingOverride, off_hours: &CompiledAction) -> CompiledOverride {
+        let action = match (&o.action, o.state) {
+            (Some(action @ (Action::Assistant { .. } | Action::RingGroup { .. })), _)
+            | (Some(action), OverrideState::Closed) => self.action(action),
+            (Some(_) | None, OverrideState::Open) => {
+                if o.action.is_some() {
+                    self.warn(
+                        "an open override answers with an assistant or ring group only".into(),
+                    );
+                }
+                off_hours.clone()
+            }
+            (None, OverrideState::Closed) => off_hours.clone(),
+        };
+        CompiledOverride {
+            state: o.state,
+            until: o.until.timestamp(),
+            action,
         }
     }
 
@@ -1351,6 +1414,12 @@ impl NumberCompiler<'_> {
             Action::Hangup => CompiledAction::Hangup,
         }
     }
+}
+
+/// What a member of a confirming ring group hears when the group sets no
+/// prompt of its own.
+pub fn default_confirm_prompt(clinic: &str, group: &str) -> String {
+    format!("Call for {clinic}, {group}. Press 1 to accept.")
 }
 
 fn join_problems(problems: &[crate::error::FieldError]) -> String {

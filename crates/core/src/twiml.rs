@@ -22,6 +22,13 @@ pub const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// Path of the `<Dial action>` callback, under the public base URL.
 pub const CONTINUE_PATH: &str = "/twilio/voice/continue";
+/// Path of a confirming member's prompt (`<Number url>`), under the public
+/// base URL.
+pub const CONFIRM_PATH: &str = "/twilio/voice/confirm";
+/// Path of that prompt's `<Gather action>`.
+pub const CONFIRM_ANSWER_PATH: &str = "/twilio/voice/confirm/answer";
+/// Seconds a member has to press 1 once the prompt is said.
+pub const CONFIRM_SECONDS: u16 = 8;
 /// Path of the voicemail `<Record>` callbacks, under the public base URL.
 pub const RECORDING_PATH: &str = "/twilio/voice/recording";
 /// Path of Twilio's transcript callback for a voicemail, under the public base URL.
@@ -146,7 +153,7 @@ fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Resul
     out.w
         .get_mut()
         .extend_from_slice(XML_DECLARATION.as_bytes());
-    if matches!(d.action, TwimlPlan::SmsEmpty) {
+    if matches!(d.action, TwimlPlan::SmsEmpty | TwimlPlan::Connect) {
         return out.empty("Response", &[]);
     }
     out.start("Response", &[])?;
@@ -196,8 +203,34 @@ fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Resul
             out.empty("Hangup", &[])?;
         }
         TwimlPlan::Hangup => out.empty("Hangup", &[])?,
+        TwimlPlan::Confirm {
+            prompt,
+            continuation,
+        } => {
+            let mut action = std::mem::take(&mut out.url);
+            action.clear();
+            ctx.push_url(&mut action, CONFIRM_ANSWER_PATH);
+            action.push_str("?c=");
+            continuation.encode_into(&mut action);
+            let mut seconds = [0u8; 5];
+            let seconds = small_number(CONFIRM_SECONDS, &mut seconds);
+            out.start(
+                "Gather",
+                &[
+                    ("numDigits", "1"),
+                    ("timeout", seconds),
+                    ("action", &action),
+                    ("method", "POST"),
+                ],
+            )?;
+            out.url = action;
+            out.say(&d.speech, prompt)?;
+            out.end("Gather")?;
+            // No key before the timeout: the member's leg ends.
+            out.empty("Hangup", &[])?;
+        }
+        TwimlPlan::Connect | TwimlPlan::SmsEmpty => {}
         TwimlPlan::SmsMessage { text } => out.text_element("Message", &[], text)?,
-        TwimlPlan::SmsEmpty => {}
     }
     out.end("Response")
 }
@@ -205,10 +238,18 @@ fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Resul
 fn write_dial(out: &mut Out, dial: &DialPlan, ctx: &RenderContext) -> io::Result<()> {
     let mut action = std::mem::take(&mut out.url);
     action.clear();
+    // Confirming members' legs fetch their prompt here, with the same
+    // continuation as the dial's action.
+    let mut confirm = String::new();
     if let Some(continuation) = &dial.continuation {
         ctx.push_url(&mut action, CONTINUE_PATH);
         action.push_str("?c=");
         continuation.encode_into(&mut action);
+        if dial.confirm.is_some() {
+            ctx.push_url(&mut confirm, CONFIRM_PATH);
+            confirm.push_str("?c=");
+            continuation.encode_into(&mut confirm);
+        }
     }
     let mut timeout_digits = [0u8; 5];
     let timeout = dial.timeout.map(|t| small_number(t, &mut timeout_digits));
@@ -228,11 +269,16 @@ fn write_dial(out: &mut Out, dial: &DialPlan, ctx: &RenderContext) -> io::Result
     }
     out.start("Dial", attributes.as_slice())?;
     out.url = action;
+    let noun: &[(&str, &str)] = if confirm.is_empty() {
+        &[]
+    } else {
+        &[("url", &confirm), ("method", "POST")]
+    };
     for target in &dial.targets {
         match target {
-            DialTarget::Number(number) => out.text_element("Number", &[], number)?,
-            DialTarget::Sip(uri) => out.text_element("Sip", &[], uri)?,
-            DialTarget::Client(name) => out.text_element("Client", &[], name)?,
+            DialTarget::Number(number) => out.text_element("Number", noun, number)?,
+            DialTarget::Sip(uri) => out.text_element("Sip", noun, uri)?,
+            DialTarget::Client(name) => out.text_element("Client", noun, name)?,
         }
     }
     out.end("Dial")

@@ -11,11 +11,13 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{FieldError, ForwardingError};
 use crate::model::{
-    Action, AssistantKindTag, Forwarding, Lifecycle, RingGroup, RoutingDoc, Window,
+    Action, AssistantKindTag, Forwarding, Lifecycle, OverrideState, RingGroup, RoutingDoc,
+    RoutingOverride, Window,
 };
 use crate::schedule::{ClosureTest, LocalWindow, WeeklySchedule, describe_minute_of_week};
 use crate::snapshot::MAX_LINK_HOPS;
@@ -157,6 +159,56 @@ impl ClinicContext {
             .iter()
             .find(|(known, _)| known == id)
             .map(|(_, kind)| *kind)
+    }
+}
+
+/// The longest an override may last.
+pub const MAX_OVERRIDE_DAYS: i64 = 366;
+
+/// Validates an override for a number with routing `doc`, set at `now`:
+/// it ends in the future (within [`MAX_OVERRIDE_DAYS`]); a closed one runs
+/// any valid action (or the off-hours handler), an open one names an
+/// assistant or a ring group of the number. Paths are the override's.
+pub fn validate_override(
+    o: &RoutingOverride,
+    doc: &RoutingDoc,
+    ctx: &ClinicContext,
+    now: DateTime<Utc>,
+) -> Result<(), Vec<FieldError>> {
+    let mut v = Validator {
+        ctx,
+        problems: Vec::new(),
+    };
+    if o.until <= now {
+        v.push("until", "must be later than now");
+    } else if o.until > now + chrono::Duration::days(MAX_OVERRIDE_DAYS) {
+        v.push(
+            "until",
+            format!("must be within {MAX_OVERRIDE_DAYS} days from now"),
+        );
+    }
+    let group_ids: HashSet<String> = doc
+        .ring_groups
+        .iter()
+        .filter_map(|g| g.id.clone())
+        .collect();
+    match (&o.action, o.state) {
+        (Some(action @ (Action::Assistant { .. } | Action::RingGroup { .. })), _)
+        | (Some(action), OverrideState::Closed) => v.check_action(action, "action", &group_ids),
+        (Some(_), OverrideState::Open) => v.push(
+            "action",
+            "an open override is answered by an assistant or a ring group",
+        ),
+        (None, OverrideState::Open) => v.push(
+            "action",
+            "say which assistant or ring group answers while it is open",
+        ),
+        (None, OverrideState::Closed) => {}
+    }
+    if v.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(v.problems)
     }
 }
 
@@ -345,6 +397,9 @@ impl Validator<'_> {
         }
         if let Some(windows) = &group.schedule {
             self.check_schedule(windows, path);
+        }
+        if let Some(prompt) = &group.confirm_prompt {
+            self.check_spoken(prompt, &format!("{path}.confirm_prompt"));
         }
     }
 

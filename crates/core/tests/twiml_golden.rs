@@ -11,7 +11,8 @@ use common::*;
 use serde_json::json;
 use switchboard_core::model::{Forwarding, Lifecycle};
 use switchboard_core::resolve::{
-    DialStatus, Explain, TwimlPlan, VoiceCall, continue_voice, resolve_sms,
+    DialStatus, Explain, TwimlPlan, VoiceCall, confirm_answer, confirm_voice, continue_voice,
+    resolve_sms,
 };
 use switchboard_core::snapshot::{Snapshot, SnapshotInput};
 use switchboard_core::twiml::{RenderContext, render};
@@ -110,6 +111,27 @@ fn demo() -> Snapshot {
         },
         7,
     )
+}
+
+/// A confirming ring group, and a number closed until December 2027.
+fn confirming() -> Snapshot {
+    let group = json!({"id": "desk", "name": "Front desk", "strategy": "sequential", "ring_seconds": 20,
+        "confirm": true, "members": [{"target": "+14155550101"}, {"target": "sip:desk@pbx.example.com"}],
+        "schedule": [{"days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "18:00"}]});
+    let mut closed = number(
+        "closed",
+        "+14155550445",
+        json!({"ring_groups": [group.clone()]}),
+    );
+    closed.routing_override = Some(
+        serde_json::from_value(json!({"state": "closed", "until": "2027-12-01T00:00:00Z",
+            "action": {"type": "voicemail", "greeting": "Closed for the snow."}}))
+        .expect("an override"),
+    );
+    snapshot_of(vec![
+        number("confirm", "+14155550444", json!({"ring_groups": [group]})),
+        closed,
+    ])
 }
 
 fn voice(s: &Snapshot, to: &str, at: chrono::DateTime<chrono::Utc>) -> String {
@@ -212,6 +234,31 @@ fn every_decision_kind_renders_as_its_golden_file() {
             ),
         ),
     ];
+    let confirm = confirming();
+    let dial = call_at(&confirm, "+14155550444", weekday);
+    let TwimlPlan::Dial(plan) = &dial.action else {
+        panic!("a dial: {:?}", dial.action);
+    };
+    let c = plan.continuation.clone().expect("continuation");
+    let cases = cases.into_iter().chain([
+        ("ring_group_confirm_dial", render(&dial, &CTX)),
+        (
+            "ring_group_confirm_prompt",
+            render(&confirm_voice(&confirm, &c), &CTX),
+        ),
+        (
+            "ring_group_confirm_accept",
+            render(&confirm_answer(&confirm, &c, "1"), &CTX),
+        ),
+        (
+            "ring_group_confirm_decline",
+            render(&confirm_answer(&confirm, &c, "7"), &CTX),
+        ),
+        (
+            "closed_until_voicemail",
+            voice(&confirm, "+14155550445", weekday),
+        ),
+    ]);
     for (name, xml) in cases {
         check_golden(name, &xml);
     }

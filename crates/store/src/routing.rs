@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
+use serde::Deserialize;
 use switchboard_core::FieldError;
-use switchboard_core::model::{DEFAULT_RING_SECONDS, RoutingDoc};
+use switchboard_core::model::{DEFAULT_RING_SECONDS, RoutingDoc, RoutingOverride};
 use tokio_postgres::types::Json;
 use uuid::Uuid;
 
@@ -100,6 +101,18 @@ pub(crate) fn parse(number_id: Uuid, text: &str) -> StoreResult<RoutingDoc> {
         .map_err(|e| StoreError::corrupt(format!("routing of number {number_id}"), e))
 }
 
+/// A routing document as [`crate::admin::numbers::lock_routing`] read it.
+pub fn parse_stored(number_id: Uuid, value: &serde_json::Value) -> StoreResult<RoutingDoc> {
+    RoutingDoc::deserialize(value)
+        .map_err(|e| StoreError::corrupt(format!("routing of number {number_id}"), e))
+}
+
+/// A stored override.
+pub(crate) fn parse_override(number_id: Uuid, text: &str) -> StoreResult<RoutingOverride> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::corrupt(format!("override of number {number_id}"), e))
+}
+
 /// The routing documents of the given numbers.
 pub async fn load_routings(
     client: &impl GenericClient,
@@ -138,6 +151,8 @@ mod tests {
             members: Vec::new(),
             schedule: None,
             on_no_answer: None,
+            confirm: false,
+            confirm_prompt: None,
         }
     }
 

@@ -449,7 +449,8 @@ async fn fetch_rows(
     let numbers_sql = match chain_of {
         None => format!(
             "SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
-             n.forward_to_e164, n.forward_to_number_id, n.routing::text{extra} \
+             n.forward_to_e164, n.forward_to_number_id, n.routing::text, \
+             n.routing_override::text{extra} \
              FROM numbers n WHERE {on_number} AND (n.live OR $2) ORDER BY n.created_at, n.id"
         ),
         // The number and, link by link, where it leads (a loop ends by
@@ -462,7 +463,8 @@ async fn fetch_rows(
              WHERE m.forward_to_number_id IS NOT NULL AND c.hops < 9) \
              SELECT n.clinic_id, n.id, n.e164, n.lifecycle, n.is_primary, n.location_id, \
              n.forward_to_e164, n.forward_to_number_id, \
-             CASE WHEN n.id IN (SELECT id FROM chain) THEN n.routing::text ELSE '{{}}' END{extra} \
+             CASE WHEN n.id IN (SELECT id FROM chain) THEN n.routing::text ELSE '{{}}' END, \
+             n.routing_override::text{extra} \
              FROM numbers n WHERE {on_number} AND (n.live OR $2) ORDER BY n.created_at, n.id"
         ),
     };
@@ -499,6 +501,10 @@ pub(crate) fn decode_number(row: &Row) -> StoreResult<(Uuid, NumberConfig)> {
     };
     let lifecycle = lifecycle(row.try_get(3)?)?;
     let routing: RoutingDoc = crate::routing::parse(id, row.try_get(8)?)?;
+    let routing_override = row
+        .try_get::<_, Option<&str>>(9)?
+        .map(|text| crate::routing::parse_override(id, text))
+        .transpose()?;
     Ok((
         row.try_get(0)?,
         NumberConfig {
@@ -509,6 +515,7 @@ pub(crate) fn decode_number(row: &Row) -> StoreResult<(Uuid, NumberConfig)> {
             location_id: row.try_get::<_, Option<Uuid>>(5)?.map(|u| u.to_string()),
             forwarding,
             routing,
+            routing_override,
         },
     ))
 }

@@ -13,8 +13,8 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use switchboard_core::resolve::{
-    APOLOGY, Continuation, Decision, DialStatus, Explain, OutcomeKind, VoiceCall, continue_voice,
-    resolve_sms, resolve_voice,
+    APOLOGY, Continuation, Decision, DialStatus, Explain, OutcomeKind, VoiceCall, confirm_answer,
+    confirm_voice, continue_voice, resolve_sms, resolve_voice,
 };
 use switchboard_core::twiml::{RenderContext, XML_DECLARATION, render};
 use switchboard_store::events::{CallEvent, EventDetail};
@@ -27,6 +27,11 @@ use crate::signature::TwilioRequest;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/twilio/voice", web::post().to(voice))
         .route("/twilio/voice/continue", web::post().to(voice_continue))
+        .route("/twilio/voice/confirm", web::post().to(voice_confirm))
+        .route(
+            "/twilio/voice/confirm/answer",
+            web::post().to(voice_confirm_answer),
+        )
         .route("/twilio/voice/status", web::post().to(status))
         .route("/twilio/voice/recording", web::post().to(recording))
         .route("/twilio/voice/transcription", web::post().to(transcription))
@@ -153,11 +158,8 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
     Ok(twiml(body))
 }
 
-async fn voice_continue(
-    state: web::Data<State>,
-    http: HttpRequest,
-    req: TwilioRequest,
-) -> Result<HttpResponse, WebhookError> {
+/// The continuation `c` of a callback's query.
+fn continuation_of(http: &HttpRequest) -> Result<Continuation<'static>, WebhookError> {
     let query = serde_urlencoded::from_str::<Vec<(String, String)>>(http.query_string())
         .map_err(|e| WebhookError::BadRequest(format!("malformed query: {e}")))?;
     let encoded = query
@@ -165,8 +167,57 @@ async fn voice_continue(
         .find(|(name, _)| name == "c")
         .map(|(_, value)| value.as_str())
         .ok_or_else(|| WebhookError::BadRequest("missing continuation c".into()))?;
-    let continuation =
-        Continuation::decode(encoded).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+    Continuation::decode(encoded).map_err(|e| WebhookError::BadRequest(e.to_string()))
+}
+
+/// TwiML for a member's leg of a confirming ring group (no call decision:
+/// not counted, no event). Should resolution fail, the member is connected:
+/// a person answered.
+fn member_leg<'a>(state: &State, resolve: impl FnOnce() -> Decision<'a>) -> String {
+    let ctx = RenderContext {
+        public_base_url: &state.public_base,
+    };
+    catch_unwind(AssertUnwindSafe(|| render(&resolve(), &ctx))).unwrap_or_else(|_| {
+        tracing::error!("confirm: resolution failed, the member is connected");
+        safe_sms_twiml()
+    })
+}
+
+/// A confirming ring group's member answered: the prompt, one key.
+async fn voice_confirm(
+    state: web::Data<State>,
+    http: HttpRequest,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let continuation = continuation_of(&http)?;
+    sid(&req, "CallSid")?;
+    let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
+    Ok(twiml(member_leg(&state, || {
+        confirm_voice(&snapshot, &continuation)
+    })))
+}
+
+/// The member's key: 1 connects the caller, anything else ends the leg.
+async fn voice_confirm_answer(
+    state: web::Data<State>,
+    http: HttpRequest,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let continuation = continuation_of(&http)?;
+    sid(&req, "CallSid")?;
+    let digits = req.params.non_empty("Digits").unwrap_or("");
+    let snapshot = state.snapshot.current().ok_or(WebhookError::NoSnapshot)?;
+    Ok(twiml(member_leg(&state, || {
+        confirm_answer(&snapshot, &continuation, digits)
+    })))
+}
+
+async fn voice_continue(
+    state: web::Data<State>,
+    http: HttpRequest,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let continuation = continuation_of(&http)?;
     let dial_status_text = required(&req, "DialCallStatus")?;
     // Twilio may add statuses: an unknown one moves on, as a failure would.
     let dial_status = dial_status_text.parse::<DialStatus>().unwrap_or_else(|_| {
@@ -176,6 +227,8 @@ async fn voice_continue(
         );
         DialStatus::Failed
     });
+    // A leg answered but never bridged declined in its confirmation prompt.
+    let dial_status = DialStatus::reported(dial_status, req.params.non_empty("DialBridged"));
     let call_sid = sid(&req, "CallSid")?;
     let to = req.params.non_empty("To").unwrap_or("");
     let from = req.params.non_empty("From").unwrap_or("anonymous");

@@ -9,12 +9,16 @@ use std::collections::HashMap;
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use switchboard_core::error::ForwardingError;
-use switchboard_core::model::{Forwarding, Lifecycle, NumberStatus, RoutingDoc};
+use switchboard_core::model::{
+    Forwarding, Lifecycle, NumberStatus, OverrideState, RoutingDoc, RoutingOverride,
+};
 use switchboard_core::schema::Timezone;
 use switchboard_core::snapshot::{
     AssistantEntry, ClinicConfig, NumberEntry, Snapshot, SnapshotBuilder,
 };
-use switchboard_core::validate::{ClinicContext, check_forwarding, validate_routing};
+use switchboard_core::validate::{
+    ClinicContext, check_forwarding, validate_override, validate_routing,
+};
 use switchboard_store::StoreError;
 use switchboard_store::admin::audit::json;
 use switchboard_store::admin::numbers::{self as repo, NumberDetails, NumberRow};
@@ -94,7 +98,19 @@ pub struct NumberCardOut {
     /// The effective timezone, as the router uses it: the number's own, else
     /// its location's, else the clinic's.
     pub timezone: String,
+    /// "Closed until…" or "Open until…", while in force.
+    #[serde(rename = "override")]
+    pub hold: Option<OverrideOut>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An override in force on a number's card.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = OverrideInForce)]
+pub struct OverrideOut {
+    pub state: OverrideState,
+    /// When it ends: RFC 3339 on the number's wall clock.
+    pub until: String,
 }
 
 /// The Phone Numbers page.
@@ -236,6 +252,14 @@ impl ClinicView {
             forwarding,
             location_id: number.location_id,
             timezone: entry.timezone().name().to_owned(),
+            hold: entry
+                .override_at(chrono::Utc::now())
+                .map(|(state, until)| OverrideOut {
+                    state,
+                    until: until
+                        .with_timezone(&entry.timezone())
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                }),
             created_at: number.created_at,
         })
     }
@@ -676,6 +700,121 @@ pub async fn set_forwarding(
         )),
     )
     .await
+}
+
+/// Closes a number until an instant, or holds it open until one
+/// (`docs/routing.md`, "Overrides"); replaces an override in force.
+pub async fn set_override(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+    hold: RoutingOverride,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let (locked, ctx) = tokio::try_join!(
+        async {
+            repo::lock_routing(&tx, access.clinic_id, id)
+                .await
+                .map_err(ApiError::from)
+        },
+        clinic_context(&tx, access.clinic_id),
+    )?;
+    let doc = switchboard_store::routing::parse_stored(id, &locked.routing)?;
+    validate_override(&hold, &doc, &ctx, chrono::Utc::now()).map_err(|errors| {
+        ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("body")).collect())
+    })?;
+    let before = repo::set_override(&tx, access.clinic_id, id, Some(&hold)).await?;
+    commit_change(
+        tx,
+        access,
+        id,
+        Some(("number.override.set", before, json(&hold))),
+    )
+    .await
+}
+
+/// Ends a number's override now ("Reopen"); nothing to do without one.
+pub async fn clear_override(
+    access: &Access<Editor>,
+    state: &AdminState,
+    id: Uuid,
+) -> ApiResult<NumberDetailOut> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    let before = repo::set_override(&tx, access.clinic_id, id, None).await?;
+    let audited = before.map(|before| ("number.override.clear", Some(before), None));
+    commit_change(tx, access, id, audited).await
+}
+
+/// Sets one override on every live number of a location, in one
+/// transaction: each number is checked against its own routing (a ring
+/// group is a number's own, so a location's open override names an
+/// assistant).
+pub async fn set_location_override(
+    access: &Access<Editor>,
+    state: &AdminState,
+    location_id: Uuid,
+    hold: RoutingOverride,
+) -> ApiResult<Vec<NumberCardOut>> {
+    location_override(access, state, location_id, Some(hold)).await
+}
+
+/// Ends the overrides of every live number of a location.
+pub async fn clear_location_override(
+    access: &Access<Editor>,
+    state: &AdminState,
+    location_id: Uuid,
+) -> ApiResult<Vec<NumberCardOut>> {
+    location_override(access, state, location_id, None).await
+}
+
+async fn location_override(
+    access: &Access<Editor>,
+    state: &AdminState,
+    location_id: Uuid,
+    hold: Option<RoutingOverride>,
+) -> ApiResult<Vec<NumberCardOut>> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    locations::get(&tx, access.clinic_id, location_id).await?;
+    let ctx = clinic_context(&tx, access.clinic_id).await?;
+    let numbers = repo::of_location(&tx, access.clinic_id, location_id).await?;
+    let now = chrono::Utc::now();
+    for &id in &numbers {
+        if let Some(hold) = &hold {
+            let locked = repo::lock_routing(&tx, access.clinic_id, id).await?;
+            let doc = switchboard_store::routing::parse_stored(id, &locked.routing)?;
+            validate_override(hold, &doc, &ctx, now).map_err(|errors| {
+                ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("body")).collect())
+            })?;
+        }
+        let before = repo::set_override(&tx, access.clinic_id, id, hold.as_ref()).await?;
+        let (action, after) = match &hold {
+            Some(hold) => ("number.override.set", json(hold)),
+            None if before.is_some() => ("number.override.clear", None),
+            None => continue,
+        };
+        record(
+            &tx,
+            &access.actor(),
+            access.clinic_id,
+            action,
+            ("number", id.to_string()),
+            before,
+            after,
+        )
+        .await?;
+    }
+    let view = ClinicView::load(&tx, access.clinic_id).await?;
+    let cards = view
+        .numbers
+        .iter()
+        .filter(|n| numbers.contains(&n.id))
+        .map(|n| view.card(n))
+        .collect::<ApiResult<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(cards)
 }
 
 /// Stops a number's forwarding (nothing to do when it has none).

@@ -1,7 +1,8 @@
 //! Locations: `GET, POST …/locations`, `GET, PATCH, DELETE …/locations/{id}`
 //! ([`crate::ops::locations`]).
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use switchboard_core::model::RoutingOverride;
 use switchboard_store::admin::locations::LocationRow;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -14,13 +15,16 @@ use crate::openapi::errors::*;
 use crate::openapi::{ClinicPath, ItemPath};
 use crate::ops::locations as ops;
 pub use crate::ops::locations::{LocationIn, LocationPatch};
+use crate::ops::numbers::{NumberCardOut, clear_location_override, set_location_override};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get)
         .service(patch)
-        .service(delete);
+        .service(delete)
+        .service(put_override)
+        .service(delete_override);
 }
 
 /// The clinic's locations
@@ -143,4 +147,57 @@ async fn delete(
     let id = id.parse()?;
     ops::delete(&access, &state, id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Close every number of a location until an instant, or hold them open
+///
+/// Role: editor. The override of `PUT …/numbers/{id}/override` on each
+/// live number of the location, in one change; an open one names an
+/// assistant (ring groups are each number's own). Answers the numbers'
+/// cards.
+#[utoipa::path(
+    operation_id = "put_location_override",
+    tag = "locations",
+    params(ItemPath),
+    request_body(content = RoutingOverride,
+        example = json!({"state": "closed", "until": "2026-12-03T13:00:00Z"})),
+    responses(
+        (status = 200, description = "The location's numbers", body = Items<NumberCardOut>),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[put("/clinics/{c}/locations/{id}/override")]
+async fn put_override(
+    access: Access<Editor>,
+    state: web::Data<AdminState>,
+    id: PathId,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let id = id.parse()?;
+    let hold: RoutingOverride = body.json()?;
+    let items = set_location_override(&access, &state, id, hold).await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// Reopen every number of a location
+///
+/// Role: editor. Ends the overrides of its live numbers now.
+#[utoipa::path(
+    operation_id = "delete_location_override",
+    tag = "locations",
+    params(ItemPath),
+    responses(
+        (status = 200, description = "The location's numbers", body = Items<NumberCardOut>),
+        Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+)]
+#[delete("/clinics/{c}/locations/{id}/override")]
+async fn delete_override(
+    access: Access<Editor>,
+    state: web::Data<AdminState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let id = id.parse()?;
+    let items = clear_location_override(&access, &state, id).await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
 }

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde::Deserialize;
-use switchboard_core::model::{Forwarding, RoutingDoc};
+use switchboard_core::model::{Forwarding, RoutingDoc, RoutingOverride};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -32,6 +32,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(primary)
         .service(put_forwarding)
         .service(delete_forwarding)
+        .service(put_override)
+        .service(delete_override)
         .service(release);
 }
 
@@ -329,6 +331,64 @@ async fn delete_forwarding(
     let id = id.parse()?;
     Ok(detail_response(
         &ops::stop_forwarding(&access, &state, id).await?,
+    ))
+}
+
+/// Close a number until an instant, or hold it open until one
+///
+/// Role: editor. `{"state": "closed", "until", "action"?}` runs `action`
+/// (else the off-hours handler) whatever the schedules say;
+/// `{"state": "open", "until", "action"}` has the assistant or ring group
+/// of `action` answer. It is resolved before closures and ends by itself
+/// at `until` (within 366 days); a new one replaces the old.
+#[utoipa::path(
+    operation_id = "put_override",
+    tag = "numbers",
+    params(ItemPath),
+    request_body(content = RoutingOverride,
+        example = json!({"state": "closed", "until": "2026-12-03T13:00:00Z"})),
+    responses(
+        (status = 200, description = "The number", body = NumberDetailOut,
+            headers(("ETag" = String, description = "The version, quoted"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Invalid, Unavailable,
+    ),
+)]
+#[put("/clinics/{c}/numbers/{id}/override")]
+async fn put_override(
+    access: Access<Editor>,
+    state: web::Data<AdminState>,
+    id: PathId,
+    body: Body,
+) -> ApiResult<HttpResponse> {
+    let id = id.parse()?;
+    let hold: RoutingOverride = body.json()?;
+    Ok(detail_response(
+        &ops::set_override(&access, &state, id, hold).await?,
+    ))
+}
+
+/// Reopen a number
+///
+/// Role: editor. Ends its override now; harmless without one.
+#[utoipa::path(
+    operation_id = "delete_override",
+    tag = "numbers",
+    params(ItemPath),
+    responses(
+        (status = 200, description = "The number", body = NumberDetailOut,
+            headers(("ETag" = String, description = "The version, quoted"))),
+        Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
+    ),
+)]
+#[delete("/clinics/{c}/numbers/{id}/override")]
+async fn delete_override(
+    access: Access<Editor>,
+    state: web::Data<AdminState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let id = id.parse()?;
+    Ok(detail_response(
+        &ops::clear_override(&access, &state, id).await?,
     ))
 }
 

@@ -175,6 +175,8 @@ fn dial_words(outcome: &switchboard_core::resolve::Outcome<'_>) -> String {
                 format!(" to {name}")
             }
         ),
+        ClosedUntil => format!("Closed until {}", crate::words::until_words(name, None)),
+        OpenUntil => format!("Open until {}", crate::words::until_words(name, None)),
         Closure => format!("Closed ({name})"),
         Assistant => format!("{name} answers"),
         RingGroup => format!("{name} rings"),

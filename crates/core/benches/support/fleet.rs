@@ -58,6 +58,8 @@ fn routing(n: u64, assistant: &str) -> RoutingDoc {
             members: members(n * 3 + u64::from(k), 3),
             schedule: Some(schedule),
             on_no_answer,
+            confirm: false,
+            confirm_prompt: None,
         };
     let closure = |k: u32, name: &str, rule: ClosureRule, times: Option<(&str, &str)>| Closure {
         id: Some(id(k, n)),
@@ -184,6 +186,7 @@ pub fn fleet_slice(first: u64, clinics: u64, per_clinic: u64) -> SnapshotInput {
                         location_id: None,
                         forwarding: None,
                         routing: routing(n, &assistants[(k % 3) as usize].id),
+                        routing_override: None,
                     }
                 })
                 .collect();

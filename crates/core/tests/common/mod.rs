@@ -51,6 +51,7 @@ pub fn number(id: &str, e164: &str, routing: Value) -> NumberConfig {
         location_id: None,
         forwarding: None,
         routing: doc(routing),
+        routing_override: None,
     }
 }
 

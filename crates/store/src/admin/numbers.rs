@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
-use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
+use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc, RoutingOverride};
 use switchboard_core::snapshot::ClinicConfig;
 
 use crate::snapshot::Documents;
@@ -114,8 +114,8 @@ async fn clinic_rows(
     .await?;
     let mut numbers = Vec::with_capacity(rows.len());
     for (row, config) in rows.iter().zip(&clinic.numbers) {
-        // After the loader's nine columns.
-        let mut number = from_row_at(row, 9)?;
+        // After the loader's ten columns.
+        let mut number = from_row_at(row, 10)?;
         number.timezone = config.routing.timezone.clone();
         numbers.push(number);
     }
@@ -276,6 +276,54 @@ pub async fn save_routing(
 ) -> StoreResult<(RoutingDoc, i64)> {
     let locked = lock_routing(tx, clinic_id, id).await?;
     save_locked(tx, clinic_id, id, &locked, expected, doc).await
+}
+
+/// Sets (or, with `None`, clears) the override of a live number; returns
+/// the one it replaces as stored.
+pub async fn set_override(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    id: Uuid,
+    hold: Option<&RoutingOverride>,
+) -> StoreResult<Option<serde_json::Value>> {
+    let row = tx
+        .query_opt(
+            "SELECT lifecycle, routing_override FROM numbers \
+             WHERE id = $1 AND clinic_id = $2 FOR UPDATE",
+            &[&id, &clinic_id],
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    match crate::snapshot::lifecycle(row.try_get(0)?)? {
+        Lifecycle::Released => return Err(Refusal::NumberReleased.into()),
+        Lifecycle::Pending => return Err(Refusal::NumberPending.into()),
+        Lifecycle::Active | Lifecycle::Paused => {}
+    }
+    let before: Option<serde_json::Value> = row.try_get(1)?;
+    tx.execute(
+        "UPDATE numbers SET routing_override = $2, updated_at = now() WHERE id = $1",
+        &[&id, &hold.map(Json)],
+    )
+    .await?;
+    Ok(before)
+}
+
+/// The live numbers of a location, oldest first.
+pub async fn of_location(
+    tx: &impl GenericClient,
+    clinic_id: Uuid,
+    location_id: Uuid,
+) -> StoreResult<Vec<Uuid>> {
+    Ok(tx
+        .query(
+            "SELECT id FROM numbers WHERE clinic_id = $1 AND location_id = $2 \
+             AND lifecycle IN ('active', 'paused') ORDER BY created_at, id",
+            &[&clinic_id, &location_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// Sets the lifecycle of a live number between `active` and `paused`.
