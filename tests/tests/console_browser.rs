@@ -707,3 +707,61 @@ async fn the_demo_clinic_opens_with_its_printed_sign_in() {
     b.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_editor_closes_a_number_until_a_date_and_reopens_it() {
+    let app = spawn_console().await;
+    let b = signed_in(&app, "editor").await;
+    b.goto(&app.page("numbers")).await;
+    let main = card(&app.main);
+    open_menu(&b, &app.main).await;
+    menu_item(&b, &app.main, "Close now…").await;
+    b.wait_for(
+        "the dialog to open",
+        "return document.querySelector('#close-dialog').open;",
+        |v| v == &json!(true),
+    )
+    .await;
+    b.find(&format!("#close-form-{}", app.main)).await;
+    // A time gone by is refused next to the field.
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(2))
+        .date_naive()
+        .to_string();
+    b.click("#close-dialog input[value=custom]").await;
+    b.set_value(&format!("#close-date-{}", app.main), &yesterday)
+        .await;
+    b.click("#close-dialog button[type=submit]").await;
+    b.wait_for_text(&format!("#close-error-{}", app.main), "later than now")
+        .await;
+    b.check_page("numbers-close-error").await;
+    // In three days at 9:00 on the number's clock.
+    let later = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    b.set_value(&format!("#close-date-{}", app.main), &later.to_string())
+        .await;
+    b.set_value(&format!("#close-time-{}", app.main), "09:00")
+        .await;
+    b.click("#close-dialog button[type=submit]").await;
+    b.wait_for_text(&main, "Closed until 9:00").await;
+    b.wait_for(
+        "the dialog to close",
+        "return document.querySelector('#close-dialog').open;",
+        |v| v == &json!(false),
+    )
+    .await;
+    let hold = &app.card(&app.main).await["override"];
+    assert_eq!(hold["state"], "closed", "{hold}");
+    assert!(
+        hold["until"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{later}T09:00:00"))),
+        "{hold}"
+    );
+    b.check_page("numbers-closed").await;
+    // Reopen.
+    open_menu(&b, &app.main).await;
+    menu_item(&b, &app.main, "Reopen").await;
+    b.wait_gone(&format!("{main} .card-hold")).await;
+    assert!(app.card(&app.main).await["override"].is_null());
+    b.close().await;
+    app.api.stop().await;
+}

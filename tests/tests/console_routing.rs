@@ -370,3 +370,35 @@ fn without_instant(twiml: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[tokio::test]
+async fn an_editor_makes_a_ring_group_confirm_to_accept() {
+    let app = spawn_console().await;
+    let b = signed_in(&app, "editor").await;
+    b.goto(&app.page(&format!("numbers/{}", app.main))).await;
+    b.wait_for_text("#routing", "Front desk").await;
+    b.click("#f-ring_groups-0--confirm").await;
+    b.fill(
+        "#f-ring_groups-0--confirm_prompt",
+        "Sunrise Clinic, main line. Press 1 to accept.",
+    )
+    .await;
+    press(&b, ".savebar .btn-primary").await;
+    b.wait_for_text(".flash-ok", "Saved").await;
+    b.check_page("routing-confirm").await;
+    let saved = app
+        .api
+        .get(
+            &format!("/v1/clinics/{}/numbers/{}", app.clinic.id, app.main),
+            &app.clinic.viewer,
+        )
+        .await;
+    let group = &saved.expect(200)["routing"]["ring_groups"][0];
+    assert_eq!(group["confirm"], true, "{group}");
+    assert_eq!(
+        group["confirm_prompt"],
+        "Sunrise Clinic, main line. Press 1 to accept."
+    );
+    b.close().await;
+    app.api.stop().await;
+}

@@ -188,6 +188,9 @@ pub struct DraftGroup {
     pub when: String,
     pub schedule: Vec<DraftWindow>,
     pub on_no_answer: DraftAction,
+    /// Confirm to accept: the box is ticked.
+    pub confirm: bool,
+    pub confirm_prompt: String,
 }
 
 /// A closure as typed: `by` says whether a monthly or yearly closure is on
@@ -398,6 +401,8 @@ impl DraftDoc {
                             format!("{path}.on_no_answer"),
                             g.on_no_answer.as_ref(),
                         ),
+                        confirm: g.confirm,
+                        confirm_prompt: text(&g.confirm_prompt),
                         path,
                     }
                 })
@@ -494,6 +499,8 @@ impl DraftDoc {
                     when,
                     schedule,
                     on_no_answer,
+                    confirm: !fresh && get("confirm") == "on",
+                    confirm_prompt: get("confirm_prompt"),
                     path,
                 }
             })
@@ -574,6 +581,12 @@ impl DraftDoc {
                 }).collect::<Vec<_>>()));
                 o.insert("schedule".into(), if g.when == "schedule" { windows_json(&g.schedule) } else { Value::Null });
                 o.insert("on_no_answer".into(), action_json(&g.on_no_answer));
+                if g.confirm {
+                    o.insert("confirm".into(), json!(true));
+                }
+                if !g.confirm_prompt.trim().is_empty() {
+                    o.insert("confirm_prompt".into(), json!(g.confirm_prompt.trim()));
+                }
                 Value::Object(o)
             }).collect::<Vec<_>>(),
             "off_hours": action_json(&self.off_hours),
@@ -841,6 +854,7 @@ pub fn path_words(path: &str) -> String {
                 "start_time" => "from time",
                 "end_time" => "to time",
                 "who_time" => "who answers at",
+                "confirm_prompt" => "what a member hears first",
                 other => other,
             }
             .replace('_', " ");

@@ -1,7 +1,7 @@
 //! What the templates show, derived from the operations' answers.
 
 use switchboard_admin::ops::numbers::{ForwardingOut, NamedRefOut, NumberCardOut, display};
-use switchboard_core::model::{Lifecycle, NumberStatus};
+use switchboard_core::model::{Lifecycle, NumberStatus, OverrideState};
 use uuid::Uuid;
 
 use crate::render::Can;
@@ -59,6 +59,27 @@ pub struct CardView {
     pub forward: ForwardForm,
     /// Finish the purchase as soon as the card is shown.
     pub complete_purchase: bool,
+    /// "Closed until 8:00 tomorrow", while an override is in force.
+    pub hold: Option<String>,
+    /// The override in force closes the number (else holds it open).
+    pub closed: bool,
+    /// The close dialog, when it is filled for this number.
+    pub close: CloseForm,
+}
+
+/// The "Close now…" dialog: the quick choices with their instants in
+/// words, and what was typed when a choice was refused.
+#[derive(Debug, Clone, Default)]
+pub struct CloseForm {
+    /// "Thu Dec 3, 8:00" and the instant, when the schedules open again.
+    pub next: Option<(String, String)>,
+    pub tomorrow: Option<(String, String)>,
+    pub date: String,
+    pub time: String,
+    pub choice: String,
+    pub error: Option<String>,
+    /// The wall clock the date and time are read on.
+    pub timezone: String,
 }
 
 impl CardView {
@@ -108,7 +129,20 @@ impl CardView {
             },
             None => ForwardForm::default(),
         };
+        let hold = card.hold.as_ref().map(|h| {
+            let until = crate::words::until_words(&h.until, Some(chrono::Utc::now()));
+            match h.state {
+                OverrideState::Closed => format!("Closed until {until}"),
+                OverrideState::Open => format!("Open until {until}"),
+            }
+        });
         CardView {
+            hold,
+            closed: card
+                .hold
+                .as_ref()
+                .is_some_and(|h| h.state == OverrideState::Closed),
+            close: CloseForm::default(),
             clinic,
             id: card.id,
             display: card.display.clone(),

@@ -20,7 +20,7 @@ use crate::error::{FieldError, PreviewError};
 use crate::model::OverrideState;
 use crate::resolve::{
     FirstAction, Handler, HandlerKind, OutcomeKind, Reach, Rule, Trace, first_handler,
-    follow_links, rule_at,
+    follow_links, rule_at, scheduled_rule_at,
 };
 use crate::schedule::local_wall_time;
 use crate::snapshot::{CompiledAction, NumberEntry, Snapshot};
@@ -50,13 +50,9 @@ pub struct Segment {
     pub handler: Option<Handler<'static>>,
 }
 
-/// Today on the wall clock of the number that answers for `number_id` (the
-/// end of its links) at `now`: where a coverage starts when not told.
-pub fn local_today(
-    s: &Snapshot,
-    number_id: &str,
-    now: DateTime<Utc>,
-) -> Result<NaiveDate, PreviewError> {
+/// The wall clock of the number that answers for `number_id` (the end of
+/// its links; the number itself when they cannot be followed).
+pub fn wall_clock(s: &Snapshot, number_id: &str) -> Result<Tz, PreviewError> {
     let number = s
         .number_by_id(number_id)
         .ok_or_else(|| PreviewError::NumberNotFound(number_id.to_owned()))?;
@@ -64,7 +60,17 @@ pub fn local_today(
         Reach::Number(resolving) | Reach::Forward(resolving, _) => resolving,
         Reach::Reject(_) | Reach::Broken(_) => number,
     };
-    Ok(now.with_timezone(&resolving.timezone()).date_naive())
+    Ok(resolving.timezone())
+}
+
+/// Today on the [`wall_clock`] of `number_id` at `now`: where a coverage
+/// starts when not told.
+pub fn local_today(
+    s: &Snapshot,
+    number_id: &str,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate, PreviewError> {
+    Ok(now.with_timezone(&wall_clock(s, number_id)?).date_naive())
 }
 
 /// The coverage of a number over `days` local days from `start`.
@@ -252,6 +258,50 @@ fn segment(
 fn stamp(tz: Tz, at: DateTime<Utc>) -> String {
     tz.from_utc_datetime(&at.naive_utc())
         .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// How far [`opening_after`] looks.
+pub const OPENING_SEARCH_DAYS: i64 = 14;
+
+/// The first minute after `from` at which the number's schedules open (a
+/// scheduled assistant or ring group starts answering outside closures;
+/// overrides aside) after a minute when they did not: where "closed until
+/// the next opening" ends. `None` when nothing opens within
+/// [`OPENING_SEARCH_DAYS`] days.
+pub fn opening_after(
+    s: &Snapshot,
+    number_id: &str,
+    from: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, PreviewError> {
+    let number = s
+        .number_by_id(number_id)
+        .ok_or_else(|| PreviewError::NumberNotFound(number_id.to_owned()))?;
+    let resolving = match follow_links(s, number, &mut Trace::quiet()) {
+        Reach::Number(resolving) => resolving,
+        Reach::Forward(..) | Reach::Reject(_) | Reach::Broken(_) => return Ok(None),
+    };
+    let tz = resolving.timezone();
+    let open = |at: DateTime<Utc>| {
+        matches!(
+            scheduled_rule_at(resolving, local_wall_time(tz, at)),
+            Rule::Assistant(_) | Rule::RingGroup(_)
+        )
+    };
+    // Whole minutes: every offset in use is a whole number of minutes.
+    let start =
+        DateTime::<Utc>::from_timestamp(from.timestamp().div_euclid(60) * 60, 0).unwrap_or(from);
+    let mut before = open(start);
+    let mut at = start + Duration::minutes(1);
+    let end = start + Duration::days(OPENING_SEARCH_DAYS);
+    while at <= end {
+        let now_open = open(at);
+        if now_open && !before {
+            return Ok(Some(at));
+        }
+        before = now_open;
+        at += Duration::minutes(1);
+    }
+    Ok(None)
 }
 
 /// Who answers a number off hours as it is compiled, and whether its

@@ -829,6 +829,11 @@ pub(crate) fn rule_at(number: &NumberEntry, at: DateTime<Utc>, local: NaiveDateT
     if let Some(hold) = number.hold.as_ref().filter(|h| at.timestamp() < h.until) {
         return Rule::Override(hold);
     }
+    scheduled_rule_at(number, local)
+}
+
+/// Rules 4 to 7 at a local wall time, overrides aside.
+pub(crate) fn scheduled_rule_at(number: &NumberEntry, local: NaiveDateTime) -> Rule<'_> {
     if let Some(index) = number
         .closure_tests
         .iter()

@@ -6,7 +6,7 @@ mod common;
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use serde_json::{Value, json};
-use switchboard_core::coverage::coverage;
+use switchboard_core::coverage::{coverage, opening_after};
 use switchboard_core::model::{OverrideState, RoutingOverride};
 use switchboard_core::resolve::{
     Continuation, DialStatus, Explain, OutcomeKind, TwimlPlan, VoiceCall, confirm_answer,
@@ -226,6 +226,32 @@ fn coverage_shows_the_override_with_its_end() {
     assert_eq!(first.end, "2026-12-03T08:00:00-05:00");
     assert_eq!(week.segments[1].kind, OutcomeKind::RingGroup);
     assert_eq!(week.segments[1].start, "2026-12-03T08:00:00-05:00");
+}
+
+#[test]
+fn the_next_opening_is_the_next_minute_the_schedules_open_across_dst() {
+    let s = one_number(routing());
+    // Wednesday 10:00, open: the next opening is Thursday 08:00.
+    let next = opening_after(&s, "main", ny(2026, 12, 2, 10, 0)).expect("a number");
+    assert_eq!(next, Some(ny(2026, 12, 3, 8, 0)));
+    // Friday evening: Monday 08:00.
+    let next = opening_after(&s, "main", ny(2026, 12, 4, 19, 0)).expect("a number");
+    assert_eq!(next, Some(ny(2026, 12, 7, 8, 0)));
+    // Christmas Day (a Friday) is closed: the next opening is Monday's.
+    let next = opening_after(&s, "main", ny(2026, 12, 24, 19, 0)).expect("a number");
+    assert_eq!(next, Some(ny(2026, 12, 28, 8, 0)));
+    // Saturday before clocks go forward: Monday 08:00 EDT (12:00 UTC).
+    let next = opening_after(&s, "main", ny(2026, 3, 7, 12, 0)).expect("a number");
+    assert_eq!(
+        next.map(|t| t.to_rfc3339()),
+        Some("2026-03-09T12:00:00+00:00".to_owned())
+    );
+    // A number that never opens.
+    let never = one_number(json!({"off_hours": {"type": "voicemail"}}));
+    assert_eq!(
+        opening_after(&never, "main", ny(2026, 12, 2, 10, 0)).expect("a number"),
+        None
+    );
 }
 
 // Validation.

@@ -5,7 +5,10 @@
 //! public base URL, so a preview equals a real call at that instant.
 
 use chrono::{NaiveDate, Utc};
-use switchboard_core::coverage::{CoverageResponse, coverage as core_coverage, local_today};
+use switchboard_core::coverage::{
+    CoverageResponse, coverage as core_coverage, first_instant_of, local_today, opening_after,
+    wall_clock,
+};
 use switchboard_core::error::PreviewError;
 use switchboard_core::model::{Lifecycle, RoutingDoc};
 use switchboard_core::simulate::{SimulateRequest, SimulateResponse, simulate as core_simulate};
@@ -105,6 +108,39 @@ pub async fn coverage_from(
         None => local_today(&snapshot, &key, Utc::now()).map_err(preview_error)?,
     };
     core_coverage(&snapshot, &key, start, days).map_err(preview_error)
+}
+
+/// When a number's schedules next open, for "closed until…": after now,
+/// and from tomorrow on its wall clock (the number its links end at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Openings {
+    pub timezone: chrono_tz::Tz,
+    pub next: Option<chrono::DateTime<Utc>>,
+    pub tomorrow: Option<chrono::DateTime<Utc>>,
+}
+
+/// The number's [`Openings`] at `now`.
+pub async fn openings(
+    access: &Access<Viewer>,
+    state: &AdminState,
+    id: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<Openings> {
+    let snapshot = compiled(access, state, id, None).await?;
+    let key = id.to_string();
+    let today = local_today(&snapshot, &key, now).map_err(preview_error)?;
+    let timezone = wall_clock(&snapshot, &key).map_err(preview_error)?;
+    let next = opening_after(&snapshot, &key, now).map_err(preview_error)?;
+    let tomorrow = match today.succ_opt().and_then(|d| first_instant_of(timezone, d)) {
+        Some(midnight) => opening_after(&snapshot, &key, midnight - chrono::Duration::minutes(1))
+            .map_err(preview_error)?,
+        None => None,
+    };
+    Ok(Openings {
+        timezone,
+        next,
+        tomorrow,
+    })
 }
 
 /// Everything the routing page shows of a number at once, from one

@@ -1,5 +1,6 @@
 //! The console's pages, one module each.
 
+pub mod closing;
 pub mod lists;
 pub mod manage;
 pub mod numbers;
@@ -13,6 +14,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     sign_in::configure(cfg);
     numbers::configure(cfg);
+    closing::configure(cfg);
     routing::configure(cfg);
     team::configure(cfg);
     lists::configure(cfg);

@@ -50,8 +50,8 @@ struct NumbersPage {
 
 #[derive(Template)]
 #[template(path = "card.html")]
-struct CardFragment {
-    card: CardView,
+pub(crate) struct CardFragment {
+    pub(crate) card: CardView,
 }
 
 #[derive(Template)]
@@ -100,11 +100,11 @@ struct PageQuery {
     q: String,
 }
 
-fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
+pub(crate) fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
     move |e| ConsoleError::api(e, htmx)
 }
 
-fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
+pub(crate) fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
     Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 
@@ -141,7 +141,7 @@ async fn page(
 }
 
 /// A number's card as the page shows it.
-async fn card_view<R>(
+pub(crate) async fn card_view<R>(
     page: &Page<R>,
     state: &switchboard_admin::AdminState,
     id: Uuid,
@@ -176,7 +176,7 @@ fn card_response(card: CardView) -> HttpResponse {
 }
 
 /// After a change: the card for htmx, the page for a plain form.
-async fn changed<R>(
+pub(crate) async fn changed<R>(
     change: &Change<R>,
     state: &switchboard_admin::AdminState,
     id: Uuid,
@@ -390,7 +390,7 @@ async fn forward_dialog(
     Ok(render(StatusCode::OK, &ForwardFragment { card }))
 }
 
-fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {
+pub(crate) fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {
     use actix_web::http::header::{HeaderName, HeaderValue};
     if let Ok(value) = HeaderValue::from_str(target) {
         response
