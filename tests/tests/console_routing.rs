@@ -157,8 +157,8 @@ async fn an_editor_sets_up_a_number_in_the_page_and_calls_go_where_it_said() {
         .await
         .expect("the TwiML");
     assert_eq!(
-        shown.as_str().unwrap_or_default(),
-        real,
+        without_instant(shown.as_str().unwrap_or_default()),
+        without_instant(&real),
         "the page and the webhook disagree"
     );
     b.close().await;

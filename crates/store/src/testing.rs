@@ -178,7 +178,7 @@ async fn prepare_template() -> String {
 /// Templates of other migration sets kept besides the current one: runs
 /// from other checkouts (another branch's migrations) may share the cluster
 /// at the same time, and dropping their template fails all their tests.
-const OTHER_TEMPLATES_KEPT: usize = 3;
+const OTHER_TEMPLATES_KEPT: usize = 8;
 
 /// Drops test databases whose process is gone, and outdated templates
 /// (all but the newest few of other migration sets).

@@ -86,12 +86,12 @@ async fn v5_turns_each_numbers_rows_into_its_document_and_keeps_the_references_g
             .await
             .expect("V5"),
         1,
-        "V5 alone is pending"
+        "V5 alone is applied"
     );
-    // The migrations after it, which today's reads rely on.
+    // Read with today's code, which reads what later migrations added.
     switchboard_store::migrate(&db.pool)
         .await
-        .expect("the migrations after V5");
+        .expect("the later migrations");
 
     let c = db.pool.get().await.expect("connection");
     let clinic = read_clinic(&c, uuid(CLINIC), Released::Included)

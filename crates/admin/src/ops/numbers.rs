@@ -450,17 +450,8 @@ pub async fn save_routing(
 ) -> ApiResult<NumberDetailOut> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    // The number locked with its document, and what validation needs, in
-    // one round trip. Not ours, or gone: 404 before anything is said about
-    // the body.
-    let (locked, ctx) = tokio::try_join!(
-        async {
-            repo::lock_routing(&tx, access.clinic_id, id)
-                .await
-                .map_err(ApiError::from)
-        },
-        clinic_context(&tx, access.clinic_id),
-    )?;
+    // Not ours, or gone: 404 before anything is said about the body.
+    let (locked, ctx) = lock_with_context(&tx, access.clinic_id, id).await?;
     // Every problem of the body at once, before the version is checked.
     let mut problems = validate_routing(&doc, &ctx).err().unwrap_or_default();
     problems.extend(switchboard_store::routing::id_problems(&doc));
@@ -481,6 +472,23 @@ pub async fn save_routing(
         Some(("number.routing.update", Some(locked.routing), json(&saved))),
     )
     .await
+}
+
+/// The number locked with its routing document, and what validation needs
+/// of the clinic, in one round trip.
+async fn lock_with_context(
+    tx: &deadpool_postgres::Transaction<'_>,
+    clinic_id: Uuid,
+    id: Uuid,
+) -> ApiResult<(repo::LockedRouting, ClinicContext)> {
+    tokio::try_join!(
+        async {
+            repo::lock_routing(tx, clinic_id, id)
+                .await
+                .map_err(ApiError::from)
+        },
+        clinic_context(tx, clinic_id),
+    )
 }
 
 /// The problems of a routing document for this clinic (field paths under
@@ -712,14 +720,7 @@ pub async fn set_override(
 ) -> ApiResult<NumberDetailOut> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    let (locked, ctx) = tokio::try_join!(
-        async {
-            repo::lock_routing(&tx, access.clinic_id, id)
-                .await
-                .map_err(ApiError::from)
-        },
-        clinic_context(&tx, access.clinic_id),
-    )?;
+    let (locked, ctx) = lock_with_context(&tx, access.clinic_id, id).await?;
     let doc = switchboard_store::routing::parse_stored(id, &locked.routing)?;
     validate_override(&hold, &doc, &ctx, chrono::Utc::now()).map_err(|errors| {
         ApiError::Invalid(errors.into_iter().map(|e| e.prefixed("body")).collect())

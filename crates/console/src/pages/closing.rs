@@ -15,7 +15,7 @@ use switchboard_admin::ops::previews::{Openings, openings};
 use switchboard_core::model::{Action, OverrideState, RoutingOverride};
 use uuid::Uuid;
 
-use super::numbers::{CardFragment, api, card_view, changed, path_id, retarget};
+use super::numbers::{api, card_closing, card_view, changed, path_id, retarget};
 use crate::render::{ConsoleError, render};
 use crate::session::{Change, Page};
 use crate::views::{CardView, CloseForm};
@@ -162,16 +162,7 @@ async fn close(
         Err(words) => Err(Ok(words)),
     };
     match outcome {
-        Ok(()) if htmx => {
-            let card = card_view(&change.page, &state, id).await?;
-            let body = CardFragment { card }
-                .render()
-                .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
-            Ok(crate::render::html(
-                StatusCode::OK,
-                format!("{body}{FRESH_CLOSE_DIALOG}"),
-            ))
-        }
+        Ok(()) if htmx => card_closing(&change.page, &state, id, FRESH_CLOSE_DIALOG).await,
         Ok(()) => changed(&change, &state, id).await,
         Err(Err(other)) => Err(ConsoleError::api(other, htmx)),
         Err(Ok(words)) if htmx => {

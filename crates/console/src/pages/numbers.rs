@@ -50,8 +50,8 @@ struct NumbersPage {
 
 #[derive(Template)]
 #[template(path = "card.html")]
-pub(crate) struct CardFragment {
-    pub(crate) card: CardView,
+struct CardFragment {
+    card: CardView,
 }
 
 #[derive(Template)]
@@ -317,17 +317,7 @@ async fn forward(
         Err(words) => Err(Ok(words)),
     };
     match outcome {
-        Ok(()) if htmx => {
-            // The card changes; the dialog closes (a fresh one replaces it).
-            let card = card_view(&change.page, &state, id).await?;
-            let body = CardFragment { card }
-                .render()
-                .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
-            Ok(crate::render::html(
-                StatusCode::OK,
-                format!("{body}{FRESH_FORWARD_DIALOG}"),
-            ))
-        }
+        Ok(()) if htmx => card_closing(&change.page, &state, id, FRESH_FORWARD_DIALOG).await,
         Ok(()) => changed(&change, &state, id).await,
         Err(Err(other)) => Err(ConsoleError::api(other, htmx)),
         Err(Ok(words)) if htmx => {
@@ -360,6 +350,24 @@ async fn own_number(
         .iter()
         .find(|n| n.e164 == e164 && n.id != except)
         .map(|n| n.id.to_string()))
+}
+
+/// After a dialog's change: the changed card, and the dialog closed (the
+/// fresh, closed one given replaces it).
+pub(crate) async fn card_closing<R>(
+    page: &Page<R>,
+    state: &switchboard_admin::AdminState,
+    id: Uuid,
+    fresh_dialog: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    let card = card_view(page, state, id).await?;
+    let body = CardFragment { card }
+        .render()
+        .map_err(|e| ConsoleError::internal(format!("rendering: {e}")))?;
+    Ok(crate::render::html(
+        StatusCode::OK,
+        format!("{body}{fresh_dialog}"),
+    ))
 }
 
 /// The forward dialog as the page starts with it, closed.
