@@ -24,6 +24,17 @@ async fn endpoints(
         .as_str()
         .expect("an id")
         .to_owned();
+    let blocked = app
+        .post(
+            &format!("/v1/clinics/{}/blocked-callers", c.id),
+            &c.editor,
+            json!({"kind": "prefix", "value": "+1800"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     let base = format!("/v1/clinics/{}", c.id);
     let n = format!("{base}/numbers/{number}");
     vec![
@@ -148,6 +159,25 @@ async fn endpoints(
         ),
         ("GET", format!("{base}/calls"), None, "viewer"),
         ("GET", format!("{base}/audit"), None, "admin"),
+        ("GET", format!("{base}/blocked-callers"), None, "viewer"),
+        (
+            "POST",
+            format!("{base}/blocked-callers"),
+            Some(json!({"kind": "number", "value": "+14155550999", "note": "spam"})),
+            "editor",
+        ),
+        (
+            "GET",
+            format!("{base}/blocked-callers/{blocked}"),
+            None,
+            "viewer",
+        ),
+        (
+            "DELETE",
+            format!("{base}/blocked-callers/{blocked}"),
+            None,
+            "editor",
+        ),
         (
             "POST",
             format!("{base}/numbers/{other}/release"),

@@ -113,6 +113,10 @@ pub fn refusal(r: Refusal) -> ApiError {
             "email_taken",
             "someone with this email already has a sign-in",
         ),
+        Refusal::BlockedCallerExists => (
+            "blocked_caller_exists",
+            "this number, prefix or anonymous callers are already blocked",
+        ),
     };
     ApiError::Conflict {
         code,

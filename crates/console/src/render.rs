@@ -94,6 +94,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Locations", "locations"),
     ("Calls", "calls"),
     ("Voicemail", "voicemail"),
+    ("Blocked callers", "blocked-callers"),
     ("Team", "team"),
     ("API keys", "api-keys"),
     ("Audit", "audit"),

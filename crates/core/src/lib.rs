@@ -4,6 +4,7 @@
 //! and the admin API call the same functions here, so a preview can never
 //! disagree with a real call.
 //!
+//! - [`blocked`]: a clinic's blocked callers, compiled for the hot path;
 //! - [`model`]: the wire shapes of `docs/api.md` (routing documents,
 //!   actions, …);
 //! - [`validate`]: every 422 rule of `docs/routing.md`, all problems at once;
@@ -16,6 +17,7 @@
 //! - [`schema`]: the wire constraints as OpenAPI schemas.
 #![forbid(unsafe_code)]
 
+pub mod blocked;
 pub mod coverage;
 pub mod error;
 pub mod model;

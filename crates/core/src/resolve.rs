@@ -91,6 +91,8 @@ impl Trace {
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     Reject,
+    /// The caller is on the clinic's blocked list (voice and SMS).
+    Blocked,
     Forward,
     /// A "closed until…" override.
     ClosedUntil,
@@ -114,6 +116,7 @@ impl OutcomeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeKind::Reject => "reject",
+            OutcomeKind::Blocked => "blocked",
             OutcomeKind::Forward => "forward",
             OutcomeKind::ClosedUntil => "closed_until",
             OutcomeKind::OpenUntil => "open_until",
@@ -250,6 +253,8 @@ pub struct DialPlan<'a> {
 pub enum TwimlPlan<'a> {
     /// `<Reject reason="busy"/>`: not answered, not billed.
     Reject,
+    /// `<Reject reason="rejected"/>`: a blocked caller, not answered, not billed.
+    Blocked,
     /// `<Dial>` numbers, SIP or clients.
     Dial(DialPlan<'a>),
     /// `<Connect><Stream url>` with `<Parameter>`s.
@@ -568,7 +573,46 @@ fn route_from_number<'a>(
     mut trace: Trace,
 ) -> Decision<'a> {
     trace.note(|| format!("call to {}", number.e164()));
+    // Checked when the call arrives only: a continuation belongs to a call
+    // that was let in, which ends as it began.
+    if let Some(decision) = blocked(s, number, call.from, TwimlPlan::Blocked, &mut trace) {
+        return decision;
+    }
     route(s, number, call, at, 0, trace)
+}
+
+/// Blocked callers (`docs/routing.md`, "Blocked callers"): before any other
+/// rule, when the caller is on the clinic's list of the number dialled.
+fn blocked<'a>(
+    s: &'a Snapshot,
+    number: &'a NumberEntry,
+    from: &str,
+    plan: TwimlPlan<'a>,
+    trace: &mut Trace,
+) -> Option<Decision<'a>> {
+    let clinic = s.clinic_of(number);
+    let entry = clinic.blocked().matching(from)?;
+    trace.note(|| {
+        format!(
+            "caller {} is blocked ({} {})",
+            if from.is_empty() {
+                "without a number"
+            } else {
+                from
+            },
+            entry.kind.as_str(),
+            entry.label
+        )
+    });
+    let mut decision = reject(Trace::quiet(), Some(number), Some(clinic));
+    decision.trace = std::mem::take(&mut trace.lines);
+    decision.outcome = Outcome {
+        kind: OutcomeKind::Blocked,
+        id: Some(Cow::Borrowed(&entry.id)),
+        name: Some(Cow::Borrowed(&entry.label)),
+    };
+    decision.action = plan;
+    Some(decision)
 }
 
 /// Takes a call on after a `<Dial>` ended with `status`, from the original
@@ -658,12 +702,14 @@ pub fn confirm_answer<'a>(s: &'a Snapshot, c: &Continuation<'_>, digits: &str) -
 
 /// Resolves a text to `to` (`docs/routing.md`, "Messages (SMS)").
 pub fn resolve_sms<'a>(s: &'a Snapshot, to: &str, from: &str, explain: Explain) -> Decision<'a> {
-    let _ = from;
     let mut trace = Trace::new(explain);
     let Some(number) = s.number_by_e164(to) else {
         trace.note(|| format!("no number matches {to}"));
         return sms_ignore(trace, None, None);
     };
+    if let Some(decision) = blocked(s, number, from, TwimlPlan::SmsEmpty, &mut trace) {
+        return decision;
+    }
     let clinic = s.clinic_of(number);
     if number.lifecycle != Lifecycle::Active {
         trace.note(|| format!("number {} is {}", number.e164(), number.lifecycle));

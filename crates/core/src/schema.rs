@@ -238,6 +238,22 @@ named_schema!(
         .examples(["+14155550101"])
 );
 
+named_schema!(
+    /// A blocked caller's number or prefix (`+`, 1 to 15 digits; a prefix has
+    /// at most 14, a number at least 7).
+    BlockedCallerValue,
+    "BlockedCallerValue",
+    string()
+        .pattern(Some(format!(
+            "^\\+[1-9][0-9]{{0,{}}}$",
+            E164_DIGITS.end() - 1
+        )))
+        .description(Some(
+            "For kind number an E.164 number (+14155550123); for kind prefix + and 1 to 14 digits (+1900); null for kind anonymous"
+        ))
+        .examples(["+1900"])
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::blocked::{BlockList, BlockedCallerConfig};
 use crate::model::{
     Action, AssistantKind, AssistantKindTag, DEFAULT_RING_SECONDS, Forwarding, Lifecycle,
     NumberStatus, OverrideState, RoutingDoc, RoutingOverride, Strategy,
@@ -58,6 +59,9 @@ pub struct ClinicConfig {
     pub assistants: Vec<AssistantConfig>,
     #[serde(default)]
     pub numbers: Vec<NumberConfig>,
+    /// Callers the clinic rejects before any other rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_callers: Vec<BlockedCallerConfig>,
 }
 
 /// A physical office of a clinic.
@@ -149,13 +153,17 @@ pub(crate) struct NumberRef {
 /// An E.164 number stored inline in the index (at most `+` and 15 digits),
 /// so that a lookup compares keys without following a pointer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct E164Key([u8; 16]);
+pub(crate) struct E164Key([u8; 16]);
 
 impl E164Key {
-    fn new(e164: &str) -> Option<E164Key> {
-        let bytes = e164.as_bytes();
+    pub(crate) fn new(e164: &str) -> Option<E164Key> {
+        E164Key::new_prefix(e164.as_bytes(), e164.len())
+    }
+
+    /// The key of the first `len` bytes (a blocked prefix's length).
+    pub(crate) fn new_prefix(bytes: &[u8], len: usize) -> Option<E164Key> {
         let mut key = [0u8; 16];
-        key.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        key.get_mut(..len)?.copy_from_slice(bytes.get(..len)?);
         Some(E164Key(key))
     }
 }
@@ -208,10 +216,10 @@ impl TextArena {
 /// The index hasher: keys are the service's own numbers and ids, looked up
 /// with values Twilio signed, so a fast multiplicative hash (as rustc's
 /// FxHash) is safe here and several times cheaper than SipHash.
-type FastHash = BuildHasherDefault<FxHasher>;
+pub(crate) type FastHash = BuildHasherDefault<FxHasher>;
 
 #[derive(Debug, Default, Clone, Copy)]
-struct FxHasher {
+pub(crate) struct FxHasher {
     hash: u64,
 }
 
@@ -267,6 +275,7 @@ pub struct ClinicEntry {
     pub(crate) twilio_account_sid: Option<Box<str>>,
     pub(crate) transcribe_voicemail: bool,
     pub(crate) assistants: Vec<AssistantEntry>,
+    pub(crate) blocked: BlockList,
 }
 
 /// A compiled assistant of a clinic.
@@ -902,6 +911,7 @@ impl ClinicBlock {
             twilio_account_sid: clinic.twilio_account_sid.as_deref().map(Box::from),
             transcribe_voicemail: clinic.transcribe_voicemail,
             assistants,
+            blocked: BlockList::compile(&clinic.id, &clinic.blocked_callers, &mut warnings),
         };
 
         // Links never leave a clinic: resolve them against its own numbers
@@ -1130,6 +1140,10 @@ impl ClinicEntry {
     }
     pub(crate) fn assistant(&self, index: u32) -> &AssistantEntry {
         &self.assistants[index as usize]
+    }
+    /// The clinic's blocked callers.
+    pub fn blocked(&self) -> &BlockList {
+        &self.blocked
     }
 }
 

@@ -159,6 +159,7 @@ fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Resul
     out.start("Response", &[])?;
     match &d.action {
         TwimlPlan::Reject => out.empty("Reject", &[("reason", "busy")])?,
+        TwimlPlan::Blocked => out.empty("Reject", &[("reason", "rejected")])?,
         TwimlPlan::Dial(dial) => write_dial(out, dial, ctx)?,
         TwimlPlan::Stream { url, parameters } => {
             out.start("Connect", &[])?;

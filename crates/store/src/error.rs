@@ -51,6 +51,10 @@ pub enum Refusal {
     /// Someone has a sign-in with this email (`people_email`).
     #[error("someone has a sign-in with this email")]
     EmailTaken,
+    /// The clinic already blocks this number, prefix or anonymous callers
+    /// (`blocked_callers_once`).
+    #[error("this caller is already blocked")]
+    BlockedCallerExists,
 }
 
 impl Refusal {
@@ -62,6 +66,7 @@ impl Refusal {
             "routing_assistants_assistant" => Refusal::AssistantInUse,
             "numbers_link_live" => Refusal::ReleaseLinkedFrom,
             "people_email" => Refusal::EmailTaken,
+            "blocked_callers_once" => Refusal::BlockedCallerExists,
             _ => return None,
         })
     }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
+use switchboard_core::blocked::BlockedCallerConfig;
 use switchboard_core::model::{Forwarding, Lifecycle, RoutingDoc};
 use switchboard_core::snapshot::{
     AssistantConfig, ClinicConfig, LocationConfig, NumberConfig, Snapshot, SnapshotBuilder,
@@ -341,8 +342,12 @@ async fn clinic_heads(
     let statement = client
         .prepare_cached(&format!(
             "SELECT c.id, c.name, c.default_timezone, c.voice, c.language, c.sms_auto_reply, \
-             c.texting_assistant_id, c.twilio_account_sid, c.transcribe_voicemail, \
-             (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.live) \
+             c.texting_assistant_id, c.twilio_account_sid, \
+             (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.live), \
+             (SELECT json_agg(json_build_object('id', b.id, 'kind', b.kind, 'value', b.value) \
+                              ORDER BY b.created_at, b.id)::text \
+              FROM blocked_callers b WHERE b.clinic_id = c.id), \
+             c.transcribe_voicemail \
              FROM clinics c WHERE {condition} ORDER BY c.created_at, c.id"
         ))
         .await?;
@@ -362,15 +367,25 @@ async fn clinic_heads(
                 sms_auto_reply: row.try_get(5)?,
                 texting_assistant_id: row.try_get::<_, Option<Uuid>>(6)?.map(|u| u.to_string()),
                 twilio_account_sid: row.try_get(7)?,
-                transcribe_voicemail: row.try_get(8)?,
+                transcribe_voicemail: row.try_get(10)?,
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),
+                blocked_callers: blocked_callers(uuid, row.try_get(9)?)?,
             },
-            numbers: usize::try_from(row.try_get::<_, i64>(9)?).unwrap_or(0),
+            numbers: usize::try_from(row.try_get::<_, i64>(8)?).unwrap_or(0),
         });
     }
     Ok(heads)
+}
+
+/// A clinic's blocked callers as `clinic_heads` aggregates them (few per
+/// clinic: one JSON array with the clinic's row, no statement of their own).
+fn blocked_callers(clinic: Uuid, json: Option<&str>) -> StoreResult<Vec<BlockedCallerConfig>> {
+    json.map_or(Ok(Vec::new()), |json| {
+        serde_json::from_str(json)
+            .map_err(|e| StoreError::corrupt(format!("blocked_callers of clinic {clinic}"), e))
+    })
 }
 
 /// Consecutive runs of clinics with about [`BATCH_NUMBERS`] numbers in all,
@@ -679,6 +694,22 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
         )
         .await?;
     }
+    for entry in &clinic.blocked_callers {
+        tx.execute(
+            &tx.prepare_cached(
+                "INSERT INTO blocked_callers (id, clinic_id, kind, value, created_by_name) \
+                 VALUES ($1, $2, $3, $4, 'fixture')",
+            )
+            .await?,
+            &[
+                &parse_id("blocked_callers.id", &entry.id)?,
+                &clinic_id,
+                &entry.kind.as_str(),
+                &entry.value,
+            ],
+        )
+        .await?;
+    }
     if clinic.numbers.is_empty() {
         return Ok(());
     }
@@ -762,6 +793,7 @@ mod tests {
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),
+                blocked_callers: Vec::new(),
             },
             numbers,
         }

@@ -93,13 +93,19 @@ async fn each_configuration_table_has_one_trigger_for_its_rows() {
         .collect();
     // One row trigger (insert, update, delete); TRUNCATE, which has no rows,
     // a statement trigger of its own.
-    let mut expected: Vec<(String, i64, i64)> = ["assistants", "clinics", "locations", "numbers"]
-        .iter()
-        .map(|t| (t.to_string(), 1, 1))
-        .collect();
+    let mut expected: Vec<(String, i64, i64)> = [
+        "assistants",
+        "blocked_callers",
+        "clinics",
+        "locations",
+        "numbers",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), 1, 1))
+    .collect();
     // Not configuration: V7's two row triggers that queue a voicemail's
     // notice when its recording reaches the call (insert, update).
-    expected.insert(1, ("calls".to_owned(), 2, 0));
+    expected.insert(2, ("calls".to_owned(), 2, 0));
     assert_eq!(triggers, expected);
 }
 

@@ -128,8 +128,9 @@ impl Histogram {
 }
 
 /// Every routing outcome kind, for the decision counter's labels.
-const OUTCOME_KINDS: [OutcomeKind; 13] = [
+const OUTCOME_KINDS: [OutcomeKind; 14] = [
     OutcomeKind::Reject,
+    OutcomeKind::Blocked,
     OutcomeKind::Forward,
     OutcomeKind::Closure,
     OutcomeKind::Assistant,
@@ -149,7 +150,7 @@ const OUTCOME_KINDS: [OutcomeKind; 13] = [
 pub struct Metrics {
     requests: [[Histogram; 6]; 6],
     signature_failures: AtomicU64,
-    decisions: [AtomicU64; 13],
+    decisions: [AtomicU64; OUTCOME_KINDS.len()],
     resolution_panics: AtomicU64,
 }
 

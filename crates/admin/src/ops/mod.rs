@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod assistants;
+pub mod blocked;
 pub mod clinics;
 pub mod keys;
 pub mod locations;

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod assistants;
+pub mod blocked;
 pub mod clinics;
 pub mod keys;
 pub mod locations;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     provisioning::configure(cfg);
     activity::configure(cfg);
     voicemail::configure(cfg);
+    blocked::configure(cfg);
 }
 
 /// `{"items": [...]}`, the shape of unpaginated lists.

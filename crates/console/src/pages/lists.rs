@@ -42,6 +42,22 @@ struct CallView {
     /// The caller's name from caller-ID lookup, when Twilio gave one.
     caller_name: Option<String>,
     transcript: Option<String>,
+    /// "Block this caller": the entry's kind and value, for a caller that
+    /// has a number (or none at all) and was not blocked already.
+    block: Option<(&'static str, String)>,
+}
+
+fn block_of(from: &str, outcome_kind: Option<&str>) -> Option<(&'static str, String)> {
+    if outcome_kind == Some("blocked") {
+        return None;
+    }
+    if switchboard_core::blocked::is_anonymous(from) {
+        Some(("anonymous", String::new()))
+    } else if switchboard_core::validate::is_e164(from) {
+        Some(("number", from.to_owned()))
+    } else {
+        None
+    }
 }
 
 /// The call log's filters, as the form sends them.
@@ -64,6 +80,7 @@ struct CallsQuery {
 #[template(path = "calls.html")]
 struct CallsPage {
     chrome: Chrome,
+    can: crate::render::Can,
     items: Vec<CallView>,
     numbers: Vec<(String, String)>,
     locations: Vec<(String, String)>,
@@ -84,6 +101,7 @@ fn outcome_words(kind: Option<&str>, name: Option<&str>) -> String {
         Some("voicemail") => "Voicemail".to_owned(),
         Some("forward") => "Forwarded".to_owned(),
         Some("reject") => "Rejected".to_owned(),
+        Some("blocked") => format!("Blocked{who}"),
         Some("message") => "Message played".to_owned(),
         Some("hangup") => "Hung up".to_owned(),
         Some(other) => other.replace('_', " "),
@@ -198,6 +216,7 @@ async fn calls(
     let items = rows
         .into_iter()
         .map(|r| CallView {
+            block: block_of(&r.from, r.outcome_kind.as_deref()),
             sid: r.call_sid.clone(),
             started: r
                 .started_at
@@ -236,6 +255,7 @@ async fn calls(
         StatusCode::OK,
         &CallsPage {
             chrome,
+            can: crate::render::Can::of(&page.access),
             items,
             numbers,
             locations,

@@ -66,7 +66,7 @@ pub struct Errors {
 }
 
 impl Errors {
-    fn of(error: ApiError) -> Result<Errors, ApiError> {
+    pub(crate) fn of(error: ApiError) -> Result<Errors, ApiError> {
         match error {
             ApiError::Invalid(details) => Ok(Errors::fields(&details)),
             e @ (ApiError::Conflict { .. } | ApiError::BadRequest { .. }) => Ok(Errors {
@@ -92,7 +92,7 @@ impl Errors {
     }
 
     /// 422 when there is a problem to show, else 200.
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         if self.fields.is_empty() && self.page.is_none() {
             StatusCode::OK
         } else {

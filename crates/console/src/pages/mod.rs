@@ -1,5 +1,6 @@
 //! The console's pages, one module each.
 
+pub mod blocked;
 pub mod closing;
 pub mod lists;
 pub mod manage;
@@ -20,4 +21,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     lists::configure(cfg);
     manage::configure(cfg);
     voicemail::configure(cfg);
+    blocked::configure(cfg);
 }

@@ -167,6 +167,7 @@ fn dial_words(outcome: &switchboard_core::resolve::Outcome<'_>) -> String {
     let name = outcome.name.as_deref().unwrap_or("");
     match outcome.kind {
         Reject => "The call is rejected".to_owned(),
+        Blocked => format!("The caller is blocked ({name})"),
         Forward => format!(
             "The call is forwarded{}",
             if name.is_empty() {

@@ -203,6 +203,7 @@ pub fn fleet_slice(first: u64, clinics: u64, per_clinic: u64) -> SnapshotInput {
                 locations: Vec::new(),
                 assistants,
                 numbers,
+                blocked_callers: Vec::new(),
             }
         })
         .collect();

@@ -14,6 +14,7 @@
 pub mod activity;
 pub mod assistants;
 pub mod audit;
+pub mod blocked;
 pub mod clinics;
 pub mod keys;
 pub mod locations;
