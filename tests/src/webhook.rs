@@ -57,6 +57,37 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The form of a voicemail `<Record>` callback: the recording `RE…` of
+/// `seconds` seconds on call `sid`.
+pub fn recording_form(sid: &str, to: &str, seconds: u32) -> Vec<(String, String)> {
+    let recording = sid.replacen("CA", "RE", 1);
+    let mut form = voice_form(sid, to);
+    form.extend(self::form(&[
+        (
+            "RecordingUrl",
+            &format!(
+                "https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording}"
+            ),
+        ),
+        ("RecordingSid", &recording),
+        ("RecordingDuration", &seconds.to_string()),
+    ]));
+    form
+}
+
+/// The form of Twilio's `transcribeCallback` for the recording of call `sid`.
+pub fn transcription_form(sid: &str, status: &str, text: &str) -> Vec<(String, String)> {
+    form(&[
+        ("AccountSid", ACCOUNT_SID),
+        ("CallSid", sid),
+        ("RecordingSid", &sid.replacen("CA", "RE", 1)),
+        ("TranscriptionSid", &sid.replacen("CA", "TR", 1)),
+        ("TranscriptionStatus", status),
+        ("TranscriptionText", text),
+        ("TranscriptionType", "fast"),
+    ])
+}
+
 /// A fresh call SID (Twilio's shape: CA + 32 hex).
 pub fn call_sid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -264,6 +295,11 @@ pub trait Webhooks {
     /// A signed `POST /twilio/voice/recording`.
     async fn post_recording(&self, form: &[(String, String)]) -> Reply {
         self.post_signed("/twilio/voice/recording", form).await
+    }
+
+    /// A signed `POST /twilio/voice/transcription`.
+    async fn post_transcription(&self, form: &[(String, String)]) -> Reply {
+        self.post_signed("/twilio/voice/transcription", form).await
     }
 
     /// A signed `POST /twilio/sms`.

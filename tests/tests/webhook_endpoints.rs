@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::json;
 use switchboard_tests::spawn_app;
 use switchboard_tests::webhook::{
-    Webhooks, call_row, call_sid, clinic, eventually, form, number, sms_form, voice_form,
+    ACCOUNT_SID, Webhooks, call_row, call_sid, clinic, eventually, form, number, recording_form,
+    sms_form, transcription_form, voice_form,
 };
 
 const MAIN: &str = "+14155550100";
@@ -220,5 +221,55 @@ async fn health_and_readiness_answer_on_the_webhook_listener_and_metrics_only_on
             "{series} missing from:\n{metrics}"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_transcription_callback_stores_the_transcript_once_and_a_late_failure_keeps_it() {
+    let app = spawn_app().await;
+    app.configure(&[clinic(1, vec![number(1, MAIN, json!({}))])])
+        .await;
+    let sid = call_sid();
+    app.post_voice(&voice_form(&sid, MAIN)).await.twiml();
+    app.post_recording(&recording_form(&sid, MAIN, 9))
+        .await
+        .twiml();
+    let done = transcription_form(&sid, "completed", "Call me back\tplease.");
+    for _ in 0..2 {
+        let reply = app.post_transcription(&done).await;
+        assert_eq!(reply.status, 204, "{reply:?}");
+    }
+    let mut failed = transcription_form(&sid, "failed", "");
+    failed.retain(|(k, _)| k != "TranscriptionSid");
+    assert_eq!(app.post_transcription(&failed).await.status, 204);
+    let pool = app.db.pool.clone();
+    let (text, status) = eventually(Duration::from_secs(5), "the transcript", || async {
+        let client = pool.get().await.ok()?;
+        let row = client
+            .query_one(
+                "SELECT transcript, transcript_status, \
+                 (SELECT count(*) FROM call_events e WHERE e.call_sid = c.call_sid AND e.kind = 'transcription') \
+                 FROM calls c WHERE call_sid = $1",
+                &[&sid],
+            )
+            .await
+            .ok()?;
+        (row.get::<_, i64>(2) == 2).then(|| {
+            (
+                row.get::<_, Option<String>>(0),
+                row.get::<_, Option<String>>(1),
+            )
+        })
+    })
+    .await;
+    assert_eq!(text.as_deref(), Some("Call me back\tplease."));
+    assert_eq!(status.as_deref(), Some("completed"));
+    assert_eq!(
+        app.post_transcription(&form(&[("AccountSid", ACCOUNT_SID)]))
+            .await
+            .status,
+        400,
+        "no CallSid: not Twilio's"
+    );
     app.stop().await;
 }

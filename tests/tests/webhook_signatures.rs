@@ -87,6 +87,7 @@ async fn a_webhook_without_a_signature_is_forbidden_on_every_endpoint() {
         "/twilio/voice/continue?c=1.0.0.x",
         "/twilio/voice/status",
         "/twilio/voice/recording",
+        "/twilio/voice/transcription",
         "/twilio/sms",
     ] {
         let reply = app.post_raw(path, FORM, encode(&f), None).await;
@@ -276,6 +277,7 @@ async fn random_and_mutated_bodies_never_earn_a_5xx() {
         "/twilio/voice/continue?c=1.0.0.x",
         "/twilio/voice/status",
         "/twilio/voice/recording",
+        "/twilio/voice/transcription",
         "/twilio/sms",
     ];
     for round in 0..300 {

@@ -40,6 +40,7 @@ pub const BEARER: &str = "bearer";
         (name = "numbers", description = "Phone numbers, their routing and forwarding"),
         (name = "previews", description = "Simulate and coverage"),
         (name = "activity", description = "The call log and the audit log"),
+        (name = "voicemail", description = "Voicemail by email: recipients, transcripts, the emails written"),
         (name = "blocked-callers", description = "Callers a clinic rejects before any other rule"),
         (name = "meta", description = "This document"),
     )

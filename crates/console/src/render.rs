@@ -93,6 +93,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Assistants", "assistants"),
     ("Locations", "locations"),
     ("Calls", "calls"),
+    ("Voicemail", "voicemail"),
     ("Blocked callers", "blocked-callers"),
     ("Team", "team"),
     ("API keys", "api-keys"),

@@ -215,11 +215,13 @@ impl Handler<'_> {
     }
 }
 
-/// The clinic's `voice` and `language`, put on every `<Say>`.
+/// The clinic's `voice` and `language`, put on every `<Say>`, and whether
+/// its voicemail `<Record>` asks Twilio for a transcript.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Speech<'a> {
     pub voice: Option<&'a str>,
     pub language: Option<&'a str>,
+    pub transcribe: bool,
 }
 
 /// One noun of a `<Dial>`.
@@ -810,6 +812,7 @@ fn speech_of(clinic: &ClinicEntry) -> Speech<'_> {
     Speech {
         voice: clinic.voice(),
         language: clinic.language(),
+        transcribe: clinic.transcribe_voicemail,
     }
 }
 

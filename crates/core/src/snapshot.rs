@@ -50,6 +50,9 @@ pub struct ClinicConfig {
     /// The Twilio (sub)account the clinic's numbers live in.
     #[serde(default)]
     pub twilio_account_sid: Option<String>,
+    /// Whether voicemail is transcribed by Twilio (`<Record transcribe>`).
+    #[serde(default)]
+    pub transcribe_voicemail: bool,
     #[serde(default)]
     pub locations: Vec<LocationConfig>,
     #[serde(default)]
@@ -270,6 +273,7 @@ pub struct ClinicEntry {
     /// The texting assistant's id and `sms_url`, when it exists and is texting.
     pub(crate) texting: Option<(Box<str>, Box<str>)>,
     pub(crate) twilio_account_sid: Option<Box<str>>,
+    pub(crate) transcribe_voicemail: bool,
     pub(crate) assistants: Vec<AssistantEntry>,
     pub(crate) blocked: BlockList,
 }
@@ -905,6 +909,7 @@ impl ClinicBlock {
             sms_auto_reply: clinic.sms_auto_reply.as_deref().map(Box::from),
             texting,
             twilio_account_sid: clinic.twilio_account_sid.as_deref().map(Box::from),
+            transcribe_voicemail: clinic.transcribe_voicemail,
             assistants,
             blocked: BlockList::compile(&clinic.id, &clinic.blocked_callers, &mut warnings),
         };

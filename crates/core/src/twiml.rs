@@ -31,6 +31,8 @@ pub const CONFIRM_ANSWER_PATH: &str = "/twilio/voice/confirm/answer";
 pub const CONFIRM_SECONDS: u16 = 8;
 /// Path of the voicemail `<Record>` callbacks, under the public base URL.
 pub const RECORDING_PATH: &str = "/twilio/voice/recording";
+/// Path of Twilio's transcript callback for a voicemail, under the public base URL.
+pub const TRANSCRIPTION_PATH: &str = "/twilio/voice/transcription";
 /// Longest voicemail, in seconds.
 pub const VOICEMAIL_MAX_SECONDS: u16 = 120;
 
@@ -178,17 +180,21 @@ fn write_response(out: &mut Out, d: &Decision, ctx: &RenderContext) -> io::Resul
             ctx.push_url(&mut recording, RECORDING_PATH);
             let mut max_length = [0u8; 5];
             let max_length = small_number(VOICEMAIL_MAX_SECONDS, &mut max_length);
-            out.empty(
-                "Record",
-                &[
-                    ("action", &recording),
-                    ("method", "POST"),
-                    ("maxLength", max_length),
-                    ("playBeep", "true"),
-                    ("recordingStatusCallback", &recording),
-                    ("recordingStatusCallbackMethod", "POST"),
-                ],
-            )?;
+            let mut attributes = AttributeList::default();
+            attributes.push("action", &recording);
+            attributes.push("method", "POST");
+            attributes.push("maxLength", max_length);
+            attributes.push("playBeep", "true");
+            attributes.push("recordingStatusCallback", &recording);
+            attributes.push("recordingStatusCallbackMethod", "POST");
+            // Only a clinic that asked: Twilio bills transcripts apart.
+            let mut transcription = String::new();
+            if d.speech.transcribe {
+                ctx.push_url(&mut transcription, TRANSCRIPTION_PATH);
+                attributes.push("transcribe", "true");
+                attributes.push("transcribeCallback", &transcription);
+            }
+            out.empty("Record", attributes.as_slice())?;
             out.url = recording;
             // Twilio skips the action when nothing was recorded and goes on.
             out.empty("Hangup", &[])?;
@@ -279,10 +285,10 @@ fn write_dial(out: &mut Out, dial: &DialPlan, ctx: &RenderContext) -> io::Result
     out.end("Dial")
 }
 
-/// Up to six attributes on the stack: the hot path allocates little.
+/// Up to eight attributes on the stack: the hot path allocates little.
 #[derive(Default)]
 struct AttributeList<'a> {
-    items: [(&'a str, &'a str); 6],
+    items: [(&'a str, &'a str); 8],
     len: usize,
 }
 

@@ -102,9 +102,12 @@ fn demo() -> Snapshot {
         ),
     ]);
     apology.id = "clinic-3".into();
+    let mut transcribing = clinic_with(vec![number("tr", "+14155550444", json!({}))]);
+    transcribing.id = "clinic-4".into();
+    transcribing.transcribe_voicemail = true;
     Snapshot::build(
         SnapshotInput {
-            clinics: vec![clinic, texting, apology],
+            clinics: vec![clinic, texting, apology, transcribing],
         },
         7,
     )
@@ -211,6 +214,7 @@ fn every_decision_kind_renders_as_its_golden_file() {
             voice(&s, "+14155550003", weekday),
         ),
         ("link_cycle_apology", voice(&s, "+14155550881", weekday)),
+        ("voicemail_transcribed", voice(&s, "+14155550444", weekday)),
         (
             "sms_auto_reply",
             render(&resolve_sms(&s, MAIN, CALLER, Explain::Trace), &CTX),

@@ -21,6 +21,8 @@ pub struct Application {
     webhook_service: switchboard_webhook::Webhook,
     /// Retries migrations in the background when the database was down at start.
     migrator: Option<tokio::task::JoinHandle<()>>,
+    /// Composes and sends voicemail emails from their queues.
+    notifier: switchboard_notify::Notifier,
     /// The file with the demo person's sign-in, when the demo is loaded.
     demo_login: Option<std::path::PathBuf>,
     /// API key uses and the task writing them (a last write at shutdown).
@@ -143,6 +145,9 @@ impl Application {
                 }
             }
             let webhook = webhook_service.server(webhook_listener)?;
+            let notifier =
+                switchboard_notify::Notifier::start(database.pool.clone(), settings.email_config())
+                    .context("starting the voicemail email worker")?;
             let admin_state = crate::admin_wiring::admin_state(&settings, database.pool.clone())?;
             let key_usage = admin_state.key_usage.clone();
             let reconcile = Duration::from_secs(settings.twilio.reconcile_after_seconds);
@@ -173,6 +178,7 @@ impl Application {
                 (key_usage, key_usage_flusher),
                 reconciler,
                 partitions,
+                notifier,
             ))
         };
         match startup.await {
@@ -187,6 +193,7 @@ impl Application {
                 key_usage,
                 reconciler,
                 partitions,
+                notifier,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -199,6 +206,7 @@ impl Application {
                 key_usage,
                 reconciler,
                 partitions,
+                notifier,
             }),
             Err(e) => {
                 database.close().await;
@@ -241,6 +249,7 @@ impl Application {
         let _ = tokio::join!(webhook, admin);
         // Every accepted webhook is answered: now write their events.
         self.webhook_service.shutdown().await;
+        self.notifier.shutdown().await;
         if let Some(migrator) = self.migrator {
             migrator.abort();
         }

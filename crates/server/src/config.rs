@@ -32,6 +32,7 @@ pub struct Settings {
     pub console: ConsoleSettings,
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
+    pub email: EmailSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
 }
@@ -105,6 +106,28 @@ pub struct TwilioSettings {
     pub reconcile_after_seconds: u64,
     #[serde(default)]
     pub subaccounts: BTreeMap<String, SecretString>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: EmailSecurity,
+    pub username: String,
+    pub password: SecretString,
+    pub from: String,
+    pub timeout_seconds: u64,
+    pub transcript_wait_seconds: u64,
+    pub retry_initial_seconds: u64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailSecurity {
+    Starttls,
+    Tls,
+    None,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -276,6 +299,21 @@ impl Settings {
                 problems.push(format!("twilio.subaccounts.{sid}: empty auth token"));
             }
         }
+        if !(1..=600).contains(&self.email.timeout_seconds) {
+            problems.push("email.timeout_seconds: must be between 1 and 600".into());
+        }
+        if self.email.transcript_wait_seconds > 3600 {
+            problems.push("email.transcript_wait_seconds: must be at most 3600".into());
+        }
+        if !(1..=3600).contains(&self.email.retry_initial_seconds) {
+            problems.push("email.retry_initial_seconds: must be between 1 and 3600".into());
+        }
+        if !self.email.smtp_host.is_empty() && self.email.smtp_port == 0 {
+            problems.push("email.smtp_port: must not be 0".into());
+        }
+        if let Err(problem) = switchboard_notify::check(&self.email_config()) {
+            problems.push(problem.to_string());
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level: {:?} is not a valid filter",
@@ -323,6 +361,31 @@ impl Settings {
             format!("http://{}/", self.admin.listen)
         } else {
             format!("{}/", self.console.public_url.trim_end_matches('/'))
+        }
+    }
+
+    /// What the voicemail email worker needs from the settings.
+    pub fn email_config(&self) -> switchboard_notify::EmailConfig {
+        let e = &self.email;
+        let secs = std::time::Duration::from_secs;
+        switchboard_notify::EmailConfig {
+            smtp: (!e.smtp_host.is_empty()).then(|| switchboard_notify::SmtpConfig {
+                host: e.smtp_host.clone(),
+                port: e.smtp_port,
+                security: match e.security {
+                    EmailSecurity::Starttls => switchboard_notify::Security::StartTls,
+                    EmailSecurity::Tls => switchboard_notify::Security::Tls,
+                    EmailSecurity::None => switchboard_notify::Security::None,
+                },
+                username: e.username.clone(),
+                password: e.password.expose_secret().to_owned(),
+                timeout: secs(e.timeout_seconds),
+            }),
+            from: e.from.clone(),
+            console_url: self.console_url(),
+            transcript_wait: secs(e.transcript_wait_seconds),
+            retry_initial: secs(e.retry_initial_seconds),
+            poll_interval: std::time::Duration::from_secs(1),
         }
     }
 
@@ -400,6 +463,38 @@ mod tests {
         let err = Settings::with_overrides("[webhook]\nlisten_adress = \"127.0.0.1:1\"")
             .expect_err("refused");
         assert!(err.to_string().contains("listen_adress"), "{err}");
+    }
+
+    #[test]
+    fn email_settings_are_checked_and_their_password_never_prints() {
+        let s = Settings::with_overrides(
+            r#"
+            [email]
+            smtp_host = "smtp.example.com"
+            security = "tls"
+            smtp_port = 465
+            username = "vm@example.com"
+            password = "mail-secret"
+            "#,
+        )
+        .expect("valid");
+        let email = s.email_config();
+        let smtp = email.smtp.as_ref().expect("an SMTP server");
+        assert_eq!(smtp.security, switchboard_notify::Security::Tls);
+        assert_eq!(email.transcript_wait, std::time::Duration::from_secs(120));
+        assert!(!format!("{s:?}").contains("mail-secret"));
+        let err = Settings::with_overrides(
+            "[email]\nfrom = \"not a mailbox\"\nsecurity = \"ssl\"\ntranscript_wait_seconds = 7200",
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains("email.security"), "{err}");
+        let err = Settings::with_overrides(
+            "[email]\nfrom = \"not a mailbox\"\ntranscript_wait_seconds = 7200",
+        )
+        .expect_err("refused");
+        for key in ["email.from", "email.transcript_wait_seconds"] {
+            assert!(err.to_string().contains(key), "{key} not named in: {err}");
+        }
     }
 
     #[test]

@@ -346,7 +346,8 @@ async fn clinic_heads(
              (SELECT count(*) FROM numbers n WHERE n.clinic_id = c.id AND n.live), \
              (SELECT json_agg(json_build_object('id', b.id, 'kind', b.kind, 'value', b.value) \
                               ORDER BY b.created_at, b.id)::text \
-              FROM blocked_callers b WHERE b.clinic_id = c.id) \
+              FROM blocked_callers b WHERE b.clinic_id = c.id), \
+             c.transcribe_voicemail \
              FROM clinics c WHERE {condition} ORDER BY c.created_at, c.id"
         ))
         .await?;
@@ -366,6 +367,7 @@ async fn clinic_heads(
                 sms_auto_reply: row.try_get(5)?,
                 texting_assistant_id: row.try_get::<_, Option<Uuid>>(6)?.map(|u| u.to_string()),
                 twilio_account_sid: row.try_get(7)?,
+                transcribe_voicemail: row.try_get(10)?,
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),
@@ -606,7 +608,7 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO clinics (id, name, default_timezone, voice, language, sms_auto_reply, \
-             twilio_account_sid) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             twilio_account_sid, transcribe_voicemail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .await?,
         &[
@@ -617,6 +619,7 @@ pub async fn insert_clinic(tx: &impl GenericClient, clinic: &ClinicConfig) -> St
             &clinic.language,
             &clinic.sms_auto_reply,
             &clinic.twilio_account_sid,
+            &clinic.transcribe_voicemail,
         ],
     )
     .await?;
@@ -786,6 +789,7 @@ mod tests {
                 sms_auto_reply: None,
                 texting_assistant_id: None,
                 twilio_account_sid: None,
+                transcribe_voicemail: false,
                 locations: Vec::new(),
                 assistants: Vec::new(),
                 numbers: Vec::new(),

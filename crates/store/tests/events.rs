@@ -27,6 +27,7 @@ fn voice(sid: &str) -> CallEvent<'static> {
             outcome_kind: "reject".into(),
             outcome_id: None,
             outcome_name: None,
+            caller_name: None,
         },
     }
 }
@@ -321,6 +322,7 @@ async fn text_a_caller_controls_reaches_the_database_exactly_and_never_fails_a_b
             outcome_kind: "assistant".into(),
             outcome_id: Some("\\N".into()),
             outcome_name: Some(hostile.into()),
+            caller_name: Some(hostile.into()),
         },
     };
     write_batch(&db.pool, &[event, status("CAH1", 1, "ringing\tbusy")])
@@ -370,6 +372,16 @@ async fn each_event_payload_is_the_json_of_its_detail() {
                 recording_sid: "RE1".into(),
                 recording_url: "https://api.twilio.com/RE1".into(),
                 duration_seconds: Some(12),
+            },
+        },
+        CallEvent {
+            call_sid: "CAP1".into(),
+            at,
+            detail: EventDetail::Transcription {
+                transcription_sid: "TR1".into(),
+                recording_sid: "RE1".into(),
+                status: "completed".into(),
+                text: "Please call me back.".into(),
             },
         },
         CallEvent {
@@ -424,6 +436,35 @@ async fn a_torn_last_journal_line_is_skipped_and_the_rest_replayed() {
     writer.shutdown().await;
     assert_eq!(
         count(&db, "SELECT count(*) FROM calls WHERE call_sid LIKE 'CAU%'").await,
+        1
+    );
+    assert_eq!(pending(&sink), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_journal_line_of_the_format_before_transcripts_is_replayed() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("older-format");
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    let mut line = Vec::new();
+    voice("CAO1").encode(&mut line);
+    // The same line as the binary before V7 wrote it: two columns fewer.
+    let text = String::from_utf8(line).expect("text");
+    let older = text
+        .trim_end_matches('\n')
+        .rsplitn(3, '\t')
+        .last()
+        .expect("columns")
+        .to_owned()
+        + "\n";
+    assert_eq!(older.matches('\t').count(), 18);
+    std::fs::write(dir.join(JOURNAL), older).expect("an older journal");
+    let (sink, writer) = EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir))
+        .expect("the writer starts");
+    writer.shutdown().await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM calls WHERE call_sid = 'CAO1'").await,
         1
     );
     assert_eq!(pending(&sink), 0);

@@ -71,6 +71,7 @@ fn voice(sid: &str, clinic_id: Uuid, at: DateTime<Utc>) -> CallEvent<'static> {
             outcome_kind: "voicemail".into(),
             outcome_id: None,
             outcome_name: None,
+            caller_name: None,
         },
     }
 }

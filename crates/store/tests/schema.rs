@@ -82,7 +82,7 @@ async fn each_configuration_table_has_one_trigger_for_its_rows() {
                     count(*) FILTER (WHERE t.tgtype & 1 = 1), \
                     count(*) FILTER (WHERE t.tgtype & 1 = 0) \
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
-             WHERE NOT t.tgisinternal GROUP BY 1 ORDER BY 1",
+             WHERE NOT t.tgisinternal AND t.tgparentid = 0 GROUP BY 1 ORDER BY 1",
             &[],
         )
         .await
@@ -93,7 +93,7 @@ async fn each_configuration_table_has_one_trigger_for_its_rows() {
         .collect();
     // One row trigger (insert, update, delete); TRUNCATE, which has no rows,
     // a statement trigger of its own.
-    let expected: Vec<(String, i64, i64)> = [
+    let mut expected: Vec<(String, i64, i64)> = [
         "assistants",
         "blocked_callers",
         "clinics",
@@ -103,6 +103,10 @@ async fn each_configuration_table_has_one_trigger_for_its_rows() {
     .iter()
     .map(|t| (t.to_string(), 1, 1))
     .collect();
+    // Not configuration: V7's two row triggers that queue a voicemail's
+    // notice when its recording reaches the call (insert, update), on the
+    // partitioned table (each month's partition has its clones).
+    expected.insert(2, ("calls".to_owned(), 2, 0));
     assert_eq!(triggers, expected);
 }
 

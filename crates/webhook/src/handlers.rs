@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/twilio/voice/status", web::post().to(status))
         .route("/twilio/voice/recording", web::post().to(recording))
+        .route("/twilio/voice/transcription", web::post().to(transcription))
         .route("/twilio/sms", web::post().to(sms))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
@@ -165,6 +166,7 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
             outcome_name: outcome
                 .as_ref()
                 .and_then(|o| o.name.as_deref().map(Cow::Borrowed)),
+            caller_name: req.params.non_empty("CallerName").map(Cow::Borrowed),
         },
     });
     Ok(twiml(body))
@@ -302,6 +304,36 @@ async fn recording(
     Ok(twiml(format!(
         "{XML_DECLARATION}<Response><Hangup/></Response>"
     )))
+}
+
+/// Twilio's transcript of a voicemail, posted to `transcribeCallback` once
+/// it is ready (or has failed). Stored on the call like any event; the
+/// voicemail's email waits for it a while.
+async fn transcription(
+    state: web::Data<State>,
+    req: TwilioRequest,
+) -> Result<HttpResponse, WebhookError> {
+    let call_sid = sid(&req, "CallSid")?;
+    let recording_sid = req.params.get("RecordingSid").unwrap_or("");
+    let transcription_sid = req
+        .params
+        .non_empty("TranscriptionSid")
+        .unwrap_or(recording_sid);
+    let status = req
+        .params
+        .non_empty("TranscriptionStatus")
+        .unwrap_or("completed");
+    state.events.record(CallEvent {
+        call_sid: call_sid.into(),
+        at: Utc::now(),
+        detail: EventDetail::Transcription {
+            transcription_sid: transcription_sid.into(),
+            recording_sid: recording_sid.into(),
+            status: status.into(),
+            text: req.params.get("TranscriptionText").unwrap_or("").into(),
+        },
+    });
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {

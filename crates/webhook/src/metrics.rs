@@ -18,15 +18,17 @@ pub enum Endpoint {
     Continue,
     Status,
     Recording,
+    Transcription,
     Sms,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 5] = [
+    const ALL: [Endpoint; 6] = [
         Endpoint::Voice,
         Endpoint::Continue,
         Endpoint::Status,
         Endpoint::Recording,
+        Endpoint::Transcription,
         Endpoint::Sms,
     ];
 
@@ -37,6 +39,7 @@ impl Endpoint {
             "/twilio/voice/continue" => Some(Endpoint::Continue),
             "/twilio/voice/status" => Some(Endpoint::Status),
             "/twilio/voice/recording" => Some(Endpoint::Recording),
+            "/twilio/voice/transcription" => Some(Endpoint::Transcription),
             "/twilio/sms" => Some(Endpoint::Sms),
             _ => None,
         }
@@ -48,6 +51,7 @@ impl Endpoint {
             Endpoint::Continue => "continue",
             Endpoint::Status => "status",
             Endpoint::Recording => "recording",
+            Endpoint::Transcription => "transcription",
             Endpoint::Sms => "sms",
         }
     }
@@ -144,7 +148,7 @@ const OUTCOME_KINDS: [OutcomeKind; 14] = [
 /// The webhook's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: [[Histogram; 6]; 5],
+    requests: [[Histogram; 6]; 6],
     signature_failures: AtomicU64,
     decisions: [AtomicU64; OUTCOME_KINDS.len()],
     resolution_panics: AtomicU64,

@@ -14,6 +14,7 @@ pub mod numbers;
 pub mod people;
 pub mod previews;
 pub mod provisioning;
+pub mod voicemail;
 
 use deadpool_postgres::GenericClient;
 use switchboard_store::admin::{Actor, audit};

@@ -87,6 +87,8 @@ pub struct OutcomeOut {
 pub struct VoicemailOut {
     pub recording_url: String,
     pub duration_seconds: Option<i32>,
+    /// Twilio's transcript, for a clinic that transcribes, once it arrived.
+    pub transcript: Option<String>,
 }
 
 /// A call of the log.
@@ -97,6 +99,8 @@ pub struct CallOut {
     pub number_id: Option<Uuid>,
     pub location_id: Option<Uuid>,
     pub from: String,
+    /// Twilio's `CallerName`, when the number has caller-ID lookup.
+    pub caller_name: Option<String>,
     pub to: String,
     pub started_at: DateTime<Utc>,
     pub outcome: Option<OutcomeOut>,
@@ -145,7 +149,9 @@ async fn calls(
             voicemail: r.recording_url.map(|url| VoicemailOut {
                 recording_url: url,
                 duration_seconds: r.recording_duration,
+                transcript: r.transcript,
             }),
+            caller_name: r.caller_name,
             call_sid: r.call_sid,
             number_id: r.number_id,
             location_id: r.location_id,

@@ -10,6 +10,7 @@ pub mod locations;
 pub mod numbers;
 pub mod previews;
 pub mod provisioning;
+pub mod voicemail;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     previews::configure(cfg);
     provisioning::configure(cfg);
     activity::configure(cfg);
+    voicemail::configure(cfg);
     blocked::configure(cfg);
 }
 

@@ -39,6 +39,9 @@ struct CallView {
     status: String,
     duration: String,
     voicemail: Option<String>,
+    /// The caller's name from caller-ID lookup, when Twilio gave one.
+    caller_name: Option<String>,
+    transcript: Option<String>,
     /// "Block this caller": the entry's kind and value, for a caller that
     /// has a number (or none at all) and was not blocked already.
     block: Option<(&'static str, String)>,
@@ -229,6 +232,8 @@ async fn calls(
                 .recording_url
                 .is_some()
                 .then(|| duration_words(r.recording_duration)),
+            caller_name: r.caller_name,
+            transcript: r.transcript,
         })
         .collect();
     let db = client(&state, htmx).await?;

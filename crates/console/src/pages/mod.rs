@@ -8,6 +8,7 @@ pub mod numbers;
 pub mod routing;
 pub mod sign_in;
 pub mod team;
+pub mod voicemail;
 
 use actix_web::web;
 
@@ -19,5 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     team::configure(cfg);
     lists::configure(cfg);
     manage::configure(cfg);
+    voicemail::configure(cfg);
     blocked::configure(cfg);
 }

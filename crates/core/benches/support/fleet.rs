@@ -199,6 +199,7 @@ pub fn fleet_slice(first: u64, clinics: u64, per_clinic: u64) -> SnapshotInput {
                 sms_auto_reply: None,
                 texting_assistant_id: None,
                 twilio_account_sid: Some(format!("AC{c:032x}")),
+                transcribe_voicemail: false,
                 locations: Vec::new(),
                 assistants,
                 numbers,

@@ -23,6 +23,10 @@ pub struct CallRow {
     pub duration_seconds: Option<i32>,
     pub recording_url: Option<String>,
     pub recording_duration: Option<i32>,
+    /// Twilio's `CallerName`, when caller-ID lookup gave one.
+    pub caller_name: Option<String>,
+    /// The voicemail's transcript, once Twilio sent it.
+    pub transcript: Option<String>,
 }
 
 /// Which calls to list.
@@ -53,7 +57,7 @@ pub async fn list_calls(
         .query(
             "SELECT call_sid, number_id, location_id, from_number, to_number, started_at, \
                     outcome_kind, outcome_id, outcome_name, status, duration_seconds, \
-                    recording_url, recording_duration \
+                    recording_url, recording_duration, caller_name, transcript \
              FROM calls WHERE clinic_id = $1 \
                AND ($2::uuid IS NULL OR location_id = $2) \
                AND ($3::uuid IS NULL OR number_id = $3) \
@@ -89,6 +93,8 @@ pub async fn list_calls(
             duration_seconds: r.get(10),
             recording_url: r.get(11),
             recording_duration: r.get(12),
+            caller_name: r.get(13),
+            transcript: r.get(14),
         })
         .collect())
 }

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod locations;
 pub mod numbers;
 pub mod people;
+pub mod voicemail;
 
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;

@@ -35,6 +35,8 @@ pub enum EventDetail<'a> {
         outcome_kind: Cow<'a, str>,
         outcome_id: Option<Cow<'a, str>>,
         outcome_name: Option<Cow<'a, str>>,
+        /// Twilio's `CallerName` (caller ID lookup), when it sent one.
+        caller_name: Option<Cow<'a, str>>,
     },
     /// A `<Dial>` ended and the call moved on.
     Continue {
@@ -56,6 +58,16 @@ pub enum EventDetail<'a> {
         recording_url: Cow<'a, str>,
         duration_seconds: Option<i32>,
     },
+    /// Twilio's transcript of a voicemail (`<Record transcribeCallback>`).
+    Transcription {
+        /// The `TranscriptionSid` (the event key), else the `RecordingSid`.
+        transcription_sid: Cow<'a, str>,
+        recording_sid: Cow<'a, str>,
+        /// `completed` or `failed`.
+        status: Cow<'a, str>,
+        /// The text; empty when the transcription failed.
+        text: Cow<'a, str>,
+    },
     /// A text arrived and was answered.
     Sms {
         clinic_id: Option<Cow<'a, str>>,
@@ -68,12 +80,17 @@ pub enum EventDetail<'a> {
 
 /// The columns of one encoded line, in order: the staging table of
 /// [`super::write_lines`] and every line of the journal.
-const COLUMNS: usize = 19;
+const COLUMNS: usize = 21;
+/// The columns of a line journalled before `caller_name` and `transcript`
+/// were added: replayed with both NULL.
+const COLUMNS_BEFORE_TRANSCRIPTS: usize = 19;
 
 /// Longest text kept of a value a caller controls (numbers, statuses,
 /// names); URLs get [`URL_LIMIT`]. Twilio's own values are far shorter.
 const TEXT_LIMIT: usize = 256;
 const URL_LIMIT: usize = 2048;
+/// A transcript of a two-minute voicemail is a few hundred words.
+const TRANSCRIPT_LIMIT: usize = 16 * 1024;
 
 impl CallEvent<'_> {
     /// The `kind` column.
@@ -83,6 +100,7 @@ impl CallEvent<'_> {
             EventDetail::Continue { .. } => "continue",
             EventDetail::Status { .. } => "status",
             EventDetail::Recording { .. } => "recording",
+            EventDetail::Transcription { .. } => "transcription",
             EventDetail::Sms { .. } => "sms",
         }
     }
@@ -91,7 +109,8 @@ impl CallEvent<'_> {
     /// `call_sid, kind, event_key, at (µs since the epoch), clinic_id,
     /// number_id, location_id, from, to, outcome_kind, outcome_id,
     /// outcome_name, step, dial_status, status, sequence, duration_seconds,
-    /// recording_sid, recording_url`, `\N` where a kind has no value.
+    /// recording_sid, recording_url, caller_name, transcript`, `\N` where a
+    /// kind has no value.
     ///
     /// The event key tells two events of one kind apart, so that a retry of
     /// the same webhook has the same key. Text is cut to a sane length and
@@ -119,6 +138,7 @@ impl CallEvent<'_> {
                 outcome_kind,
                 outcome_id,
                 outcome_name,
+                caller_name,
             } => {
                 line.raw("");
                 line.int(at);
@@ -131,6 +151,8 @@ impl CallEvent<'_> {
                 line.optional(outcome_id.as_ref());
                 line.optional(outcome_name.as_ref());
                 line.nulls(7);
+                line.optional(caller_name.as_ref());
+                line.null();
             }
             EventDetail::Sms {
                 clinic_id,
@@ -147,7 +169,7 @@ impl CallEvent<'_> {
                 line.text(from);
                 line.text(to);
                 line.text(outcome_kind);
-                line.nulls(9);
+                line.nulls(11);
             }
             EventDetail::Continue {
                 step,
@@ -161,7 +183,7 @@ impl CallEvent<'_> {
                 line.nulls(2);
                 line.int(i64::from(*step));
                 line.text(dial_status);
-                line.nulls(5);
+                line.nulls(7);
             }
             EventDetail::Status {
                 status,
@@ -182,7 +204,7 @@ impl CallEvent<'_> {
                 line.text(status);
                 line.optional_int(*sequence);
                 line.optional_int(*duration_seconds);
-                line.nulls(2);
+                line.nulls(4);
             }
             EventDetail::Recording {
                 recording_sid,
@@ -195,6 +217,22 @@ impl CallEvent<'_> {
                 line.optional_int(*duration_seconds);
                 line.text(recording_sid);
                 line.url(recording_url);
+                line.nulls(2);
+            }
+            EventDetail::Transcription {
+                transcription_sid,
+                recording_sid,
+                status,
+                text,
+            } => {
+                line.text(transcription_sid);
+                line.int(at);
+                line.nulls(10);
+                line.text(status);
+                line.nulls(2);
+                line.text(recording_sid);
+                line.nulls(2);
+                line.escaped(text, TRANSCRIPT_LIMIT);
             }
         }
         line.end();
@@ -307,6 +345,12 @@ impl Line<'_> {
 /// journal may end in a torn one.
 pub(super) fn is_whole_line(line: &[u8]) -> bool {
     line.iter().filter(|&&b| b == b'\t').count() == COLUMNS - 1
+}
+
+/// Whether `line` is whole in the format before transcripts, which the
+/// journal's reader completes with two NULL columns.
+pub(super) fn is_whole_older_line(line: &[u8]) -> bool {
+    line.iter().filter(|&&b| b == b'\t').count() == COLUMNS_BEFORE_TRANSCRIPTS - 1
 }
 
 /// The first `most` lines of `lines` and how many they are.

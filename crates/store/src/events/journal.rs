@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chrono::Utc;
 
-use super::encode::{CallEvent, is_whole_line};
+use super::encode::{CallEvent, is_whole_line, is_whole_older_line};
 use super::sink::EventStats;
 
 /// The append-only journal of encoded lines, named for them: `events.copy`
@@ -300,6 +300,10 @@ impl JournalReader {
             if whole && is_whole_line(line) {
                 chunk.extend_from_slice(line);
                 chunk.push(b'\n');
+                events += 1;
+            } else if whole && is_whole_older_line(line) {
+                chunk.extend_from_slice(line);
+                chunk.extend_from_slice(b"\t\\N\t\\N\n");
                 events += 1;
             } else {
                 self.skip("not a whole line");

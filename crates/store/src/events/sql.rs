@@ -16,7 +16,8 @@ CREATE TEMP TABLE IF NOT EXISTS call_events_in (
     call_sid text NOT NULL, kind text NOT NULL, event_key text NOT NULL, at_us bigint NOT NULL,
     clinic_id uuid, number_id uuid, location_id uuid, from_number text, to_number text,
     outcome_kind text, outcome_id text, outcome_name text, step integer, dial_status text,
-    status text, sequence integer, duration_seconds integer, recording_sid text, recording_url text
+    status text, sequence integer, duration_seconds integer, recording_sid text, recording_url text,
+    caller_name text, transcript text
 ) ON COMMIT DELETE ROWS";
 
 /// From the staging table into `call_events` and `calls`, in one round trip.
@@ -53,13 +54,15 @@ SELECT call_sid, kind, event_key, at,
        CASE kind
          WHEN 'voice' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
               'location_id', location_id, 'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind,
-              'outcome_id', outcome_id, 'outcome_name', outcome_name)
+              'outcome_id', outcome_id, 'outcome_name', outcome_name, 'caller_name', caller_name)
          WHEN 'sms' THEN jsonb_build_object('kind', kind, 'clinic_id', clinic_id, 'number_id', number_id,
               'from', from_number, 'to', to_number, 'outcome_kind', outcome_kind)
          WHEN 'continue' THEN jsonb_build_object('kind', kind, 'step', step, 'dial_status', dial_status,
               'outcome_kind', outcome_kind)
          WHEN 'status' THEN jsonb_build_object('kind', kind, 'status', status, 'sequence', sequence,
               'duration_seconds', duration_seconds, 'from', from_number, 'to', to_number)
+         WHEN 'transcription' THEN jsonb_build_object('kind', kind, 'transcription_sid', event_key,
+              'recording_sid', recording_sid, 'status', status, 'text', transcript)
          ELSE jsonb_build_object('kind', kind, 'recording_sid', recording_sid, 'recording_url', recording_url,
               'duration_seconds', duration_seconds)
        END
@@ -76,7 +79,7 @@ SELECT DISTINCT ON (u.call_sid) u.call_sid,
        (SELECT n.id FROM numbers n WHERE n.id = u.number_id) AS number_id,
        (SELECT l.id FROM locations l WHERE l.id = u.location_id) AS location_id,
        u.from_number, u.to_number, 'epoch'::timestamptz + u.at_us * interval '1 microsecond' AS at,
-       u.outcome_kind, u.outcome_id, u.outcome_name
+       u.outcome_kind, u.outcome_id, u.outcome_name, u.caller_name
 FROM call_events_in u WHERE u.kind = 'voice'
 ORDER BY u.call_sid, u.at_us DESC),
 updated AS (
@@ -90,15 +93,16 @@ UPDATE calls c SET
     outcome_kind = v.outcome_kind,
     outcome_id = v.outcome_id,
     outcome_name = v.outcome_name,
+    caller_name = COALESCE(v.caller_name, c.caller_name),
     updated_at = now()
 FROM v
 WHERE c.call_sid = v.call_sid
   AND c.started_at > v.at - interval '2 days' AND c.started_at < v.at + interval '2 days'
 RETURNING c.call_sid)
 INSERT INTO calls (call_sid, clinic_id, number_id, location_id, from_number, to_number,
-                   started_at, outcome_kind, outcome_id, outcome_name)
+                   started_at, outcome_kind, outcome_id, outcome_name, caller_name)
 SELECT call_sid, clinic_id, number_id, location_id, from_number, to_number,
-       at, outcome_kind, outcome_id, outcome_name
+       at, outcome_kind, outcome_id, outcome_name, caller_name
 FROM v WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.call_sid = v.call_sid);
 
 -- Callbacks may arrive out of order: only a newer SequenceNumber lands.
@@ -142,7 +146,29 @@ WHERE c.call_sid = r.call_sid
 RETURNING c.call_sid)
 INSERT INTO calls (call_sid, from_number, to_number, started_at, recording_url, recording_sid, recording_duration)
 SELECT call_sid, '', '', at, recording_url, recording_sid, duration_seconds
-FROM r WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.call_sid = r.call_sid)";
+FROM r WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.call_sid = r.call_sid);
+
+-- A transcript: a completed one is kept over a later failure.
+WITH t AS (
+SELECT DISTINCT ON (call_sid) call_sid, 'epoch'::timestamptz + at_us * interval '1 microsecond' AS at,
+       NULLIF(transcript, '') AS transcript, status
+FROM call_events_in WHERE kind = 'transcription'
+ORDER BY call_sid, (status = 'completed') DESC, at_us DESC),
+updated AS (
+UPDATE calls c SET
+    transcript = t.transcript,
+    transcript_status = t.status,
+    updated_at = now()
+FROM t
+WHERE c.call_sid = t.call_sid
+  AND c.started_at > t.at - interval '2 days' AND c.started_at < t.at + interval '2 days'
+  AND c.transcript_status IS DISTINCT FROM 'completed'
+RETURNING c.call_sid)
+INSERT INTO calls (call_sid, from_number, to_number, started_at, transcript, transcript_status)
+SELECT call_sid, '', '', at, transcript, status
+FROM t WHERE NOT EXISTS (
+    SELECT 1 FROM calls c WHERE c.call_sid = t.call_sid
+      AND c.started_at > t.at - interval '2 days' AND c.started_at < t.at + interval '2 days')";
 
 /// Writes encoded lines in one transaction: copied into the staging table,
 /// then merged. Idempotent, so replaying lines is harmless.
