@@ -1347,15 +1347,11 @@ impl NumberCompiler<'_> {
         let action = match (&o.action, o.state) {
             (Some(action @ (Action::Assistant { .. } | Action::RingGroup { .. })), _)
             | (Some(action), OverrideState::Closed) => self.action(action),
-            (Some(_) | None, OverrideState::Open) => {
-                if o.action.is_some() {
-                    self.warn(
-                        "an open override answers with an assistant or ring group only".into(),
-                    );
-                }
+            (Some(_), OverrideState::Open) => {
+                self.warn("an open override answers with an assistant or ring group only".into());
                 off_hours.clone()
             }
-            (None, OverrideState::Closed) => off_hours.clone(),
+            (None, _) => off_hours.clone(),
         };
         CompiledOverride {
             state: o.state,
