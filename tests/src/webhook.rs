@@ -540,9 +540,20 @@ pub async fn post_voice_with(
     webhook_base: &str,
     form: &[(String, String)],
 ) -> Result<(u16, String), reqwest::Error> {
-    let signature = sign(&format!("{PUBLIC_BASE}/twilio/voice"), form, TOKEN);
+    post_signed_with(http, webhook_base, "/twilio/voice", form).await
+}
+
+/// Posts `form` to `path`, signed as Twilio signs it, with a plain client:
+/// `Ok((status, body))`, or the transport error.
+pub async fn post_signed_with(
+    http: &reqwest::Client,
+    webhook_base: &str,
+    path: &str,
+    form: &[(String, String)],
+) -> Result<(u16, String), reqwest::Error> {
+    let signature = sign(&format!("{PUBLIC_BASE}{path}"), form, TOKEN);
     let response = http
-        .post(format!("{webhook_base}/twilio/voice"))
+        .post(format!("{webhook_base}{path}"))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .header("X-Twilio-Signature", signature)
         .body(serde_urlencoded::to_string(form).expect("a form encodes"))
@@ -600,4 +611,105 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// The real `switchboard` binary serving as a child process, on a database
+/// and data folder of the test's choosing (the same ones again after a
+/// restart).
+pub struct ChildService {
+    /// Taken by [`ChildService::wait`]; killed on drop (a failed test).
+    child: Option<std::process::Child>,
+    pub webhook_base: String,
+    pub admin_base: String,
+}
+
+impl ChildService {
+    /// Writes a configuration into `data` (ports chosen now, state in
+    /// `data/state`, `extra` TOML appended), starts `binary serve` on it,
+    /// and waits until ready.
+    pub async fn start(
+        binary: &std::path::Path,
+        database_url: &str,
+        data: &std::path::Path,
+        extra: &str,
+    ) -> ChildService {
+        let (port, admin) = (free_port(), free_port());
+        let config = data.join("switchboard.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+                public_base_url = "{PUBLIC_BASE}"
+                data_dir = {state:?}
+                [webhook]
+                listen = "127.0.0.1:{port}"
+                workers = 2
+                [admin]
+                listen = "127.0.0.1:{admin}"
+                [database]
+                url = {database_url:?}
+                pool_size = 4
+                [demo]
+                load_when_empty = false
+                [log]
+                level = "warn"
+                {extra}
+                "#,
+                state = data.join("state"),
+            ),
+        )
+        .expect("write the config");
+        let child = std::process::Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let service = ChildService {
+            child: Some(child),
+            webhook_base: format!("http://127.0.0.1:{port}"),
+            admin_base: format!("http://127.0.0.1:{admin}"),
+        };
+        let http = reqwest::Client::new();
+        eventually(Duration::from_secs(30), "the binary is ready", || async {
+            let response = http
+                .get(format!("{}/readyz", service.webhook_base))
+                .send()
+                .await
+                .ok()?;
+            (response.status() == 200).then_some(())
+        })
+        .await;
+        service
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().map(|c| c.id()).expect("running");
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join")
+            .expect("the binary exits")
+    }
+}
+
+impl Drop for ChildService {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
