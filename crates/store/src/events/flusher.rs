@@ -17,7 +17,7 @@ pub(super) fn run(shared: Arc<Shared>) {
     loop {
         let (number, events) = {
             let mut group = shared.group();
-            while group.events == 0 && !group.stop {
+            while !group.stop && !(group.due && group.events > 0) {
                 group.flusher_idle = true;
                 group = shared
                     .ready
@@ -31,6 +31,7 @@ pub(super) fn run(shared: Arc<Shared>) {
             }
             std::mem::swap(&mut group.lines, &mut lines);
             let events = std::mem::take(&mut group.events);
+            group.due = false;
             let number = group.filling;
             group.filling += 1;
             // `writing` is empty (its wakers were taken with the last group).

@@ -13,7 +13,11 @@
 //! [`Journalled`] before it answers. The flusher, a thread of its own, takes
 //! the whole group, hands it to the kernel in one `write` to the journal,
 //! and wakes every webhook of that group; the next group fills meanwhile,
-//! so under load one `write` covers many events. Then it hands the lines to
+//! so under load one `write` covers many events. The flusher is woken by
+//! the group's first webhook when it is polled a second time (it yields
+//! once), after the requests its worker had ready at the same time
+//! recorded theirs: woken at the first line, on a busy core the flusher
+//! would write each line alone. Then it hands the lines to
 //! the database writer, which lets a batch gather for `linger` and writes it
 //! in one transaction: the database never makes a webhook wait.
 //!

@@ -121,9 +121,11 @@ pub(super) struct Group {
     pub(super) waiting: Vec<Waker>,
     /// ... and in the one being written (`filling - 1`).
     pub(super) writing: Vec<Waker>,
-    /// The flusher sleeps on the condition variable: the first line of a
-    /// group wakes it.
+    /// The flusher sleeps on the condition variable ...
     pub(super) flusher_idle: bool,
+    /// ... until the group being filled is due: its first webhook, polled
+    /// again after the others that were ready at once recorded theirs.
+    pub(super) due: bool,
     pub(super) stop: bool,
     /// The flusher has exited: lines are written by their caller.
     pub(super) stopped: bool,
@@ -250,19 +252,17 @@ impl EventSink {
             return Journalled {
                 shared: &self.shared,
                 ticket: 0,
+                yielded: false,
             };
         }
         event.encode(&mut group.lines);
         group.events += 1;
         let ticket = group.filling;
-        let wake = group.flusher_idle && group.events == 1;
         drop(group);
-        if wake {
-            self.shared.ready.notify_one();
-        }
         Journalled {
             shared: &self.shared,
             ticket,
+            yielded: false,
         }
     }
 
@@ -295,12 +295,13 @@ impl EventSink {
 pub struct Journalled<'a> {
     shared: &'a Shared,
     ticket: u64,
+    yielded: bool,
 }
 
 impl Future for Journalled<'_> {
     type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared;
         if shared.written.load(Ordering::Acquire) >= self.ticket {
             return Poll::Ready(());
@@ -310,6 +311,21 @@ impl Future for Journalled<'_> {
         // wake-up is missed.
         if shared.written.load(Ordering::Acquire) >= self.ticket {
             return Poll::Ready(());
+        }
+        if self.ticket == group.filling && !group.due {
+            // The first webhook of a group goes to the back of its worker's
+            // queue once, so that the requests that were ready with it
+            // record first and one write covers them all (waking the
+            // flusher at once would, on a busy core, write each line alone).
+            if !std::mem::replace(&mut self.yielded, true) {
+                drop(group);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            group.due = true;
+            if group.flusher_idle {
+                shared.ready.notify_one();
+            }
         }
         let waker = cx.waker().clone();
         if self.ticket == group.filling {
