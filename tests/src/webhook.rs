@@ -500,15 +500,32 @@ pub async fn call_row(
 /// data folder of the test's choosing; `extra` is appended (top-level
 /// tables only, e.g. `[twilio.subaccounts]`).
 pub fn settings_for(database_url: &str, data_dir: &std::path::Path, extra: &str) -> Settings {
-    let toml = format!(
+    let toml = service_toml(
+        database_url,
+        data_dir,
+        ("127.0.0.1:0", "127.0.0.1:0"),
+        extra,
+    );
+    Settings::with_overrides(&toml).expect("test settings are valid")
+}
+
+/// The TOML of [`settings_for`], on the given webhook and admin listeners
+/// (a child process needs ports it can be reached on).
+fn service_toml(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    (webhook, admin): (&str, &str),
+    extra: &str,
+) -> String {
+    format!(
         r#"
         public_base_url = "{PUBLIC_BASE}"
         data_dir = {data_dir:?}
         [webhook]
-        listen = "127.0.0.1:0"
+        listen = "{webhook}"
         workers = 2
         [admin]
-        listen = "127.0.0.1:0"
+        listen = "{admin}"
         [database]
         url = {database_url:?}
         pool_size = 4
@@ -519,8 +536,7 @@ pub fn settings_for(database_url: &str, data_dir: &std::path::Path, extra: &str)
         level = "warn"
         {extra}
         "#,
-    );
-    Settings::with_overrides(&toml).expect("test settings are valid")
+    )
 }
 
 /// A pool on `url` (connections are made lazily).
@@ -637,25 +653,11 @@ impl ChildService {
         let config = data.join("switchboard.toml");
         std::fs::write(
             &config,
-            format!(
-                r#"
-                public_base_url = "{PUBLIC_BASE}"
-                data_dir = {state:?}
-                [webhook]
-                listen = "127.0.0.1:{port}"
-                workers = 2
-                [admin]
-                listen = "127.0.0.1:{admin}"
-                [database]
-                url = {database_url:?}
-                pool_size = 4
-                [demo]
-                load_when_empty = false
-                [log]
-                level = "warn"
-                {extra}
-                "#,
-                state = data.join("state"),
+            service_toml(
+                database_url,
+                &data.join("state"),
+                (&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{admin}")),
+                extra,
             ),
         )
         .expect("write the config");
