@@ -1,4 +1,5 @@
-//! switchboard-notify: voicemail by email, off the webhook's path.
+//! switchboard-notify: voicemail by email and outgoing webhooks
+//! ([`webhooks`]), off the webhook's path.
 //!
 //! A recording that reaches a call row queues a notice (a trigger of V7,
 //! in the call-event writer's transaction). Every `serve` process runs one
@@ -20,6 +21,7 @@
 
 pub mod compose;
 mod smtp;
+pub mod webhooks;
 mod worker;
 
 use std::time::Duration;

@@ -33,6 +33,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
     pub email: EmailSettings,
+    pub webhooks: WebhooksSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
 }
@@ -120,6 +121,19 @@ pub struct EmailSettings {
     pub timeout_seconds: u64,
     pub transcript_wait_seconds: u64,
     pub retry_initial_seconds: u64,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSettings {
+    pub timeout_seconds: u64,
+    pub retry_schedule_seconds: Vec<u64>,
+    pub give_up_after_seconds: u64,
+    pub disable_after_seconds: u64,
+    pub lease_seconds: u64,
+    pub poll_interval_milliseconds: u64,
+    pub https_only: bool,
+    pub allow_private_addresses: bool,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +328,7 @@ impl Settings {
         if let Err(problem) = switchboard_notify::check(&self.email_config()) {
             problems.push(problem.to_string());
         }
+        self.check_webhooks(&mut problems);
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level: {:?} is not a valid filter",
@@ -386,6 +401,53 @@ impl Settings {
             transcript_wait: secs(e.transcript_wait_seconds),
             retry_initial: secs(e.retry_initial_seconds),
             poll_interval: std::time::Duration::from_secs(1),
+        }
+    }
+
+    fn check_webhooks(&self, problems: &mut Vec<String>) {
+        let w = &self.webhooks;
+        if !(1..=300).contains(&w.timeout_seconds) {
+            problems.push("webhooks.timeout_seconds: must be between 1 and 300".into());
+        }
+        if w.retry_schedule_seconds.is_empty()
+            || w.retry_schedule_seconds.len() > 50
+            || w.retry_schedule_seconds
+                .iter()
+                .any(|s| !(1..=86_400).contains(s))
+        {
+            problems.push(
+                "webhooks.retry_schedule_seconds: 1 to 50 delays, each between 1 and 86400".into(),
+            );
+        }
+        for (key, value) in [
+            ("webhooks.give_up_after_seconds", w.give_up_after_seconds),
+            ("webhooks.disable_after_seconds", w.disable_after_seconds),
+        ] {
+            if !(1..=30 * 86_400).contains(&value) {
+                problems.push(format!("{key}: must be between 1 and 2592000 (30 days)"));
+            }
+        }
+        if !(1..=100_000).contains(&w.poll_interval_milliseconds) {
+            problems
+                .push("webhooks.poll_interval_milliseconds: must be between 1 and 100000".into());
+        }
+        if let Err(problem) = switchboard_notify::webhooks::check(&self.webhook_delivery_config()) {
+            problems.push(problem.to_string());
+        }
+    }
+
+    /// What the webhook delivery worker needs from the settings.
+    pub fn webhook_delivery_config(&self) -> switchboard_notify::webhooks::WebhookConfig {
+        let w = &self.webhooks;
+        let secs = std::time::Duration::from_secs;
+        switchboard_notify::webhooks::WebhookConfig {
+            timeout: secs(w.timeout_seconds),
+            retry_schedule: w.retry_schedule_seconds.iter().copied().map(secs).collect(),
+            give_up_after: secs(w.give_up_after_seconds),
+            disable_after: secs(w.disable_after_seconds),
+            lease: secs(w.lease_seconds),
+            poll_interval: std::time::Duration::from_millis(w.poll_interval_milliseconds),
+            allow_private: w.allow_private_addresses,
         }
     }
 
