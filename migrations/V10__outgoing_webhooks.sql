@@ -125,7 +125,7 @@ BEGIN
             'call_sid', NEW.call_sid, 'number_id', NEW.number_id, 'from', NEW.from_number,
             'to', NEW.to_number, 'recording_url', NEW.recording_url, 'transcript', NEW.transcript));
     END IF;
-    IF NEW.status = ANY (final) AND NOT (was_known AND OLD.status = ANY (final)) THEN
+    IF NEW.status = ANY (final) AND NOT (was_known AND COALESCE(OLD.status = ANY (final), false)) THEN
         PERFORM webhook_enqueue(NEW.clinic_id, 'call.completed', NEW.call_sid, jsonb_build_object(
             'call_sid', NEW.call_sid, 'number_id', NEW.number_id, 'location_id', NEW.location_id,
             'from', NEW.from_number, 'to', NEW.to_number, 'started_at', NEW.started_at,

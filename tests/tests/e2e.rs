@@ -25,3 +25,4 @@ mod webhook_incremental;
 mod webhook_resilience;
 mod webhook_rules;
 mod webhook_signatures;
+mod webhooks_outgoing;

@@ -203,7 +203,7 @@ pub async fn number_changed(
         "SELECT webhook_enqueue($1, 'number.changed', NULL, jsonb_build_object( \
            'number_id', n.id, 'e164', n.e164, 'change', $3::text, 'friendly_name', n.friendly_name, \
            'lifecycle', n.lifecycle, 'primary', n.is_primary, 'location_id', n.location_id, \
-           'timezone', n.timezone)) \
+           'timezone', n.routing->>'timezone')) \
          FROM numbers n WHERE n.clinic_id = $1 AND n.id = $2",
         &[&clinic_id, &number_id, &change],
     )
