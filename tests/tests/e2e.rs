@@ -15,6 +15,7 @@ mod console_http;
 mod console_manage;
 mod console_routing;
 mod console_voicemail;
+mod console_webhooks;
 mod foundation;
 mod routing_overrides;
 mod voicemail_email;
