@@ -140,13 +140,14 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
     let mut headers = reqwest::header::HeaderMap::new();
     for line in head.lines().skip(1) {
-        if let Some((name, value)) = line.split_once(':') {
-            if let (Ok(name), Ok(value)) = (
-                reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()),
-                reqwest::header::HeaderValue::from_str(value.trim()),
-            ) {
-                headers.append(name, value);
-            }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if let (Ok(name), Ok(value)) = (
+            reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()),
+            reqwest::header::HeaderValue::from_str(value.trim()),
+        ) {
+            headers.append(name, value);
         }
     }
     let header = |name: &str| {

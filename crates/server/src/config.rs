@@ -528,6 +528,33 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_default_to_the_svix_like_day_and_bad_ones_are_named() {
+        let s = Settings::with_overrides("").expect("the defaults are valid");
+        let w = s.webhook_delivery_config();
+        let schedule: Vec<u64> = w.retry_schedule.iter().map(|d| d.as_secs()).collect();
+        assert_eq!(schedule, [5, 300, 1800, 7200, 18000, 36000, 36000]);
+        assert_eq!(w.give_up_after, std::time::Duration::from_secs(86_400));
+        assert_eq!(w.disable_after, std::time::Duration::from_secs(86_400));
+        assert!(!w.allow_private && s.webhooks.https_only);
+        let err = Settings::with_overrides(
+            "[webhooks]\ntimeout_seconds = 0\nretry_schedule_seconds = []\n\
+             give_up_after_seconds = 0\nlease_seconds = 10\npoll_interval_milliseconds = 0",
+        )
+        .expect_err("refused");
+        for key in [
+            "webhooks.timeout_seconds",
+            "webhooks.retry_schedule_seconds",
+            "webhooks.give_up_after_seconds",
+            "webhooks.poll_interval_milliseconds",
+        ] {
+            assert!(err.to_string().contains(key), "{key} not named in: {err}");
+        }
+        let err = Settings::with_overrides("[webhooks]\ntimeout_seconds = 30\nlease_seconds = 30")
+            .expect_err("refused");
+        assert!(err.to_string().contains("webhooks.lease_seconds"), "{err}");
+    }
+
+    #[test]
     fn email_settings_are_checked_and_their_password_never_prints() {
         let s = Settings::with_overrides(
             r#"
