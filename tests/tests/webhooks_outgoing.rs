@@ -70,6 +70,25 @@ async fn register(admin: &AdminApp, clinic: &Clinic, receiver: &Receiver, events
     endpoint
 }
 
+/// Twilio's recorded callbacks of one call: the call, then each of
+/// `then` (a path and its fixture) in turn, each answered.
+async fn replay(admin: &AdminApp, then: &[(&str, &str)]) {
+    admin
+        .post_webhook("/twilio/voice", fixture("voice-inbound.form"))
+        .await;
+    for (path, name) in then {
+        let (status, body) = admin.post_webhook_status(path, fixture(name)).await;
+        assert!(matches!(status, 200 | 204), "{path}: {status} {body}");
+    }
+}
+
+const ENDED: (&str, &str) = ("/twilio/voice/status", "status-completed.form");
+const RECORDED: (&str, &str) = ("/twilio/voice/recording", "recording-voicemail.form");
+const TRANSCRIBED: (&str, &str) = (
+    "/twilio/voice/transcription",
+    "transcription-completed.form",
+);
+
 /// The endpoint's delivery log.
 async fn log(admin: &AdminApp, clinic: &Clinic, endpoint: &str) -> Vec<Value> {
     let page = admin
@@ -97,13 +116,7 @@ async fn a_completed_call_reaches_the_receiver_signed_as_standard_webhooks() {
     let (clinic, number_id) = clinic_with_main(&admin).await;
     register(&admin, &clinic, &receiver, json!(["call.completed"])).await;
 
-    admin
-        .post_webhook("/twilio/voice", fixture("voice-inbound.form"))
-        .await;
-    let (status, _) = admin
-        .post_webhook_status("/twilio/voice/status", fixture("status-completed.form"))
-        .await;
-    assert_eq!(status, 204);
+    replay(&admin, &[ENDED]).await;
 
     let received = receiver.wait_for(1, Duration::from_secs(30)).await;
     assert_all_verified(&received);
@@ -144,22 +157,7 @@ async fn a_voicemail_and_its_transcript_reach_the_receiver_in_order() {
     )
     .await;
 
-    admin
-        .post_webhook("/twilio/voice", fixture("voice-inbound.form"))
-        .await;
-    admin
-        .post_webhook(
-            "/twilio/voice/recording",
-            fixture("recording-voicemail.form"),
-        )
-        .await;
-    let (status, _) = admin
-        .post_webhook_status(
-            "/twilio/voice/transcription",
-            fixture("transcription-completed.form"),
-        )
-        .await;
-    assert_eq!(status, 204);
+    replay(&admin, &[RECORDED, TRANSCRIBED]).await;
 
     let received = receiver.wait_for(2, Duration::from_secs(30)).await;
     assert_all_verified(&received);
@@ -245,12 +243,7 @@ async fn a_receiver_that_fails_then_hangs_gets_the_message_on_the_third_try() {
     let admin = spawn_admin_with(&webhook_settings(QUICK)).await;
     let (clinic, _) = clinic_with_main(&admin).await;
     let endpoint = register(&admin, &clinic, &receiver, json!(["call.completed"])).await;
-    admin
-        .post_webhook("/twilio/voice", fixture("voice-inbound.form"))
-        .await;
-    admin
-        .post_webhook_status("/twilio/voice/status", fixture("status-completed.form"))
-        .await;
+    replay(&admin, &[ENDED]).await;
 
     let received = receiver.wait_for(1, Duration::from_secs(30)).await;
     assert_eq!(received.len(), 3, "{received:#?}");
@@ -305,15 +298,7 @@ async fn a_calls_later_message_waits_while_an_earlier_one_is_retried() {
         json!(["voicemail.received", "call.completed"]),
     )
     .await;
-    admin
-        .post_webhook("/twilio/voice", fixture("voice-inbound.form"))
-        .await;
-    admin
-        .post_webhook(
-            "/twilio/voice/recording",
-            fixture("recording-voicemail.form"),
-        )
-        .await;
+    replay(&admin, &[RECORDED]).await;
     // The voicemail's message is written before the call ends.
     let pool = admin.app.db.pool.clone();
     eventually(
@@ -330,9 +315,8 @@ async fn a_calls_later_message_waits_while_an_earlier_one_is_retried() {
         },
     )
     .await;
-    admin
-        .post_webhook_status("/twilio/voice/status", fixture("status-completed.form"))
-        .await;
+    let (status, _) = admin.post_webhook_status(ENDED.0, fixture(ENDED.1)).await;
+    assert_eq!(status, 204);
 
     let received = receiver.wait_for(2, Duration::from_secs(30)).await;
     assert_all_verified(&received);

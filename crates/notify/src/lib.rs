@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod compose;
+mod rounds;
 mod smtp;
 pub mod webhooks;
 mod worker;

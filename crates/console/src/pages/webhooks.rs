@@ -13,7 +13,7 @@ use switchboard_admin::{AdminState, ApiError};
 use switchboard_store::admin::webhooks::{DeliveryRow, EndpointRow};
 use uuid::Uuid;
 
-use super::manage::Errors;
+use super::manage::{Errors, id_of};
 use crate::render::{Can, Chrome, ConsoleError, render, see_other, urlencode};
 use crate::session::{Change, Page};
 
@@ -372,10 +372,6 @@ async fn endpoint_page(
             older: older.map(|c| urlencode(&c)),
         },
     ))
-}
-
-fn id_of(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 
 async fn show(

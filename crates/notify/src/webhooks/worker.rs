@@ -53,32 +53,14 @@ pub async fn run(
     pool: Pool,
     config: WebhookConfig,
     client: reqwest::Client,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut database_away = false;
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(config.poll_interval) => {}
-        }
-        let round = async {
-            // Drain: a full batch means more may be due at once.
-            while deliver_due(&pool, &config, &client).await? == BATCH as usize {}
-            StoreResult::Ok(())
-        };
-        match round.await {
-            Ok(()) if database_away => {
-                database_away = false;
-                tracing::info!("webhook deliveries: the database answers again");
-            }
-            Ok(()) => {}
-            Err(e) if !database_away => {
-                database_away = true;
-                tracing::warn!(error = %e, "webhook deliveries wait: the database is unavailable");
-            }
-            Err(_) => {}
-        }
-    }
+    crate::rounds::every("webhook deliveries", config.poll_interval, stop, || async {
+        // Drain: a full batch means more may be due at once.
+        while deliver_due(&pool, &config, &client).await? == BATCH as usize {}
+        Ok(())
+    })
+    .await;
 }
 
 /// Tries what is due; how many deliveries were leased.
