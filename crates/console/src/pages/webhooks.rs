@@ -24,14 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/c/{c}/webhooks/{id}", web::post().to(update))
         .route("/c/{c}/webhooks/{id}/secret", web::get().to(reveal))
         .route("/c/{c}/webhooks/{id}/secret", web::post().to(rotate))
-        .route("/c/{c}/webhooks/{id}/enable", web::post().to(enable))
-        .route("/c/{c}/webhooks/{id}/disable", web::post().to(disable))
-        .route("/c/{c}/webhooks/{id}/test", web::post().to(test))
-        .route("/c/{c}/webhooks/{id}/delete", web::post().to(delete))
         .route(
             "/c/{c}/webhooks/{id}/messages/{message}/redeliver",
             web::post().to(redeliver),
-        );
+        )
+        .route("/c/{c}/webhooks/{id}/{action}", web::post().to(act));
 }
 
 /// What each event type means, for people.
@@ -468,51 +465,35 @@ async fn rotate(
     endpoint_page(&change.page.into_viewer(), &state, id, shown).await
 }
 
-async fn set_enabled(
+/// Enable, disable, send a test event or remove: one button each.
+async fn act(
     change: Change<Admin>,
     state: web::Data<AdminState>,
-    raw: &str,
-    enabled: bool,
+    path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(raw, htmx)?;
-    ops::set_enabled(&change.page.access, &state, id, enabled)
-        .await
-        .map_err(|e| ConsoleError::api(e, htmx))?;
-    Ok(back(
-        &change,
-        id,
-        if enabled { "enabled" } else { "disabled" },
-    ))
-}
-
-async fn enable(
-    change: Change<Admin>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    set_enabled(change, state, &path.1, true).await
-}
-
-async fn disable(
-    change: Change<Admin>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    set_enabled(change, state, &path.1, false).await
-}
-
-async fn test(
-    change: Change<Admin>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = change.page.signed.htmx;
+    let api = |e| ConsoleError::api(e, htmx);
     let id = id_of(&path.1, htmx)?;
-    ops::send_test(&change.page.access, &state, id)
-        .await
-        .map_err(|e| ConsoleError::api(e, htmx))?;
-    Ok(back(&change, id, "test"))
+    let access = &change.page.access;
+    let flash = match path.2.as_str() {
+        "enable" | "disable" => {
+            let enabled = path.2 == "enable";
+            ops::set_enabled(access, &state, id, enabled)
+                .await
+                .map_err(api)?;
+            if enabled { "enabled" } else { "disabled" }
+        }
+        "test" => {
+            ops::send_test(access, &state, id).await.map_err(api)?;
+            "test"
+        }
+        "delete" => {
+            ops::delete(access, &state, id).await.map_err(api)?;
+            return Ok(see_other(&format!("/c/{}/webhooks", access.clinic_id)));
+        }
+        _ => return Err(api(ApiError::NotFound)),
+    };
+    Ok(back(&change, id, flash))
 }
 
 async fn redeliver(
@@ -526,20 +507,4 @@ async fn redeliver(
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
     Ok(back(&change, id, "redeliver"))
-}
-
-async fn delete(
-    change: Change<Admin>,
-    state: web::Data<AdminState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ConsoleError> {
-    let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
-    ops::delete(&change.page.access, &state, id)
-        .await
-        .map_err(|e| ConsoleError::api(e, htmx))?;
-    Ok(see_other(&format!(
-        "/c/{}/webhooks",
-        change.page.access.clinic_id
-    )))
 }
