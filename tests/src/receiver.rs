@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone, Copy)]
 pub enum Answer {
     Status(u16),
+    /// 307 to another path of this receiver.
+    Redirect,
     /// Keeps the connection silent this long, then closes it.
     Hang(Duration),
 }
@@ -23,6 +25,8 @@ pub enum Answer {
 /// One request as it came.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    /// The path it was posted to.
+    pub path: String,
     pub id: String,
     pub timestamp: i64,
     pub signature: String,
@@ -180,6 +184,7 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
             (Ok(()), planned) => planned,
         };
         state.received.push(Delivery {
+            path: head.split(' ').nth(1).unwrap_or_default().to_owned(),
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp").parse().unwrap_or(0),
             signature: header("webhook-signature"),
@@ -188,6 +193,7 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
             verified: verified.clone(),
             answered: match answer {
                 Answer::Status(s) => Some(s),
+                Answer::Redirect => Some(307),
                 Answer::Hang(_) => None,
             },
         });
@@ -195,6 +201,12 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
     };
     match answer {
         Answer::Hang(d) => tokio::time::sleep(d).await,
+        Answer::Redirect => {
+            let response = "HTTP/1.1 307 Temporary Redirect\r\nlocation: /elsewhere\r\n\
+                            content-length: 0\r\nconnection: close\r\n\r\n";
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
+        }
         Answer::Status(status) => {
             let text = match verified {
                 Ok(()) => format!("status {status} from the test receiver"),

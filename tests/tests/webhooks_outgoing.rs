@@ -133,6 +133,11 @@ async fn a_completed_call_reaches_the_receiver_signed_as_standard_webhooks() {
     assert_eq!(data["duration_seconds"], 42);
     let now = chrono::Utc::now().timestamp();
     assert!((now - received[0].timestamp).abs() < 60);
+    // Twilio retrying its callback announces nothing twice.
+    let (status, _) = admin.post_webhook_status(ENDED.0, fixture(ENDED.1)).await;
+    assert_eq!(status, 204);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.received().len(), 1);
     admin.stop().await;
 }
 
@@ -282,6 +287,38 @@ async fn a_receiver_that_fails_then_hangs_gets_the_message_on_the_third_try() {
         "{delivery:#}"
     );
     assert!(tries.iter().all(|t| t["latency_ms"].as_i64().is_some()));
+    admin.stop().await;
+}
+
+#[tokio::test]
+async fn a_redirect_is_a_failed_try_and_is_never_followed() {
+    let receiver = Receiver::start().await;
+    receiver.plan(&[Answer::Redirect]);
+    let admin = spawn_admin_with(&webhook_settings(QUICK)).await;
+    let (clinic, _) = clinic_with_main(&admin).await;
+    let endpoint = register(&admin, &clinic, &receiver, json!(["number.changed"])).await;
+    admin
+        .post(
+            &format!("/v1/clinics/{}/webhooks/{endpoint}/test", clinic.id),
+            &clinic.admin,
+            json!({}),
+        )
+        .await
+        .expect(202);
+    let received = receiver.wait_for(1, Duration::from_secs(30)).await;
+    assert_all_verified(&received);
+    let seen: Vec<(&str, Option<u16>)> = received
+        .iter()
+        .map(|d| (d.path.as_str(), d.answered))
+        .collect();
+    // Tried again where it was registered, after its delay; never at /elsewhere.
+    assert_eq!(
+        seen,
+        [
+            ("/hooks/switchboard", Some(307)),
+            ("/hooks/switchboard", Some(200))
+        ]
+    );
     admin.stop().await;
 }
 
