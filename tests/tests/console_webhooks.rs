@@ -147,8 +147,7 @@ async fn an_endpoint_disabled_after_its_failures_is_told_on_every_page_until_ena
     b.wait_for_text(".flash-warn", "every delivery had failed for a day")
         .await;
     b.wait_for_text("table", "HTTP 500").await;
-    b.wait_for_text("table", "Held while the endpoint is disabled")
-        .await;
+    b.wait_for_text("table", "On hold while disabled").await;
     b.check_page("webhook-disabled").await;
     receiver.plan(&[]);
     b.click("form[action$='/enable'] button").await;

@@ -247,7 +247,7 @@ fn delivery_view(d: &DeliveryRow, enabled: bool) -> DeliveryView {
     let (state, state_class) = match d.state.as_str() {
         "delivered" => ("Delivered", "status status-ok"),
         "failed" => ("Failed", "status status-bad"),
-        _ if !enabled => ("Held while the endpoint is disabled", "status status-off"),
+        _ if !enabled => ("On hold while disabled", "status status-off"),
         _ if d.attempts > 0 => ("Retrying", "status status-warn"),
         _ => ("Waiting", "status status-pending"),
     };
