@@ -1,7 +1,8 @@
 //! What each stage of a voice webhook costs, one stage at a time, on the
 //! bodies Twilio posts (`fixtures/requests/voice-inbound.form`, each for
-//! another of 10 000 numbers) against the snapshot `bench/run` routes:
-//! parse, signature, lookup, resolve, render, event. Reading the body and
+//! another of 10 000 numbers) against a snapshot of the size `bench/run`
+//! routes: parse, signature, lookup, resolve, render, event (figures in
+//! `docs/benchmarks.md`, "Stages of a voice webhook"). Reading the body and
 //! writing the answer are actix-web's, the same for the floor of
 //! `bench/run`: its ratio tells what they cost.
 //!
