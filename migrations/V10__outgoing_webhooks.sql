@@ -43,6 +43,8 @@ CREATE TABLE webhook_messages (
 );
 CREATE UNIQUE INDEX webhook_messages_once ON webhook_messages (clinic_id, type, call_sid)
     WHERE call_sid IS NOT NULL;
+-- The log's pruning takes the oldest first (`webhooks.keep_days`).
+CREATE INDEX webhook_messages_created ON webhook_messages (created_at);
 
 -- A message to one endpoint. `id` orders a call's messages: for one
 -- endpoint, a delivery waits while an earlier one of its call is pending.
@@ -64,6 +66,7 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 CREATE INDEX webhook_deliveries_call ON webhook_deliveries (endpoint_id, call_sid, id)
     WHERE state = 'pending' AND call_sid IS NOT NULL;
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, id DESC);
+CREATE INDEX webhook_deliveries_message ON webhook_deliveries (message_id);
 
 -- Every try: what the receiver answered (an excerpt), or why nothing came.
 CREATE TABLE webhook_attempts (

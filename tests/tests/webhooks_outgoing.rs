@@ -11,7 +11,7 @@ use switchboard_tests::admin::{AdminApp, Clinic, spawn_admin_with};
 use switchboard_tests::receiver::{Answer, Receiver};
 use switchboard_tests::test_data_dir;
 use switchboard_tests::webhook::{
-    OwnApp, Webhooks, clinic, eventually, fixture, id, number, settings_for,
+    OwnApp, Webhooks, clinic, eventually, fixture, id, insert_clinics, number, settings_for,
 };
 
 /// The recorded fixtures' number and call.
@@ -728,4 +728,66 @@ async fn endpoints_refuse_http_private_hosts_unknown_events_other_clinics_and_lo
     assert_eq!(admin.delete(&mine, &clinic.admin).await.status, 204);
     assert_eq!(admin.get(&mine, &clinic.viewer).await.status, 404);
     admin.stop().await;
+}
+
+#[tokio::test]
+async fn the_log_forgets_settled_messages_after_keep_days_but_never_a_pending_one() {
+    let db = TestDb::new().await;
+    insert_clinics(&db.pool, &[clinic(1, vec![number(1, MAIN, json!({}))])]).await;
+    let client = db.pool.get().await.expect("a connection");
+    // Disabled, so that its pending delivery stays pending.
+    let endpoint: uuid::Uuid = client
+        .query_one(
+            "INSERT INTO webhook_endpoints (clinic_id, url, events, secret, enabled, \
+             disabled_reason, disabled_at) VALUES ($1::text::uuid, 'https://ehr.example.com/hook', \
+             ARRAY['number.changed'], $2, false, 'manual', now()) RETURNING id",
+            &[&id(1), &switchboard_admin::ops::webhooks::generate_secret()],
+        )
+        .await
+        .expect("an endpoint")
+        .get(0);
+    for (message, age_days, state) in [
+        ("msg_old_delivered", 40, "delivered"),
+        ("msg_old_pending", 40, "pending"),
+        ("msg_recent_delivered", 2, "delivered"),
+    ] {
+        client
+            .execute(
+                "WITH m AS (INSERT INTO webhook_messages (id, clinic_id, type, data, created_at) \
+                   VALUES ($1, $2::text::uuid, 'number.changed', '{}', now() - make_interval(days => $3)) \
+                   RETURNING id), \
+                 d AS (INSERT INTO webhook_deliveries (endpoint_id, message_id, state, attempts) \
+                   SELECT $4, id, $5, 1 FROM m RETURNING id) \
+                 INSERT INTO webhook_attempts (delivery_id, status_code, latency_ms) \
+                 SELECT id, 200, 12 FROM d",
+                &[&message, &id(1), &age_days, &endpoint, &state],
+            )
+            .await
+            .expect("a message with its delivery and try");
+    }
+    let data = test_data_dir("webhooks-keep");
+    let app = OwnApp::start(settings_for(&db.url, &data, ""), db.pool.clone()).await;
+    let pool = db.pool.clone();
+    let kept = eventually(
+        Duration::from_secs(30),
+        "the old delivered message gone",
+        || async {
+            let client = pool.get().await.ok()?;
+            let rows = client
+                .query("SELECT id FROM webhook_messages ORDER BY id", &[])
+                .await
+                .ok()?;
+            let ids: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            (ids.len() == 2).then_some(ids)
+        },
+    )
+    .await;
+    assert_eq!(kept, ["msg_old_pending", "msg_recent_delivered"]);
+    let tries: i64 = client
+        .query_one("SELECT count(*) FROM webhook_attempts", &[])
+        .await
+        .expect("the tries")
+        .get(0);
+    assert_eq!(tries, 2, "the removed message's try went with it");
+    app.stop().await;
 }

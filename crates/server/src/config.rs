@@ -132,6 +132,7 @@ pub struct WebhooksSettings {
     pub disable_after_seconds: u64,
     pub lease_seconds: u64,
     pub poll_interval_milliseconds: u64,
+    pub keep_days: u64,
     pub https_only: bool,
     pub allow_private_addresses: bool,
 }
@@ -427,6 +428,9 @@ impl Settings {
                 problems.push(format!("{key}: must be between 1 and 2592000 (30 days)"));
             }
         }
+        if !(1..=3650).contains(&w.keep_days) {
+            problems.push("webhooks.keep_days: must be between 1 and 3650".into());
+        }
         if !(1..=100_000).contains(&w.poll_interval_milliseconds) {
             problems
                 .push("webhooks.poll_interval_milliseconds: must be between 1 and 100000".into());
@@ -447,6 +451,7 @@ impl Settings {
             disable_after: secs(w.disable_after_seconds),
             lease: secs(w.lease_seconds),
             poll_interval: std::time::Duration::from_millis(w.poll_interval_milliseconds),
+            keep: secs(w.keep_days.saturating_mul(86_400)),
             allow_private: w.allow_private_addresses,
         }
     }
@@ -538,7 +543,8 @@ mod tests {
         assert!(!w.allow_private && s.webhooks.https_only);
         let err = Settings::with_overrides(
             "[webhooks]\ntimeout_seconds = 0\nretry_schedule_seconds = []\n\
-             give_up_after_seconds = 0\nlease_seconds = 10\npoll_interval_milliseconds = 0",
+             give_up_after_seconds = 0\nlease_seconds = 10\npoll_interval_milliseconds = 0\n\
+             keep_days = 0",
         )
         .expect_err("refused");
         for key in [
@@ -546,6 +552,7 @@ mod tests {
             "webhooks.retry_schedule_seconds",
             "webhooks.give_up_after_seconds",
             "webhooks.poll_interval_milliseconds",
+            "webhooks.keep_days",
         ] {
             assert!(err.to_string().contains(key), "{key} not named in: {err}");
         }

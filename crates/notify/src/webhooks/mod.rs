@@ -3,7 +3,9 @@
 //! each to its endpoint signed as Standard Webhooks says, and records the
 //! try: delivered, retried later on the schedule, or failed once the retry
 //! window is over. An endpoint failing for `disable_after` in a row is
-//! disabled (the console tells the clinic's admins).
+//! disabled (the console tells the clinic's admins). Once an hour it
+//! removes from the log the messages written longer ago than `keep` of
+//! which no delivery is pending.
 //!
 //! For one endpoint, a message of a call waits while an earlier message of
 //! that call is pending, so a receiver hears of a call in order. Leases
@@ -34,6 +36,9 @@ pub struct WebhookConfig {
     /// How long a leased delivery is left to its sender.
     pub lease: Duration,
     pub poll_interval: Duration,
+    /// How long the log keeps a message (from when it was written) once
+    /// none of its deliveries is pending.
+    pub keep: Duration,
     /// Deliveries to loopback, private and link-local addresses (tests, demo).
     pub allow_private: bool,
 }

@@ -55,12 +55,47 @@ pub async fn run(
     client: reqwest::Client,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
+    // Unix seconds of the last pruning (0: not yet, so at the first round).
+    let pruned = std::sync::atomic::AtomicI64::new(0);
     crate::rounds::every("webhook deliveries", config.poll_interval, stop, || async {
         // Drain: a full batch means more may be due at once.
         while deliver_due(&pool, &config, &client).await? == BATCH as usize {}
+        let now = Utc::now().timestamp();
+        if now - pruned.load(std::sync::atomic::Ordering::Relaxed) >= PRUNE_EVERY_SECONDS {
+            prune(&pool, &config).await?;
+            pruned.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     })
     .await;
+}
+
+/// How often the log is pruned.
+const PRUNE_EVERY_SECONDS: i64 = 3600;
+
+/// Removes the messages older than `keep` none of whose deliveries is
+/// pending, with their deliveries and tries, a batch at a time.
+async fn prune(pool: &Pool, config: &WebhookConfig) -> StoreResult<()> {
+    let db = pool.get().await?;
+    loop {
+        let removed = db
+            .execute(
+                "DELETE FROM webhook_messages WHERE id IN ( \
+                   SELECT m.id FROM webhook_messages m \
+                   WHERE m.created_at < now() - make_interval(secs => $1) \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+                                     WHERE d.message_id = m.id AND d.state = 'pending') \
+                   ORDER BY m.created_at LIMIT 1000)",
+                &[&config.keep.as_secs_f64()],
+            )
+            .await?;
+        if removed > 0 {
+            tracing::info!(removed, "webhook log pruned");
+        }
+        if removed < 1000 {
+            return Ok(());
+        }
+    }
 }
 
 /// Tries what is due; how many deliveries were leased.
@@ -271,6 +306,7 @@ mod tests {
             disable_after: Duration::from_secs(86_400),
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(1),
+            keep: Duration::from_secs(30 * 86_400),
             allow_private: false,
         }
     }
