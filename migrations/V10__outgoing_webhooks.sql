@@ -17,6 +17,10 @@ CREATE TABLE webhook_endpoints (
         AND events <@ ARRAY['call.completed', 'voicemail.received', 'transcript.ready', 'number.changed']),
     -- Standard Webhooks: whsec_ and the base64 of the key's bytes.
     secret            text NOT NULL CHECK (secret LIKE 'whsec\_%'),
+    -- After a rotation the old secret signs beside the new one until
+    -- `previous_secret_until`, so a receiver can switch without a gap.
+    previous_secret       text CHECK (previous_secret LIKE 'whsec\_%'),
+    previous_secret_until timestamptz,
     enabled           boolean NOT NULL DEFAULT true,
     disabled_reason   text CHECK (disabled_reason IN ('manual', 'failing')),
     disabled_at       timestamptz,
@@ -25,6 +29,8 @@ CREATE TABLE webhook_endpoints (
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (clinic_id, id),
+    CONSTRAINT webhook_endpoints_previous_secret CHECK (
+        (previous_secret IS NULL) = (previous_secret_until IS NULL)),
     CONSTRAINT webhook_endpoints_disabled CHECK (
         enabled = (disabled_reason IS NULL) AND enabled = (disabled_at IS NULL))
 );

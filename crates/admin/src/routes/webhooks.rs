@@ -195,7 +195,8 @@ async fn secret(
 
 /// Rotate a webhook endpoint's secret
 ///
-/// Role: admin. Every try from now on is signed with the new secret.
+/// Role: admin. Every try from now on is signed with the new secret, and
+/// for 24 hours with the old one too.
 #[utoipa::path(
     operation_id = "rotate_webhook_secret",
     tag = "webhooks",

@@ -310,7 +310,9 @@ fn flash_of(raw: Option<&str>) -> &'static str {
             "Endpoint added. Copy its secret into your receiver to check signatures."
         }
         Some("saved") => "Saved.",
-        Some("rotated") => "A new secret: every delivery from now on is signed with it.",
+        Some("rotated") => {
+            "A new secret: every delivery from now on is signed with it, and for 24 hours with the old one too."
+        }
         Some("enabled") => "Enabled: waiting deliveries are being sent.",
         Some("disabled") => "Disabled: nothing is sent to it until it is enabled.",
         Some("test") => "Test event queued: it shows in the log below.",

@@ -35,7 +35,8 @@ WHERE d.id IN (
     FOR UPDATE OF d SKIP LOCKED)
   AND e.id = d.endpoint_id AND m.id = d.message_id
 RETURNING d.id, d.message_id, d.attempts, d.retry_from, e.id, e.clinic_id, e.url, e.secret,
-          m.type, m.created_at, m.data";
+          m.type, m.created_at, m.data,
+          CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END";
 
 struct Leased {
     id: i64,
@@ -46,6 +47,8 @@ struct Leased {
     clinic_id: Uuid,
     url: String,
     secret: String,
+    /// The secret before the last rotation, while it still signs.
+    previous_secret: Option<String>,
     body: Vec<u8>,
 }
 
@@ -128,6 +131,7 @@ async fn deliver_due(
             clinic_id: row.try_get(5)?,
             url: row.try_get(6)?,
             secret: row.try_get(7)?,
+            previous_secret: row.try_get(11)?,
             body: body.to_string().into_bytes(),
         });
     }
@@ -141,7 +145,8 @@ async fn deliver_due(
 
 async fn attempt(client: &reqwest::Client, config: &WebhookConfig, d: &Leased) -> Outcome {
     let timestamp = Utc::now().timestamp();
-    let Some(signature) = signature(&d.secret, &d.message_id, timestamp, &d.body) else {
+    let secrets = std::iter::once(d.secret.as_str()).chain(d.previous_secret.as_deref());
+    let Some(signature) = signature(secrets, &d.message_id, timestamp, &d.body) else {
         return Outcome {
             status: None,
             latency: Duration::ZERO,

@@ -145,7 +145,10 @@ pub async fn update(tx: &impl GenericClient, row: &EndpointRow) -> StoreResult<E
 
 pub async fn set_secret(tx: &impl GenericClient, id: Uuid, secret: &str) -> StoreResult<()> {
     tx.execute(
-        "UPDATE webhook_endpoints SET secret = $2, updated_at = now() WHERE id = $1",
+        "UPDATE webhook_endpoints SET previous_secret = secret,
+                previous_secret_until = now() + interval '24 hours',
+                secret = $2, updated_at = now()
+         WHERE id = $1",
         &[&id, &secret],
     )
     .await?;
