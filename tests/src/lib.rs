@@ -10,6 +10,7 @@ pub mod admin;
 pub mod browser;
 pub mod console;
 pub mod contract;
+pub mod receiver;
 pub mod smtp;
 pub mod webhook;
 

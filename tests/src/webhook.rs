@@ -88,6 +88,13 @@ pub fn transcription_form(sid: &str, status: &str, text: &str) -> Vec<(String, S
     ])
 }
 
+/// A recorded Twilio request of fixtures/requests, as its form.
+pub fn fixture(name: &str) -> Vec<(String, String)> {
+    let path = format!("{}/../fixtures/requests/{name}", env!("CARGO_MANIFEST_DIR"));
+    let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_urlencoded::from_bytes(&body).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A fresh call SID (Twilio's shape: CA + 32 hex).
 pub fn call_sid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

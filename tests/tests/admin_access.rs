@@ -37,6 +37,25 @@ async fn endpoints(
         .to_owned();
     let base = format!("/v1/clinics/{}", c.id);
     let n = format!("{base}/numbers/{number}");
+    let webhook = app
+        .post(
+            &format!("{base}/webhooks"),
+            &c.admin,
+            json!({"url": "https://ehr.example.com/hook", "events": ["call.completed"]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let w = format!("{base}/webhooks/{webhook}");
+    let message = app
+        .post(&format!("{w}/test"), &c.admin, json!({}))
+        .await
+        .expect(202)["message_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     vec![
         ("GET", base.clone(), None, "viewer"),
         (
@@ -178,6 +197,33 @@ async fn endpoints(
             None,
             "editor",
         ),
+        ("GET", format!("{base}/webhooks"), None, "viewer"),
+        (
+            "POST",
+            format!("{base}/webhooks"),
+            Some(json!({"url": "https://crm.example.com/in", "events": ["number.changed"]})),
+            "admin",
+        ),
+        ("GET", w.clone(), None, "viewer"),
+        (
+            "PATCH",
+            w.clone(),
+            Some(json!({"description": "EHR"})),
+            "admin",
+        ),
+        ("GET", format!("{w}/secret"), None, "admin"),
+        ("POST", format!("{w}/secret/rotate"), None, "admin"),
+        ("POST", format!("{w}/disable"), None, "admin"),
+        ("POST", format!("{w}/enable"), None, "admin"),
+        ("GET", format!("{w}/deliveries"), None, "viewer"),
+        ("POST", format!("{w}/test"), None, "admin"),
+        (
+            "POST",
+            format!("{w}/messages/{message}/redeliver"),
+            None,
+            "admin",
+        ),
+        ("DELETE", w.clone(), None, "admin"),
         (
             "POST",
             format!("{base}/numbers/{other}/release"),

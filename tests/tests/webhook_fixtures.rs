@@ -5,15 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchboard_tests::spawn_app;
-use switchboard_tests::webhook::{Webhooks, call_row, clinic, eventually, number};
+use switchboard_tests::webhook::{Webhooks, call_row, clinic, eventually, fixture, number};
 
 const MAIN: &str = "+14155550100";
-
-fn fixture(name: &str) -> Vec<(String, String)> {
-    let path = format!("{}/../fixtures/requests/{name}", env!("CARGO_MANIFEST_DIR"));
-    let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_urlencoded::from_bytes(&body).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn sid_of(form: &[(String, String)]) -> String {
     form.iter()

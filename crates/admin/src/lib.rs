@@ -58,6 +58,8 @@ pub struct AdminState {
     pub fake_twilio: Option<std::sync::Arc<switchboard_twilio::FakeTwilioHandle>>,
     /// API key uses noted by authentication, written in batches.
     pub key_usage: std::sync::Arc<usage::KeyUsage>,
+    /// What webhook endpoint URLs clinics may enter (`[webhooks]`).
+    pub webhook_urls: ops::webhooks::UrlPolicy,
 }
 
 impl std::fmt::Debug for AdminState {

@@ -42,6 +42,7 @@ pub const BEARER: &str = "bearer";
         (name = "activity", description = "The call log and the audit log"),
         (name = "voicemail", description = "Voicemail by email: recipients, transcripts, the emails written"),
         (name = "blocked-callers", description = "Callers a clinic rejects before any other rule"),
+        (name = "webhooks", description = "Outgoing webhooks: endpoints, their secrets, the delivery log"),
         (name = "meta", description = "This document"),
     )
 )]

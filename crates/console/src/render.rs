@@ -85,6 +85,9 @@ pub struct Chrome {
     pub css: &'static str,
     pub htmx: &'static str,
     pub js: &'static str,
+    /// For admins: the webhook endpoints disabled after a day of failures
+    /// (url, page), told on every page until they are enabled again.
+    pub failing_webhooks: Vec<(String, String)>,
 }
 
 /// The sidebar's pages: label and path under `/c/{c}`.
@@ -95,6 +98,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("Calls", "calls"),
     ("Voicemail", "voicemail"),
     ("Blocked callers", "blocked-callers"),
+    ("Webhooks", "webhooks"),
     ("Team", "team"),
     ("API keys", "api-keys"),
     ("Audit", "audit"),
@@ -117,6 +121,16 @@ impl Chrome {
             .map_err(|e| ConsoleError::api(e.into(), htmx))?;
         let c = page.access.clinic_id;
         let person = &page.signed.session.person;
+        let failing_webhooks = if page.access.allows(Role::Admin) {
+            switchboard_store::admin::webhooks::failing(&client, c)
+                .await
+                .map_err(|e| ConsoleError::api(e.into(), htmx))?
+                .into_iter()
+                .map(|w| (w.url, format!("/c/{c}/webhooks/{}", w.id)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Chrome {
             title: title.into(),
             clinic_id: c,
@@ -140,6 +154,7 @@ impl Chrome {
             css: &CONSOLE_CSS.url,
             htmx: &HTMX_JS.url,
             js: &CONSOLE_JS.url,
+            failing_webhooks,
         })
     }
 }

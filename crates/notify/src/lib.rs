@@ -1,4 +1,5 @@
-//! switchboard-notify: voicemail by email, off the webhook's path.
+//! switchboard-notify: voicemail by email and outgoing webhooks
+//! ([`webhooks`]), off the webhook's path.
 //!
 //! A recording that reaches a call row queues a notice (a trigger of V7,
 //! in the call-event writer's transaction). Every `serve` process runs one
@@ -19,7 +20,9 @@
 #![forbid(unsafe_code)]
 
 pub mod compose;
+mod rounds;
 mod smtp;
+pub mod webhooks;
 mod worker;
 
 use std::time::Duration;

@@ -26,33 +26,15 @@ pub async fn run(
     pool: Pool,
     config: EmailConfig,
     mailer: Mailer,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut database_away = false;
-    loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(config.poll_interval) => {}
-        }
-        let round = async {
-            compose_due(&pool, &config, &mailer).await?;
-            // Drain: a full batch means more may be due at once.
-            while send_due(&pool, &config, &mailer).await? == BATCH as usize {}
-            StoreResult::Ok(())
-        };
-        match round.await {
-            Ok(()) if database_away => {
-                database_away = false;
-                tracing::info!("voicemail emails: the database answers again");
-            }
-            Ok(()) => {}
-            Err(e) if !database_away => {
-                database_away = true;
-                tracing::warn!(error = %e, "voicemail emails wait: the database is unavailable");
-            }
-            Err(_) => {}
-        }
-    }
+    crate::rounds::every("voicemail emails", config.poll_interval, stop, || async {
+        compose_due(&pool, &config, &mailer).await?;
+        // Drain: a full batch means more may be due at once.
+        while send_due(&pool, &config, &mailer).await? == BATCH as usize {}
+        Ok(())
+    })
+    .await;
 }
 
 /// The notices whose wait is over, with what their emails say.

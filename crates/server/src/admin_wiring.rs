@@ -67,5 +67,9 @@ pub fn admin_state(settings: &Settings, pool: Pool) -> anyhow::Result<AdminState
         twilio: Some(twilio),
         fake_twilio,
         key_usage: Arc::default(),
+        webhook_urls: switchboard_admin::ops::webhooks::UrlPolicy {
+            allow_http: !settings.webhooks.https_only,
+            allow_private: settings.webhooks.allow_private_addresses,
+        },
     })
 }

@@ -23,6 +23,8 @@ pub struct Application {
     migrator: Option<tokio::task::JoinHandle<()>>,
     /// Composes and sends voicemail emails from their queues.
     notifier: switchboard_notify::Notifier,
+    /// Delivers outgoing webhooks from their queue.
+    deliverer: switchboard_notify::webhooks::Deliverer,
     /// The file with the demo person's sign-in, when the demo is loaded.
     demo_login: Option<std::path::PathBuf>,
     /// API key uses and the task writing them (a last write at shutdown).
@@ -148,6 +150,11 @@ impl Application {
             let notifier =
                 switchboard_notify::Notifier::start(database.pool.clone(), settings.email_config())
                     .context("starting the voicemail email worker")?;
+            let deliverer = switchboard_notify::webhooks::Deliverer::start(
+                database.pool.clone(),
+                settings.webhook_delivery_config(),
+            )
+            .context("starting the webhook delivery worker")?;
             let admin_state = crate::admin_wiring::admin_state(&settings, database.pool.clone())?;
             let key_usage = admin_state.key_usage.clone();
             let reconcile = Duration::from_secs(settings.twilio.reconcile_after_seconds);
@@ -179,6 +186,7 @@ impl Application {
                 reconciler,
                 partitions,
                 notifier,
+                deliverer,
             ))
         };
         match startup.await {
@@ -194,6 +202,7 @@ impl Application {
                 reconciler,
                 partitions,
                 notifier,
+                deliverer,
             )) => Ok(Application {
                 demo_login,
                 webhook_port,
@@ -207,6 +216,7 @@ impl Application {
                 reconciler,
                 partitions,
                 notifier,
+                deliverer,
             }),
             Err(e) => {
                 database.close().await;
@@ -249,7 +259,7 @@ impl Application {
         let _ = tokio::join!(webhook, admin);
         // Every accepted webhook is answered: now write their events.
         self.webhook_service.shutdown().await;
-        self.notifier.shutdown().await;
+        tokio::join!(self.notifier.shutdown(), self.deliverer.shutdown());
         if let Some(migrator) = self.migrator {
             migrator.abort();
         }

@@ -34,6 +34,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub twilio: TwilioSettings,
     pub email: EmailSettings,
+    pub webhooks: WebhooksSettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
 }
@@ -51,7 +52,7 @@ pub struct WebhookSettings {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct EventsSettings {
-    pub sync_interval_ms: u64,
+    pub sync_interval_milliseconds: u64,
     pub sync_each_group: bool,
 }
 
@@ -129,6 +130,20 @@ pub struct EmailSettings {
     pub timeout_seconds: u64,
     pub transcript_wait_seconds: u64,
     pub retry_initial_seconds: u64,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSettings {
+    pub timeout_seconds: u64,
+    pub retry_schedule_seconds: Vec<u64>,
+    pub give_up_after_seconds: u64,
+    pub disable_after_seconds: u64,
+    pub lease_seconds: u64,
+    pub poll_interval_milliseconds: u64,
+    pub keep_days: u64,
+    pub https_only: bool,
+    pub allow_private_addresses: bool,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -252,8 +267,8 @@ impl Settings {
         if self.webhook.body_limit_bytes < 1024 {
             problems.push("webhook.body_limit_bytes: must be at least 1024".into());
         }
-        if !(10..=60_000).contains(&self.events.sync_interval_ms) {
-            problems.push("events.sync_interval_ms: must be between 10 and 60000".into());
+        if !(10..=60_000).contains(&self.events.sync_interval_milliseconds) {
+            problems.push("events.sync_interval_milliseconds: must be between 10 and 60000".into());
         }
         if self.admin.body_limit_bytes < 1024 {
             problems.push("admin.body_limit_bytes: must be at least 1024".into());
@@ -326,6 +341,7 @@ impl Settings {
         if let Err(problem) = switchboard_notify::check(&self.email_config()) {
             problems.push(problem.to_string());
         }
+        self.check_webhooks(&mut problems);
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level: {:?} is not a valid filter",
@@ -408,8 +424,59 @@ impl Settings {
             SyncPolicy::EachGroup
         } else {
             SyncPolicy::Every(std::time::Duration::from_millis(
-                self.events.sync_interval_ms,
+                self.events.sync_interval_milliseconds,
             ))
+        }
+    }
+
+    fn check_webhooks(&self, problems: &mut Vec<String>) {
+        let w = &self.webhooks;
+        if !(1..=300).contains(&w.timeout_seconds) {
+            problems.push("webhooks.timeout_seconds: must be between 1 and 300".into());
+        }
+        if w.retry_schedule_seconds.is_empty()
+            || w.retry_schedule_seconds.len() > 50
+            || w.retry_schedule_seconds
+                .iter()
+                .any(|s| !(1..=86_400).contains(s))
+        {
+            problems.push(
+                "webhooks.retry_schedule_seconds: 1 to 50 delays, each between 1 and 86400".into(),
+            );
+        }
+        for (key, value) in [
+            ("webhooks.give_up_after_seconds", w.give_up_after_seconds),
+            ("webhooks.disable_after_seconds", w.disable_after_seconds),
+        ] {
+            if !(1..=30 * 86_400).contains(&value) {
+                problems.push(format!("{key}: must be between 1 and 2592000 (30 days)"));
+            }
+        }
+        if !(1..=3650).contains(&w.keep_days) {
+            problems.push("webhooks.keep_days: must be between 1 and 3650".into());
+        }
+        if !(1..=100_000).contains(&w.poll_interval_milliseconds) {
+            problems
+                .push("webhooks.poll_interval_milliseconds: must be between 1 and 100000".into());
+        }
+        if let Err(problem) = switchboard_notify::webhooks::check(&self.webhook_delivery_config()) {
+            problems.push(problem.to_string());
+        }
+    }
+
+    /// What the webhook delivery worker needs from the settings.
+    pub fn webhook_delivery_config(&self) -> switchboard_notify::webhooks::WebhookConfig {
+        let w = &self.webhooks;
+        let secs = std::time::Duration::from_secs;
+        switchboard_notify::webhooks::WebhookConfig {
+            timeout: secs(w.timeout_seconds),
+            retry_schedule: w.retry_schedule_seconds.iter().copied().map(secs).collect(),
+            give_up_after: secs(w.give_up_after_seconds),
+            disable_after: secs(w.disable_after_seconds),
+            lease: secs(w.lease_seconds),
+            poll_interval: std::time::Duration::from_millis(w.poll_interval_milliseconds),
+            keep: secs(w.keep_days.saturating_mul(86_400)),
+            allow_private: w.allow_private_addresses,
         }
     }
 
@@ -485,8 +552,8 @@ mod tests {
         );
         let s = Settings::with_overrides("[events]\nsync_each_group = true").expect("valid");
         assert_eq!(s.event_sync(), SyncPolicy::EachGroup);
-        let err = Settings::with_overrides("[events]\nsync_interval_ms = 0").expect_err("refused");
-        assert!(err.to_string().contains("events.sync_interval_ms"), "{err}");
+        let err = Settings::with_overrides("[events]\nsync_interval_milliseconds = 0").expect_err("refused");
+        assert!(err.to_string().contains("events.sync_interval_milliseconds"), "{err}");
     }
 
     #[test]
@@ -501,6 +568,35 @@ mod tests {
         let err = Settings::with_overrides("[webhook]\nlisten_adress = \"127.0.0.1:1\"")
             .expect_err("refused");
         assert!(err.to_string().contains("listen_adress"), "{err}");
+    }
+
+    #[test]
+    fn webhook_settings_default_to_the_svix_like_day_and_bad_ones_are_named() {
+        let s = Settings::with_overrides("").expect("the defaults are valid");
+        let w = s.webhook_delivery_config();
+        let schedule: Vec<u64> = w.retry_schedule.iter().map(|d| d.as_secs()).collect();
+        assert_eq!(schedule, [5, 300, 1800, 7200, 18000, 36000, 36000]);
+        assert_eq!(w.give_up_after, std::time::Duration::from_secs(86_400));
+        assert_eq!(w.disable_after, std::time::Duration::from_secs(86_400));
+        assert!(!w.allow_private && s.webhooks.https_only);
+        let err = Settings::with_overrides(
+            "[webhooks]\ntimeout_seconds = 0\nretry_schedule_seconds = []\n\
+             give_up_after_seconds = 0\nlease_seconds = 10\npoll_interval_milliseconds = 0\n\
+             keep_days = 0",
+        )
+        .expect_err("refused");
+        for key in [
+            "webhooks.timeout_seconds",
+            "webhooks.retry_schedule_seconds",
+            "webhooks.give_up_after_seconds",
+            "webhooks.poll_interval_milliseconds",
+            "webhooks.keep_days",
+        ] {
+            assert!(err.to_string().contains(key), "{key} not named in: {err}");
+        }
+        let err = Settings::with_overrides("[webhooks]\ntimeout_seconds = 30\nlease_seconds = 30")
+            .expect_err("refused");
+        assert!(err.to_string().contains("webhooks.lease_seconds"), "{err}");
     }
 
     #[test]

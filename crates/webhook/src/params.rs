@@ -62,18 +62,55 @@ impl Params {
         Ok(Params::from_valid_form(body).unwrap_or_else(|| Params::from_form_lossy(body)))
     }
 
-    /// The usual case, in one pass: every byte decoded into one buffer, then
-    /// one UTF-8 check of the whole. `None` when a name or value is not
-    /// valid UTF-8 on its own (the whole may be, split mid-character).
+    /// The usual case, in one pass over the body: every byte decoded into
+    /// one buffer, then one UTF-8 check of the whole. `None` when a name or
+    /// value is not valid UTF-8 on its own (the whole may be, split
+    /// mid-character).
     fn from_valid_form(body: &[u8]) -> Option<Params> {
         // Decoding never lengthens: the body's size is enough for the text.
         let mut bytes = Vec::with_capacity(body.len());
-        let mut pairs = Vec::with_capacity(24);
-        for (name, value) in form_pairs(body) {
-            let name_at = bytes.len();
-            decode_bytes(&mut bytes, name);
-            let value_at = bytes.len();
-            decode_bytes(&mut bytes, value);
+        let mut pairs = Vec::with_capacity(32);
+        // Where the current `&`-separated sequence began (in the body), and
+        // where its name and its value began (in the decoded bytes).
+        let mut sequence_at = 0;
+        let mut name_at = 0;
+        let mut value_at = None;
+        let mut i = 0;
+        while i < body.len() {
+            // A run of bytes that decode to themselves, copied at once.
+            let run = body[i..]
+                .iter()
+                .position(|&b| is_special(b))
+                .unwrap_or(body.len() - i);
+            bytes.extend_from_slice(&body[i..i + run]);
+            i += run;
+            let Some(&byte) = body.get(i) else { break };
+            match byte {
+                b'&' => {
+                    if i > sequence_at {
+                        let value_at = value_at.unwrap_or(bytes.len());
+                        pairs.push((name_at..value_at, value_at..bytes.len()));
+                    }
+                    sequence_at = i + 1;
+                    name_at = bytes.len();
+                    value_at = None;
+                }
+                b'=' if value_at.is_none() => value_at = Some(bytes.len()),
+                b'+' => bytes.push(b' '),
+                b'%' => {
+                    if let Some(decoded) = percent_at(body, i) {
+                        bytes.push(decoded);
+                        i += 2;
+                    } else {
+                        bytes.push(b'%');
+                    }
+                }
+                other => bytes.push(other),
+            }
+            i += 1;
+        }
+        if body.len() > sequence_at {
+            let value_at = value_at.unwrap_or(bytes.len());
             pairs.push((name_at..value_at, value_at..bytes.len()));
         }
         let text = String::from_utf8(bytes).ok()?;
@@ -135,10 +172,16 @@ impl Params {
     }
 
     /// Every pair, in order.
-    pub fn pairs(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+    pub fn pairs(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
         self.pairs
             .iter()
             .map(|(name, value)| (&self.text[name.clone()], &self.text[value.clone()]))
+    }
+
+    /// Every decoded name and value one after the other, in the order
+    /// received: what the signature covers when that order is sorted.
+    pub fn laid_out(&self) -> &[u8] {
+        self.text.as_bytes()
     }
 
     /// How many pairs.
@@ -166,29 +209,33 @@ fn form_pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 /// Appends the form-decoded bytes of `input`: `+` a space, `%XX` a byte, a
 /// `%` not followed by two hex digits itself.
 fn decode_bytes(out: &mut Vec<u8>, input: &[u8]) {
-    if !input.iter().any(|&b| b == b'+' || b == b'%') {
-        out.extend_from_slice(input);
-        return;
-    }
     let mut i = 0;
     while i < input.len() {
-        let byte = input[i];
-        match byte {
+        match input[i] {
             b'+' => out.push(b' '),
-            b'%' => match (
-                input.get(i + 1).and_then(|&h| hex(h)),
-                input.get(i + 2).and_then(|&l| hex(l)),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push((high << 4) | low);
+            b'%' => match percent_at(input, i) {
+                Some(decoded) => {
+                    out.push(decoded);
                     i += 2;
                 }
-                _ => out.push(b'%'),
+                None => out.push(b'%'),
             },
-            _ => out.push(byte),
+            byte => out.push(byte),
         }
         i += 1;
     }
+}
+
+/// The byte `%XX` at `at` stands for, when two hex digits follow.
+fn percent_at(input: &[u8], at: usize) -> Option<u8> {
+    let high = hex(*input.get(at + 1)?)?;
+    let low = hex(*input.get(at + 2)?)?;
+    Some((high << 4) | low)
+}
+
+/// The bytes a form does not take as themselves: separators and escapes.
+fn is_special(byte: u8) -> bool {
+    matches!(byte, b'&' | b'=' | b'+' | b'%')
 }
 
 /// `from_utf8` first: the valid case, Twilio's, is much faster than

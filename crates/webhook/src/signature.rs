@@ -117,8 +117,7 @@ fn verify(state: &State, req: &HttpRequest, body: &[u8]) -> Result<TwilioRequest
     let valid = match signature {
         Some(signature) if json => key.validate_json(&url, body, signature),
         Some(signature) => {
-            let pairs: Vec<(&str, &str)> = params.pairs().collect();
-            key.validate_form(&url, &pairs, signature)
+            key.validate_laid_out(&url, params.pairs(), params.laid_out(), signature)
         }
         None => false,
     };

@@ -15,13 +15,16 @@ pub mod people;
 pub mod previews;
 pub mod provisioning;
 pub mod voicemail;
+pub mod webhooks;
 
 use deadpool_postgres::GenericClient;
 use switchboard_store::admin::{Actor, audit};
 
 use crate::error::ApiResult;
 
-/// Appends the audit row of a write in its transaction.
+/// Appends the audit row of a write in its transaction. A change to a
+/// number also writes its `number.changed` webhook message there, so every
+/// face that changes a number announces it, once, with the change.
 pub async fn record(
     tx: &impl GenericClient,
     actor: &Actor,
@@ -31,6 +34,10 @@ pub async fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> ApiResult<()> {
+    let number = match (target.0, action.strip_prefix("number.")) {
+        ("number", Some(change)) => target.1.parse::<uuid::Uuid>().ok().map(|id| (id, change)),
+        _ => None,
+    };
     audit::append(
         tx,
         actor,
@@ -44,5 +51,9 @@ pub async fn record(
         },
     )
     .await?;
+    if let Some((number_id, change)) = number {
+        switchboard_store::admin::webhooks::number_changed(tx, clinic_id, number_id, change)
+            .await?;
+    }
     Ok(())
 }

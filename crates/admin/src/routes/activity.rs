@@ -32,7 +32,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-fn limit_of(limit: Option<i64>) -> ApiResult<i64> {
+pub(crate) fn limit_of(limit: Option<i64>) -> ApiResult<i64> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),

@@ -11,6 +11,7 @@ pub mod numbers;
 pub mod previews;
 pub mod provisioning;
 pub mod voicemail;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     activity::configure(cfg);
     voicemail::configure(cfg);
     blocked::configure(cfg);
+    webhooks::configure(cfg);
 }
 
 /// `{"items": [...]}`, the shape of unpaginated lists.

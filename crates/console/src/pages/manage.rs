@@ -120,7 +120,8 @@ fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
     move |e| ConsoleError::api(e, htmx)
 }
 
-fn id_of(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
+/// A path's id; one that is not a UUID is 404, as the API answers.
+pub(crate) fn id_of(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
     Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 

@@ -9,6 +9,7 @@ pub mod routing;
 pub mod sign_in;
 pub mod team;
 pub mod voicemail;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -22,4 +23,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     manage::configure(cfg);
     voicemail::configure(cfg);
     blocked::configure(cfg);
+    webhooks::configure(cfg);
 }

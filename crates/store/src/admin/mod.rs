@@ -21,6 +21,7 @@ pub mod locations;
 pub mod numbers;
 pub mod people;
 pub mod voicemail;
+pub mod webhooks;
 
 use deadpool_postgres::GenericClient;
 use uuid::Uuid;
