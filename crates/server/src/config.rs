@@ -552,8 +552,13 @@ mod tests {
         );
         let s = Settings::with_overrides("[events]\nsync_each_group = true").expect("valid");
         assert_eq!(s.event_sync(), SyncPolicy::EachGroup);
-        let err = Settings::with_overrides("[events]\nsync_interval_milliseconds = 0").expect_err("refused");
-        assert!(err.to_string().contains("events.sync_interval_milliseconds"), "{err}");
+        let err = Settings::with_overrides("[events]\nsync_interval_milliseconds = 0")
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("events.sync_interval_milliseconds"),
+            "{err}"
+        );
     }
 
     #[test]
