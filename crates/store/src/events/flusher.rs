@@ -17,7 +17,7 @@ pub(super) fn run(shared: Arc<Shared>) {
     loop {
         let (number, events) = {
             let mut group = shared.group();
-            while !group.stop && !(group.due && group.events > 0) {
+            while !(group.stop || (group.due && group.events > 0)) {
                 group.flusher_idle = true;
                 group = shared
                     .ready
