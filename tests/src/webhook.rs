@@ -636,6 +636,20 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The `switchboard` binary of this build, and a fresh database with one
+/// clinic whose number `to` answers "Hello." at every hour (a message).
+pub async fn binary_and_a_clinic(
+    to: &str,
+) -> (std::path::PathBuf, switchboard_store::testing::TestDb) {
+    let binary = tokio::task::spawn_blocking(switchboard_binary)
+        .await
+        .expect("join");
+    let db = switchboard_store::testing::TestDb::new().await;
+    let greeting = json!({"off_hours": {"type": "message", "text": "Hello."}});
+    insert_clinics(&db.pool, &[clinic(1, vec![number(1, to, greeting)])]).await;
+    (binary, db)
+}
+
 /// The real `switchboard` binary serving as a child process, on a database
 /// and data folder of the test's choosing (the same ones again after a
 /// restart).

@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use switchboard_store::testing::TestDb;
 use switchboard_tests::test_data_dir;
 use switchboard_tests::webhook::{
-    ChildService, call_sid, clinic, eventually, form, insert_clinics, metric_in, number,
-    post_signed_with, switchboard_binary, voice_form,
+    ChildService, binary_and_a_clinic, call_sid, eventually, form, metric_in, post_signed_with,
+    voice_form,
 };
 
 const MAIN: &str = "+14155550100";
@@ -108,22 +107,7 @@ async fn a_router_syncing_each_group_killed_under_load_loses_no_event_it_answere
 /// SIGKILL, starts it again on the same database and data folder, and
 /// checks that every answered event is in the database.
 async fn killed_under_load_then_restarted(extra: &str) {
-    let binary = tokio::task::spawn_blocking(switchboard_binary)
-        .await
-        .expect("join");
-    let db = TestDb::new().await;
-    insert_clinics(
-        &db.pool,
-        &[clinic(
-            1,
-            vec![number(
-                1,
-                MAIN,
-                json!({"off_hours": {"type": "message", "text": "Hello."}}),
-            )],
-        )],
-    )
-    .await;
+    let (binary, db) = binary_and_a_clinic(MAIN).await;
     let data = test_data_dir("sigkill");
     let service = ChildService::start(&binary, &db.url, &data, extra).await;
     let http = reqwest::Client::new();

@@ -206,16 +206,8 @@ async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_
 
 #[tokio::test]
 async fn the_real_binary_answers_every_accepted_call_and_flushes_records_on_sigterm() {
-    use switchboard_tests::webhook::{ChildService, switchboard_binary};
-    let binary = tokio::task::spawn_blocking(switchboard_binary)
-        .await
-        .expect("join");
-    let db = TestDb::new().await;
-    insert_clinics(
-        &db.pool,
-        &[clinic(1, vec![number(1, MAIN, greeting("Hello."))])],
-    )
-    .await;
+    use switchboard_tests::webhook::{ChildService, binary_and_a_clinic};
+    let (binary, db) = binary_and_a_clinic(MAIN).await;
     let data = test_data_dir("sigterm");
     let service = ChildService::start(&binary, &db.url, &data, "").await;
     let http = reqwest::Client::new();
