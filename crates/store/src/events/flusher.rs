@@ -32,6 +32,7 @@ pub(super) fn run(shared: Arc<Shared>) {
             std::mem::swap(&mut group.lines, &mut lines);
             let events = std::mem::take(&mut group.events);
             group.due = false;
+            group.yielding = false;
             let number = group.filling;
             group.filling += 1;
             // `writing` is empty (its wakers were taken with the last group).

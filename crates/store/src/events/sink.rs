@@ -126,6 +126,8 @@ pub(super) struct Group {
     /// ... until the group being filled is due: its first webhook, polled
     /// again after the others that were ready at once recorded theirs.
     pub(super) due: bool,
+    /// That first webhook has yielded (the others wait without).
+    pub(super) yielding: bool,
     pub(super) stop: bool,
     /// The flusher has exited: lines are written by their caller.
     pub(super) stopped: bool,
@@ -298,6 +300,26 @@ pub struct Journalled<'a> {
     yielded: bool,
 }
 
+fn mark_due(shared: &Shared, group: &mut Group) {
+    group.due = true;
+    if group.flusher_idle {
+        shared.ready.notify_one();
+    }
+}
+
+impl Drop for Journalled<'_> {
+    /// A webhook dropped while it yielded (its request cancelled) must
+    /// still let its group go.
+    fn drop(&mut self) {
+        if self.yielded {
+            let mut group = self.shared.group();
+            if self.ticket == group.filling && !group.due {
+                mark_due(self.shared, &mut group);
+            }
+        }
+    }
+}
+
 impl Future for Journalled<'_> {
     type Output = ();
 
@@ -317,14 +339,15 @@ impl Future for Journalled<'_> {
             // queue once, so that the requests that were ready with it
             // record first and one write covers them all (waking the
             // flusher at once would, on a busy core, write each line alone).
-            if !std::mem::replace(&mut self.yielded, true) {
+            if !group.yielding {
+                group.yielding = true;
+                self.yielded = true;
                 drop(group);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            group.due = true;
-            if group.flusher_idle {
-                shared.ready.notify_one();
+            if self.yielded {
+                mark_due(shared, &mut group);
             }
         }
         let waker = cx.waker().clone();
