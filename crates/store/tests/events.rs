@@ -677,3 +677,24 @@ async fn when_the_journal_cannot_be_written_records_still_resolve_and_reach_the_
     writer.shutdown().await;
     let _ = std::fs::remove_file(&dir);
 }
+
+#[tokio::test]
+async fn a_group_is_written_though_the_webhook_that_was_to_wake_the_flusher_went_away() {
+    let dir = journal_dir("cancelled");
+    let (sink, writer) =
+        EventWriter::start(unreachable_pool(), EventWriterOptions::new(&dir)).expect("the writer");
+    let mut first = Box::pin(sink.record(voice("CAD1")));
+    let second = sink.record(voice("CAD2"));
+    // Polled once, the group's first webhook yields; then its request is
+    // cancelled.
+    let waker = futures_util::task::noop_waker();
+    let polled =
+        std::future::Future::poll(first.as_mut(), &mut std::task::Context::from_waker(&waker));
+    assert!(polled.is_pending());
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("the other webhook of the group is answered");
+    writer.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
