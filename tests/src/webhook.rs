@@ -507,15 +507,32 @@ pub async fn call_row(
 /// data folder of the test's choosing; `extra` is appended (top-level
 /// tables only, e.g. `[twilio.subaccounts]`).
 pub fn settings_for(database_url: &str, data_dir: &std::path::Path, extra: &str) -> Settings {
-    let toml = format!(
+    let toml = service_toml(
+        database_url,
+        data_dir,
+        ("127.0.0.1:0", "127.0.0.1:0"),
+        extra,
+    );
+    Settings::with_overrides(&toml).expect("test settings are valid")
+}
+
+/// The TOML of [`settings_for`], on the given webhook and admin listeners
+/// (a child process needs ports it can be reached on).
+fn service_toml(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    (webhook, admin): (&str, &str),
+    extra: &str,
+) -> String {
+    format!(
         r#"
         public_base_url = "{PUBLIC_BASE}"
         data_dir = {data_dir:?}
         [webhook]
-        listen = "127.0.0.1:0"
+        listen = "{webhook}"
         workers = 2
         [admin]
-        listen = "127.0.0.1:0"
+        listen = "{admin}"
         [database]
         url = {database_url:?}
         pool_size = 4
@@ -526,8 +543,7 @@ pub fn settings_for(database_url: &str, data_dir: &std::path::Path, extra: &str)
         level = "warn"
         {extra}
         "#,
-    );
-    Settings::with_overrides(&toml).expect("test settings are valid")
+    )
 }
 
 /// A pool on `url` (connections are made lazily).
@@ -547,9 +563,20 @@ pub async fn post_voice_with(
     webhook_base: &str,
     form: &[(String, String)],
 ) -> Result<(u16, String), reqwest::Error> {
-    let signature = sign(&format!("{PUBLIC_BASE}/twilio/voice"), form, TOKEN);
+    post_signed_with(http, webhook_base, "/twilio/voice", form).await
+}
+
+/// Posts `form` to `path`, signed as Twilio signs it, with a plain client:
+/// `Ok((status, body))`, or the transport error.
+pub async fn post_signed_with(
+    http: &reqwest::Client,
+    webhook_base: &str,
+    path: &str,
+    form: &[(String, String)],
+) -> Result<(u16, String), reqwest::Error> {
+    let signature = sign(&format!("{PUBLIC_BASE}{path}"), form, TOKEN);
     let response = http
-        .post(format!("{webhook_base}/twilio/voice"))
+        .post(format!("{webhook_base}{path}"))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .header("X-Twilio-Signature", signature)
         .body(serde_urlencoded::to_string(form).expect("a form encodes"))
@@ -607,4 +634,105 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// The `switchboard` binary of this build, and a fresh database with one
+/// clinic whose number `to` answers "Hello." at every hour (a message).
+pub async fn binary_and_a_clinic(
+    to: &str,
+) -> (std::path::PathBuf, switchboard_store::testing::TestDb) {
+    let binary = tokio::task::spawn_blocking(switchboard_binary)
+        .await
+        .expect("join");
+    let db = switchboard_store::testing::TestDb::new().await;
+    let greeting = json!({"off_hours": {"type": "message", "text": "Hello."}});
+    insert_clinics(&db.pool, &[clinic(1, vec![number(1, to, greeting)])]).await;
+    (binary, db)
+}
+
+/// The real `switchboard` binary serving as a child process, on a database
+/// and data folder of the test's choosing (the same ones again after a
+/// restart).
+pub struct ChildService {
+    /// Taken by [`ChildService::wait`]; killed on drop (a failed test).
+    child: Option<std::process::Child>,
+    pub webhook_base: String,
+    pub admin_base: String,
+}
+
+impl ChildService {
+    /// Writes a configuration into `data` (ports chosen now, state in
+    /// `data/state`, `extra` TOML appended), starts `binary serve` on it,
+    /// and waits until ready.
+    pub async fn start(
+        binary: &std::path::Path,
+        database_url: &str,
+        data: &std::path::Path,
+        extra: &str,
+    ) -> ChildService {
+        let (port, admin) = (free_port(), free_port());
+        let config = data.join("switchboard.toml");
+        std::fs::write(
+            &config,
+            service_toml(
+                database_url,
+                &data.join("state"),
+                (&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{admin}")),
+                extra,
+            ),
+        )
+        .expect("write the config");
+        let child = std::process::Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let service = ChildService {
+            child: Some(child),
+            webhook_base: format!("http://127.0.0.1:{port}"),
+            admin_base: format!("http://127.0.0.1:{admin}"),
+        };
+        let http = reqwest::Client::new();
+        eventually(Duration::from_secs(30), "the binary is ready", || async {
+            let response = http
+                .get(format!("{}/readyz", service.webhook_base))
+                .send()
+                .await
+                .ok()?;
+            (response.status() == 200).then_some(())
+        })
+        .await;
+        service
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().map(|c| c.id()).expect("running");
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join")
+            .expect("the binary exits")
+    }
+}
+
+impl Drop for ChildService {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

@@ -20,6 +20,7 @@ mod foundation;
 mod routing_overrides;
 mod voicemail_email;
 mod webhook_blocked;
+mod webhook_crash;
 mod webhook_endpoints;
 mod webhook_fixtures;
 mod webhook_incremental;

@@ -206,73 +206,18 @@ async fn a_graceful_stop_under_load_answers_every_accepted_call_and_flushes_its_
 
 #[tokio::test]
 async fn the_real_binary_answers_every_accepted_call_and_flushes_records_on_sigterm() {
-    use switchboard_tests::webhook::{free_port, switchboard_binary};
-    let binary = tokio::task::spawn_blocking(switchboard_binary)
-        .await
-        .expect("join");
-    let db = TestDb::new().await;
-    insert_clinics(
-        &db.pool,
-        &[clinic(1, vec![number(1, MAIN, greeting("Hello."))])],
-    )
-    .await;
+    use switchboard_tests::webhook::{ChildService, binary_and_a_clinic};
+    let (binary, db) = binary_and_a_clinic(MAIN).await;
     let data = test_data_dir("sigterm");
-    let port = free_port();
-    let config = data.join("switchboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-            public_base_url = "{base}"
-            data_dir = {data:?}
-            [webhook]
-            listen = "127.0.0.1:{port}"
-            workers = 2
-            [admin]
-            listen = "127.0.0.1:{admin}"
-            [database]
-            url = {url:?}
-            pool_size = 4
-            [demo]
-            load_when_empty = false
-            [log]
-            level = "warn"
-            "#,
-            base = switchboard_tests::webhook::PUBLIC_BASE,
-            data = data.join("state"),
-            admin = free_port(),
-            url = db.url,
-        ),
-    )
-    .expect("write the config");
-    let mut child = std::process::Command::new(&binary)
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let base = format!("http://127.0.0.1:{port}");
+    let service = ChildService::start(&binary, &db.url, &data, "").await;
     let http = reqwest::Client::new();
-    eventually(Duration::from_secs(30), "the binary is ready", || async {
-        let response = http.get(format!("{base}/readyz")).send().await.ok()?;
-        (response.status() == 200).then_some(())
-    })
-    .await;
+    let base = service.webhook_base.clone();
 
     let load = Load::start(&http, &base, 8);
     load.wait_for_answers(50).await;
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    service.signal("TERM");
     let answered = load.finish().await;
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("the binary exits");
+    let exit = service.wait().await;
     assert!(exit.success(), "a SIGTERM stop is a clean exit: {exit}");
     assert!(!answered.is_empty());
     assert_eq!(

@@ -298,6 +298,7 @@ fn webhook_config(settings: &Settings) -> switchboard_webhook::WebhookConfig {
         snapshot_check_interval: std::time::Duration::from_secs(
             settings.database.snapshot_check_seconds,
         ),
+        event_sync: settings.event_sync(),
     }
 }
 

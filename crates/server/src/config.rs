@@ -28,6 +28,7 @@ pub struct Settings {
     pub public_base_url: String,
     pub data_dir: PathBuf,
     pub webhook: WebhookSettings,
+    pub events: EventsSettings,
     pub admin: AdminSettings,
     pub console: ConsoleSettings,
     pub database: DatabaseSettings,
@@ -45,6 +46,14 @@ pub struct WebhookSettings {
     pub body_limit_bytes: usize,
     pub validate_signatures: bool,
     pub workers: usize,
+}
+
+/// The call-event journal's syncs to disk.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSettings {
+    pub sync_interval_milliseconds: u64,
+    pub sync_each_group: bool,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -258,6 +267,9 @@ impl Settings {
         if self.webhook.body_limit_bytes < 1024 {
             problems.push("webhook.body_limit_bytes: must be at least 1024".into());
         }
+        if !(10..=60_000).contains(&self.events.sync_interval_milliseconds) {
+            problems.push("events.sync_interval_milliseconds: must be between 10 and 60000".into());
+        }
         if self.admin.body_limit_bytes < 1024 {
             problems.push("admin.body_limit_bytes: must be at least 1024".into());
         }
@@ -405,6 +417,18 @@ impl Settings {
         }
     }
 
+    /// When the call-event journal is synced to disk.
+    pub fn event_sync(&self) -> switchboard_store::events::SyncPolicy {
+        use switchboard_store::events::SyncPolicy;
+        if self.events.sync_each_group {
+            SyncPolicy::EachGroup
+        } else {
+            SyncPolicy::Every(std::time::Duration::from_millis(
+                self.events.sync_interval_milliseconds,
+            ))
+        }
+    }
+
     fn check_webhooks(&self, problems: &mut Vec<String>) {
         let w = &self.webhooks;
         if !(1..=300).contains(&w.timeout_seconds) {
@@ -516,6 +540,25 @@ mod tests {
         ] {
             assert!(text.contains(key), "{key} not named in: {text}");
         }
+    }
+
+    #[test]
+    fn the_journal_syncs_each_second_unless_told_to_sync_each_group() {
+        use switchboard_store::events::SyncPolicy;
+        let s = Settings::with_overrides("").expect("defaults load");
+        assert_eq!(
+            s.event_sync(),
+            SyncPolicy::Every(std::time::Duration::from_secs(1))
+        );
+        let s = Settings::with_overrides("[events]\nsync_each_group = true").expect("valid");
+        assert_eq!(s.event_sync(), SyncPolicy::EachGroup);
+        let err = Settings::with_overrides("[events]\nsync_interval_milliseconds = 0")
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("events.sync_interval_milliseconds"),
+            "{err}"
+        );
     }
 
     #[test]

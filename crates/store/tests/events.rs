@@ -1,6 +1,8 @@
-//! The call-event writer against a real PostgreSQL: idempotent batches, and
-//! a journal that keeps events while the database is away and hands them
-//! over when it answers again (also across a restart).
+//! The call-event writer against a real PostgreSQL: idempotent batches; a
+//! journal that holds each event before its record resolves, in segments
+//! removed once the database holds their events, that keeps events while
+//! the database is away and hands them over when it answers again (also
+//! across a restart, and after a torn last line).
 
 use std::time::{Duration, Instant};
 
@@ -160,7 +162,7 @@ async fn events_journalled_while_the_database_is_away_are_written_by_the_next_ru
     let (sink, writer) = EventWriter::start(unreachable_pool(), EventWriterOptions::new(&dir))
         .expect("the writer starts without a database");
     for n in 0..10 {
-        sink.record(voice(&format!("CAJ{n}")));
+        sink.record(voice(&format!("CAJ{n}"))).await;
     }
     writer.shutdown().await;
     assert_eq!(
@@ -232,7 +234,7 @@ async fn events_that_overflow_a_full_channel_are_all_kept_for_the_next_run() {
     let (sink, writer) =
         EventWriter::start(unreachable_pool(), opts).expect("the writer starts without a database");
     for n in 0..2000 {
-        sink.record(voice(&format!("CAO{n}")));
+        sink.record(voice(&format!("CAO{n}"))).await;
     }
     writer.shutdown().await;
     drop(sink);
@@ -261,7 +263,7 @@ async fn a_long_journal_is_replayed_in_chunks_while_new_events_keep_landing() {
     opts.retry_interval = Duration::from_millis(50);
     let (sink, writer) = EventWriter::start(db.pool.clone(), opts).expect("the writer starts");
     for n in 0..500 {
-        sink.record(voice(&format!("CAN{n}")));
+        sink.record(voice(&format!("CAN{n}"))).await;
         if n % 50 == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -288,7 +290,7 @@ async fn events_journalled_after_a_torn_line_are_not_glued_to_it() {
     let (sink, writer) = EventWriter::start(unreachable_pool(), EventWriterOptions::new(&dir))
         .expect("the writer starts without a database");
     for n in 1..=3 {
-        sink.record(voice(&format!("CAX{n}")));
+        sink.record(voice(&format!("CAX{n}"))).await;
     }
     writer.shutdown().await;
     drop(sink);
@@ -468,5 +470,231 @@ async fn a_journal_line_of_the_format_before_transcripts_is_replayed() {
         1
     );
     assert_eq!(pending(&sink), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The journal's files of a folder, by name.
+fn journal_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn an_event_is_in_the_journal_when_its_record_resolves() {
+    let dir = journal_dir("before-answer");
+    let mut opts = EventWriterOptions::new(&dir);
+    opts.segment_age = Duration::from_secs(3600);
+    let (sink, writer) =
+        EventWriter::start(unreachable_pool(), opts).expect("the writer starts without a database");
+    for n in 0..20 {
+        let sid = format!("CAW{n}");
+        sink.record(voice(&sid)).await;
+        // Read back at once, by another handle: the line is in the file.
+        let text: String = journal_files(&dir)
+            .iter()
+            .map(|name| std::fs::read_to_string(dir.join(name)).unwrap_or_default())
+            .collect();
+        assert!(
+            text.lines()
+                .any(|line| line.starts_with(&format!("{sid}\t"))),
+            "{sid} is journalled before its record resolves"
+        );
+    }
+    let stats = sink.stats();
+    assert_eq!(
+        stats
+            .journal_events
+            .load(std::sync::atomic::Ordering::Relaxed),
+        20
+    );
+    writer.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn concurrent_records_share_group_writes() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("groups");
+    let (sink, writer) =
+        EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir)).expect("the writer");
+    let sids: Vec<String> = (0..2000).map(|n| format!("CAG{n}")).collect();
+    let events: Vec<_> = sids.iter().map(|sid| voice(sid)).collect();
+    futures_util::future::join_all(events.into_iter().map(|event| sink.record(event))).await;
+    let stats = sink.stats();
+    let writes = stats
+        .journal_writes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        stats
+            .journal_events
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2000
+    );
+    assert!(
+        writes < 2000,
+        "{writes} writes for 2000 concurrent events: they share groups"
+    );
+    wait_for_calls(&db, "CAG%", 2000).await;
+    writer.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn segments_are_cut_and_removed_once_the_database_holds_their_events() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("segments");
+    let mut opts = EventWriterOptions::new(&dir);
+    opts.segment_bytes = 1024;
+    opts.segment_age = Duration::from_millis(100);
+    opts.retry_interval = Duration::from_millis(50);
+    let (sink, writer) = EventWriter::start(db.pool.clone(), opts).expect("the writer starts");
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 0..100 {
+        sink.record(voice(&format!("CAS{n}"))).await;
+        seen.extend(journal_files(&dir));
+    }
+    assert!(
+        seen.len() > 5,
+        "the journal was cut into segments of about 1 KiB: {seen:?}"
+    );
+    wait_for_calls(&db, "CAS%", 100).await;
+    let started = Instant::now();
+    while !journal_files(&dir).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "segments whose events are all written are removed: {:?}",
+            journal_files(&dir)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = sink.stats();
+    assert_eq!(
+        stats.spilled.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "written from memory, nothing replayed"
+    );
+    assert_eq!(
+        stats
+            .journal_bytes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    writer.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn segments_a_run_without_the_database_left_are_replayed_and_removed_by_the_next() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("segments-replay");
+    let mut opts = EventWriterOptions::new(&dir);
+    opts.segment_bytes = 1024;
+    let (sink, writer) = EventWriter::start(unreachable_pool(), opts.clone())
+        .expect("the writer starts without a database");
+    for n in 0..100 {
+        sink.record(voice(&format!("CAR{n}"))).await;
+    }
+    writer.shutdown().await;
+    let left = journal_files(&dir);
+    assert!(left.len() > 1, "several segments: {left:?}");
+    assert!(
+        left.iter().all(|name| name.starts_with("segment-")),
+        "{left:?}"
+    );
+
+    let (sink, writer) = EventWriter::start(db.pool.clone(), opts).expect("the writer starts");
+    assert_eq!(pending(&sink), 100);
+    // New events land in segments after those left, never in them.
+    sink.record(voice("CARNEW")).await;
+    wait_for_calls(&db, "CAR%", 101).await;
+    writer.shutdown().await;
+    assert_eq!(pending(&sink), 0);
+    assert_eq!(journal_files(&dir), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_segment_torn_by_a_kill_is_replayed_without_its_torn_line() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("torn-segment");
+    std::fs::create_dir_all(&dir).expect("journal folder");
+    let mut journal = Vec::new();
+    voice("CAT1").encode(&mut journal);
+    voice("CAT2").encode(&mut journal);
+    let mut torn = Vec::new();
+    voice("CAT3").encode(&mut torn);
+    journal.extend_from_slice(&torn[..torn.len() - 5]);
+    std::fs::write(dir.join("segment-000000000007.copy"), journal).expect("a torn segment");
+    let (sink, writer) = EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir))
+        .expect("the writer starts");
+    sink.record(voice("CAT4")).await;
+    let files = journal_files(&dir);
+    assert!(
+        files.contains(&"segment-000000000008.copy".to_owned()),
+        "new lines go to a segment of their own: {files:?}"
+    );
+    wait_for_calls(&db, "CAT%", 3).await;
+    writer.shutdown().await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM calls WHERE call_sid = 'CAT3'").await,
+        0,
+        "the torn line is skipped"
+    );
+    assert_eq!(pending(&sink), 0);
+    assert_eq!(journal_files(&dir), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn when_the_journal_cannot_be_written_records_still_resolve_and_reach_the_database() {
+    let db = TestDb::new().await;
+    let dir = journal_dir("unwritable");
+    let (sink, writer) =
+        EventWriter::start(db.pool.clone(), EventWriterOptions::new(&dir)).expect("the writer");
+    // The folder replaced by a file: no segment can be created in it.
+    std::fs::remove_dir_all(&dir).expect("remove the journal folder");
+    std::fs::write(&dir, "not a folder").expect("a file in its place");
+    for n in 0..5 {
+        sink.record(voice(&format!("CAF{n}"))).await;
+    }
+    wait_for_calls(&db, "CAF%", 5).await;
+    let stats = sink.stats();
+    assert!(
+        stats
+            .journal_write_failures
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    assert_eq!(stats.lost.load(std::sync::atomic::Ordering::Relaxed), 0);
+    writer.shutdown().await;
+    let _ = std::fs::remove_file(&dir);
+}
+
+#[tokio::test]
+async fn a_group_is_written_though_the_webhook_that_was_to_wake_the_flusher_went_away() {
+    let dir = journal_dir("cancelled");
+    let (sink, writer) =
+        EventWriter::start(unreachable_pool(), EventWriterOptions::new(&dir)).expect("the writer");
+    let mut first = Box::pin(sink.record(voice("CAD1")));
+    let second = sink.record(voice("CAD2"));
+    // Polled once, the group's first webhook yields; then its request is
+    // cancelled.
+    let waker = futures_util::task::noop_waker();
+    let polled =
+        std::future::Future::poll(first.as_mut(), &mut std::task::Context::from_waker(&waker));
+    assert!(polled.is_pending());
+    drop(first);
+    tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("the other webhook of the group is answered");
+    writer.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

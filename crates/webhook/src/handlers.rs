@@ -4,8 +4,9 @@
 //!
 //! Each Twilio handler reads its parameters from a [`TwilioRequest`] (the
 //! signature already verified), takes the current snapshot, resolves and
-//! renders, hands one event to the writer, and answers. Nothing here waits
-//! on the database.
+//! renders, records one event, and answers once the event's line is in the
+//! journal (one `write` covers many webhooks). Nothing here waits on the
+//! database.
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -146,29 +147,32 @@ async fn voice(state: web::Data<State>, req: TwilioRequest) -> Result<HttpRespon
     });
     let dialled = snapshot.number_by_e164(to);
     let outcome = decision.map(|d| d.outcome);
-    state.events.record(CallEvent {
-        call_sid: call_sid.into(),
-        at,
-        detail: EventDetail::Voice {
-            clinic_id: dialled.map(|n| snapshot.clinic_of(n).id().into()),
-            number_id: dialled.map(|n| n.id().into()),
-            location_id: dialled.and_then(|n| n.location_id().map(Cow::Borrowed)),
-            from: from.into(),
-            to: to.into(),
-            outcome_kind: outcome
-                .as_ref()
-                .map_or(OutcomeKind::Error, |o| o.kind)
-                .as_str()
-                .into(),
-            outcome_id: outcome
-                .as_ref()
-                .and_then(|o| o.id.as_deref().map(Cow::Borrowed)),
-            outcome_name: outcome
-                .as_ref()
-                .and_then(|o| o.name.as_deref().map(Cow::Borrowed)),
-            caller_name: req.params.non_empty("CallerName").map(Cow::Borrowed),
-        },
-    });
+    state
+        .events
+        .record(CallEvent {
+            call_sid: call_sid.into(),
+            at,
+            detail: EventDetail::Voice {
+                clinic_id: dialled.map(|n| snapshot.clinic_of(n).id().into()),
+                number_id: dialled.map(|n| n.id().into()),
+                location_id: dialled.and_then(|n| n.location_id().map(Cow::Borrowed)),
+                from: from.into(),
+                to: to.into(),
+                outcome_kind: outcome
+                    .as_ref()
+                    .map_or(OutcomeKind::Error, |o| o.kind)
+                    .as_str()
+                    .into(),
+                outcome_id: outcome
+                    .as_ref()
+                    .and_then(|o| o.id.as_deref().map(Cow::Borrowed)),
+                outcome_name: outcome
+                    .as_ref()
+                    .and_then(|o| o.name.as_deref().map(Cow::Borrowed)),
+                caller_name: req.params.non_empty("CallerName").map(Cow::Borrowed),
+            },
+        })
+        .await;
     Ok(twiml(body))
 }
 
@@ -251,35 +255,41 @@ async fn voice_continue(
     let (body, decision) = guarded(&state, "continue", safe_voice_twiml, |explain| {
         continue_voice(&snapshot, &continuation, dial_status, &call, explain)
     });
-    state.events.record(CallEvent {
-        call_sid: call_sid.into(),
-        at: Utc::now(),
-        detail: EventDetail::Continue {
-            step: continuation.step,
-            dial_status: dial_status.as_str().into(),
-            outcome_kind: decision
-                .map_or(OutcomeKind::Error, |d| d.outcome.kind)
-                .as_str()
-                .into(),
-        },
-    });
+    state
+        .events
+        .record(CallEvent {
+            call_sid: call_sid.into(),
+            at: Utc::now(),
+            detail: EventDetail::Continue {
+                step: continuation.step,
+                dial_status: dial_status.as_str().into(),
+                outcome_kind: decision
+                    .map_or(OutcomeKind::Error, |d| d.outcome.kind)
+                    .as_str()
+                    .into(),
+            },
+        })
+        .await;
     Ok(twiml(body))
 }
 
 async fn status(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse, WebhookError> {
     let call_sid = sid(&req, "CallSid")?;
     let call_status = required(&req, "CallStatus")?;
-    state.events.record(CallEvent {
-        call_sid: call_sid.into(),
-        at: Utc::now(),
-        detail: EventDetail::Status {
-            status: call_status.into(),
-            sequence: int(&req, "SequenceNumber"),
-            duration_seconds: int(&req, "CallDuration"),
-            from: req.params.get("From").unwrap_or("").into(),
-            to: req.params.get("To").unwrap_or("").into(),
-        },
-    });
+    state
+        .events
+        .record(CallEvent {
+            call_sid: call_sid.into(),
+            at: Utc::now(),
+            detail: EventDetail::Status {
+                status: call_status.into(),
+                sequence: int(&req, "SequenceNumber"),
+                duration_seconds: int(&req, "CallDuration"),
+                from: req.params.get("From").unwrap_or("").into(),
+                to: req.params.get("To").unwrap_or("").into(),
+            },
+        })
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -291,15 +301,18 @@ async fn recording(
     // Both the <Record> action and its status callback land here; either
     // one stores the voicemail, the second changes nothing.
     if let Some(url) = req.params.non_empty("RecordingUrl") {
-        state.events.record(CallEvent {
-            call_sid: call_sid.into(),
-            at: Utc::now(),
-            detail: EventDetail::Recording {
-                recording_sid: req.params.get("RecordingSid").unwrap_or("").into(),
-                recording_url: url.into(),
-                duration_seconds: int(&req, "RecordingDuration"),
-            },
-        });
+        state
+            .events
+            .record(CallEvent {
+                call_sid: call_sid.into(),
+                at: Utc::now(),
+                detail: EventDetail::Recording {
+                    recording_sid: req.params.get("RecordingSid").unwrap_or("").into(),
+                    recording_url: url.into(),
+                    duration_seconds: int(&req, "RecordingDuration"),
+                },
+            })
+            .await;
     }
     Ok(twiml(format!(
         "{XML_DECLARATION}<Response><Hangup/></Response>"
@@ -323,16 +336,19 @@ async fn transcription(
         .params
         .non_empty("TranscriptionStatus")
         .unwrap_or("completed");
-    state.events.record(CallEvent {
-        call_sid: call_sid.into(),
-        at: Utc::now(),
-        detail: EventDetail::Transcription {
-            transcription_sid: transcription_sid.into(),
-            recording_sid: recording_sid.into(),
-            status: status.into(),
-            text: req.params.get("TranscriptionText").unwrap_or("").into(),
-        },
-    });
+    state
+        .events
+        .record(CallEvent {
+            call_sid: call_sid.into(),
+            at: Utc::now(),
+            detail: EventDetail::Transcription {
+                transcription_sid: transcription_sid.into(),
+                recording_sid: recording_sid.into(),
+                status: status.into(),
+                text: req.params.get("TranscriptionText").unwrap_or("").into(),
+            },
+        })
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -348,20 +364,23 @@ async fn sms(state: web::Data<State>, req: TwilioRequest) -> Result<HttpResponse
         resolve_sms(&snapshot, to, from, explain)
     });
     let number = snapshot.number_by_e164(to);
-    state.events.record(CallEvent {
-        call_sid: message_sid.into(),
-        at: Utc::now(),
-        detail: EventDetail::Sms {
-            clinic_id: number.map(|n| snapshot.clinic_of(n).id().into()),
-            number_id: number.map(|n| n.id().into()),
-            from: from.into(),
-            to: to.into(),
-            outcome_kind: decision
-                .map_or(OutcomeKind::Error, |d| d.outcome.kind)
-                .as_str()
-                .into(),
-        },
-    });
+    state
+        .events
+        .record(CallEvent {
+            call_sid: message_sid.into(),
+            at: Utc::now(),
+            detail: EventDetail::Sms {
+                clinic_id: number.map(|n| snapshot.clinic_of(n).id().into()),
+                number_id: number.map(|n| n.id().into()),
+                from: from.into(),
+                to: to.into(),
+                outcome_kind: decision
+                    .map_or(OutcomeKind::Error, |d| d.outcome.kind)
+                    .as_str()
+                    .into(),
+            },
+        })
+        .await;
     Ok(twiml(body))
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The hot path never touches the database: a webhook is verified
 //! ([`signature`]), resolved against the in-memory snapshot
-//! ([`snapshot`]), rendered, and answered; the call event it produces is
-//! handed to the store's writer without waiting
+//! ([`snapshot`]), rendered, and answered once the call event it produces
+//! is in the journal, never waiting on the database
 //! ([`switchboard_store::events`]). The snapshot is kept current by the
 //! store's follower ([`switchboard_store::listen`]) and persisted to the
 //! data folder, so a cold start without the database still routes.
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service as _};
 use actix_web::{App, HttpServer, web};
-use switchboard_store::events::{EventSink, EventWriter, EventWriterOptions};
+use switchboard_store::events::{EventSink, EventWriter, EventWriterOptions, SyncPolicy};
 use switchboard_store::listen::{Follower, FollowerOptions};
 use switchboard_store::snapshot::{SnapshotHeader, SnapshotSink};
 use switchboard_store::{PgConfig, Pool};
@@ -71,6 +71,8 @@ pub struct WebhookConfig {
     pub workers: usize,
     /// The follower's version check, the safety net under NOTIFY.
     pub snapshot_check_interval: Duration,
+    /// When the call-event journal is synced to disk.
+    pub event_sync: SyncPolicy,
 }
 
 impl std::fmt::Debug for WebhookConfig {
@@ -92,6 +94,7 @@ impl std::fmt::Debug for WebhookConfig {
             .field("data_dir", &self.data_dir)
             .field("workers", &self.workers)
             .field("snapshot_check_interval", &self.snapshot_check_interval)
+            .field("event_sync", &self.event_sync)
             .finish()
     }
 }
@@ -114,7 +117,7 @@ impl State {
     pub fn render_metrics(&self) -> String {
         let snapshot = self.snapshot.current();
         let stats = self.events.stats();
-        self.metrics.render(&Gauges {
+        let mut text = self.metrics.render(&Gauges {
             snapshot_version: snapshot.as_ref().map(|s| s.version()),
             snapshot_age_seconds: self.snapshot.age_seconds(),
             snapshot_numbers: snapshot.as_ref().map_or(0, |s| s.number_count()),
@@ -126,7 +129,9 @@ impl State {
             events_journal_pending: stats.journal_pending.load(Ordering::Relaxed),
             event_write_failures: stats.write_failures.load(Ordering::Relaxed),
             signatures_validated: self.validate_signatures,
-        })
+        });
+        stats.render_journal(&mut text);
+        text
     }
 }
 
@@ -168,10 +173,9 @@ impl Webhook {
         }
         let snapshot = SnapshotCell::new(Some(&config.data_dir));
         snapshot.load_persisted();
-        let (events, writer) = EventWriter::start(
-            pool.clone(),
-            EventWriterOptions::new(config.data_dir.join("journal")),
-        )?;
+        let mut events = EventWriterOptions::new(config.data_dir.join("journal"));
+        events.sync = config.event_sync;
+        let (events, writer) = EventWriter::start(pool.clone(), events)?;
         let state = web::Data::new(State {
             snapshot,
             keys: Keys::new(&config.auth_token, &config.subaccounts),

@@ -331,7 +331,7 @@ impl Metrics {
         gauge(
             &mut out,
             "switchboard_events_buffered",
-            "Call events waiting in the writer's channel.",
+            "Call events waiting in memory for the database writer.",
             gauges.events_buffered.to_string(),
         );
         counter(
@@ -343,13 +343,13 @@ impl Metrics {
         counter(
             &mut out,
             "switchboard_events_spilled_total",
-            "Call events appended to the local journal.",
+            "Call events replayed from the journal rather than written from memory (the database away or behind).",
             gauges.events_spilled,
         );
         gauge(
             &mut out,
             "switchboard_events_journal_pending",
-            "Call events in the local journal, not yet in the database.",
+            "Call events in journal segments waiting for a replay to the database.",
             gauges.events_journal_pending.to_string(),
         );
         counter(

@@ -1,97 +1,361 @@
-//! The webhooks' end: an event is encoded into a shared buffer under a
-//! short lock, and the writer is woken once per batch.
+//! The webhooks' end: an event is encoded into the group being filled
+//! under a short lock, and the webhook waits (asynchronously) for the
+//! `write` that hands that group to the kernel.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
 use super::encode::CallEvent;
 use super::journal::Journal;
 
+/// Upper bounds of the group-size histogram, in events.
+const GROUP_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct EventStats {
     /// Events written to the database (including replayed ones).
     pub written: AtomicU64,
-    /// Events appended to the journal (buffer full or database away).
+    /// Events that reach the database through a replay of the journal
+    /// rather than from memory (the database away or behind).
     pub spilled: AtomicU64,
-    /// Events the journal holds that are not yet in the database.
+    /// Events in journal segments waiting for a replay.
     pub journal_pending: AtomicU64,
     /// Batches that failed to reach the database.
     pub write_failures: AtomicU64,
+    /// Group writes to the journal (one `write` each).
+    pub journal_writes: AtomicU64,
+    /// Events in those groups.
+    pub journal_events: AtomicU64,
+    group_sizes: [AtomicU64; GROUP_BUCKETS.len()],
+    /// Bytes of the journal's segments on disk.
+    pub journal_bytes: AtomicU64,
+    /// Group writes that failed (a full disk): answered anyway.
+    pub journal_write_failures: AtomicU64,
+    /// `fdatasync` rounds of the journal.
+    pub journal_syncs: AtomicU64,
+    /// Events neither journalled nor written (the disk and the database
+    /// both failing): should stay 0.
+    pub lost: AtomicU64,
 }
 
-/// Encoded lines waiting for the writer.
+impl EventStats {
+    pub(super) fn group_written(&self, events: u64) {
+        self.journal_writes.fetch_add(1, Ordering::Relaxed);
+        self.journal_events.fetch_add(events, Ordering::Relaxed);
+        if let Some(i) = GROUP_BUCKETS.iter().position(|&bound| events <= bound) {
+            self.group_sizes[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The journal's series in the Prometheus text format.
+    pub fn render_journal(&self, out: &mut String) {
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let mut series = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        series(
+            "switchboard_events_journal_writes_total",
+            "counter",
+            "Group writes to the call-event journal (one write(2) each, before their webhooks answer).",
+            load(&self.journal_writes),
+        );
+        series(
+            "switchboard_events_journal_write_failures_total",
+            "counter",
+            "Group writes that failed (webhooks answered anyway; their events wait in memory only).",
+            load(&self.journal_write_failures),
+        );
+        series(
+            "switchboard_events_journal_bytes",
+            "gauge",
+            "Bytes of journal segments on disk, not yet known to be all in the database.",
+            load(&self.journal_bytes),
+        );
+        series(
+            "switchboard_events_journal_syncs_total",
+            "counter",
+            "fdatasync rounds of the journal.",
+            load(&self.journal_syncs),
+        );
+        series(
+            "switchboard_events_lost_total",
+            "counter",
+            "Call events neither journalled nor written to the database (disk and database both failing).",
+            load(&self.lost),
+        );
+        let name = "switchboard_events_journal_group_size";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Call events per group write.\n# TYPE {name} histogram"
+        );
+        let mut cumulative = 0;
+        for (bound, bucket) in GROUP_BUCKETS.iter().zip(&self.group_sizes) {
+            cumulative += load(bucket);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let writes = load(&self.journal_writes);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {writes}");
+        let _ = writeln!(out, "{name}_sum {}", load(&self.journal_events));
+        let _ = writeln!(out, "{name}_count {writes}");
+    }
+}
+
+/// The group being filled by the webhooks, and who waits on which group.
+#[derive(Debug, Default)]
+pub(super) struct Group {
+    pub(super) lines: Vec<u8>,
+    pub(super) events: u64,
+    /// The number of the group being filled; groups before it are taken.
+    pub(super) filling: u64,
+    /// Webhooks whose line is in the group being filled ...
+    pub(super) waiting: Vec<Waker>,
+    /// ... and in the one being written (`filling - 1`).
+    pub(super) writing: Vec<Waker>,
+    /// The flusher sleeps on the condition variable ...
+    pub(super) flusher_idle: bool,
+    /// ... until the group being filled is due: its first webhook, polled
+    /// again after the others that were ready at once recorded theirs.
+    pub(super) due: bool,
+    /// That first webhook has yielded (the others wait without).
+    pub(super) yielding: bool,
+    pub(super) stop: bool,
+    /// The flusher has exited: lines are written by their caller.
+    pub(super) stopped: bool,
+}
+
+/// Lines in the journal (or given up on), waiting for the database writer.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     pub(super) lines: Vec<u8>,
-    pub(super) events: usize,
-    /// The writer has stopped taking lines: they go to the journal.
+    pub(super) events: u64,
+    /// Which segment holds each stretch of `lines`, in order.
+    pub(super) runs: Vec<Run>,
+    /// The writer has stopped taking lines: they are replayed from disk.
     pub(super) closed: bool,
 }
 
-/// What the webhooks and the writer share.
+/// `events` consecutive lines held by `segment` (`None`: not journalled,
+/// the write failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Run {
+    pub(super) segment: Option<u64>,
+    pub(super) events: u64,
+}
+
+/// What the webhooks, the flusher and the writer share.
 #[derive(Debug)]
 pub(super) struct Shared {
+    pub(super) group: Mutex<Group>,
+    /// Wakes the flusher.
+    pub(super) ready: Condvar,
+    /// Groups up to this number are written (or given up on).
+    pub(super) written: AtomicU64,
     pub(super) pending: Mutex<Pending>,
     /// Wakes the writer; a wake-up while it is busy is kept for later.
     pub(super) wake: Notify,
-    pub(super) capacity: usize,
+    pub(super) capacity: u64,
+    pub(super) journal: Journal,
+    pub(super) stats: Arc<EventStats>,
 }
 
 impl Shared {
-    pub(super) fn lock(&self) -> MutexGuard<'_, Pending> {
+    pub(super) fn group(&self) -> MutexGuard<'_, Group> {
+        self.group
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn pending(&self) -> MutexGuard<'_, Pending> {
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes what waits, leaving `spare` (emptied) in its place so that the
-    /// buffers' capacity is reused.
-    pub(super) fn take(&self, spare: &mut Vec<u8>) {
+    /// Takes what waits for the writer, leaving `spare` (emptied) in its
+    /// place so that the buffers' capacity is reused.
+    pub(super) fn take(&self, spare: &mut Vec<u8>, runs: &mut Vec<Run>) {
         spare.clear();
-        let mut pending = self.lock();
+        runs.clear();
+        let mut pending = self.pending();
         std::mem::swap(&mut pending.lines, spare);
+        std::mem::swap(&mut pending.runs, runs);
         pending.events = 0;
     }
-}
 
-/// The webhooks' end: cheap to clone, never blocks on I/O.
-#[derive(Debug, Clone)]
-pub struct EventSink {
-    pub(super) shared: Arc<Shared>,
-    pub(super) journal: Arc<Journal>,
-    pub(super) stats: Arc<EventStats>,
-}
-
-impl EventSink {
-    /// Encodes the event into the writer's buffer, or into the journal's
-    /// when that one is full or the writer has stopped. Never waits on the
-    /// database or the disk.
-    pub fn record(&self, event: CallEvent<'_>) {
-        let mut pending = self.shared.lock();
-        if pending.closed || pending.events >= self.shared.capacity {
+    /// Hands a written group (`segment`, or `None` when the write failed)
+    /// to the writer; `lines` is left empty. When the writer is behind by
+    /// `capacity` events or stopped, the segment is replayed from disk
+    /// instead, and lines that are not on disk are lost (counted, logged).
+    pub(super) fn hand_over(&self, lines: &mut Vec<u8>, events: u64, segment: Option<u64>) {
+        let mut pending = self.pending();
+        if pending.closed || pending.events >= self.capacity {
             drop(pending);
-            self.journal.spill(&event, &self.stats);
+            lines.clear();
+            match segment {
+                Some(id) => self.journal.mark_replay(id, events),
+                None => self.lose(events),
+            }
             return;
         }
         let first = pending.events == 0;
-        event.encode(&mut pending.lines);
-        pending.events += 1;
+        if pending.lines.is_empty() {
+            std::mem::swap(&mut pending.lines, lines);
+        } else {
+            pending.lines.extend_from_slice(lines);
+        }
+        lines.clear();
+        pending.events += events;
+        match pending.runs.last_mut() {
+            Some(run) if run.segment == segment => run.events += events,
+            _ => pending.runs.push(Run { segment, events }),
+        }
         drop(pending);
         if first {
-            self.shared.wake.notify_one();
+            self.wake.notify_one();
         }
     }
 
-    /// Events waiting for the writer.
+    pub(super) fn lose(&self, events: u64) {
+        self.stats.lost.fetch_add(events, Ordering::Relaxed);
+        tracing::error!(
+            events,
+            "call events LOST: the journal cannot be written and the database does not take them"
+        );
+    }
+}
+
+/// The webhooks' end: cheap to clone; never waits on the database.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl EventSink {
+    /// Encodes the event into the group being filled. The future resolves
+    /// once that group's `write` to the journal has returned (the line is
+    /// then in the kernel's page cache: it survives this process being
+    /// killed), or failed (counted and logged: a call is never held for a
+    /// logging problem). Await it before answering.
+    pub fn record(&self, event: CallEvent<'_>) -> Journalled<'_> {
+        let mut group = self.shared.group();
+        if group.stopped {
+            drop(group);
+            self.record_late(&event);
+            return Journalled {
+                shared: &self.shared,
+                ticket: 0,
+                yielded: false,
+            };
+        }
+        event.encode(&mut group.lines);
+        group.events += 1;
+        let ticket = group.filling;
+        drop(group);
+        Journalled {
+            shared: &self.shared,
+            ticket,
+            yielded: false,
+        }
+    }
+
+    /// After the flusher stopped (the service is shutting down): written
+    /// by the caller, and left for the next run to replay.
+    fn record_late(&self, event: &CallEvent<'_>) {
+        let mut line = Vec::new();
+        event.encode(&mut line);
+        match self.shared.journal.write_group(&line, 1) {
+            Some(id) => self.shared.journal.mark_replay(id, 1),
+            None => self.shared.lose(1),
+        }
+    }
+
+    /// Events waiting in memory for the database writer.
     pub fn buffered(&self) -> usize {
-        self.shared.lock().events
+        self.shared.pending().events as usize
     }
 
     /// The writer's counters.
     pub fn stats(&self) -> &EventStats {
-        &self.stats
+        &self.shared.stats
+    }
+}
+
+/// Resolves once the group holding an event's line is written to the
+/// journal (see [`EventSink::record`]).
+#[must_use = "a webhook answers only once its event is journalled: await it"]
+#[derive(Debug)]
+pub struct Journalled<'a> {
+    shared: &'a Shared,
+    ticket: u64,
+    yielded: bool,
+}
+
+fn mark_due(shared: &Shared, group: &mut Group) {
+    group.due = true;
+    if group.flusher_idle {
+        shared.ready.notify_one();
+    }
+}
+
+impl Drop for Journalled<'_> {
+    /// A webhook dropped while it yielded (its request cancelled) must
+    /// still let its group go.
+    fn drop(&mut self) {
+        if self.yielded {
+            let mut group = self.shared.group();
+            if self.ticket == group.filling && !group.due {
+                mark_due(self.shared, &mut group);
+            }
+        }
+    }
+}
+
+impl Future for Journalled<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = self.shared;
+        if shared.written.load(Ordering::Acquire) >= self.ticket {
+            return Poll::Ready(());
+        }
+        let mut group = shared.group();
+        // Checked again under the lock the flusher advances it under: no
+        // wake-up is missed.
+        if shared.written.load(Ordering::Acquire) >= self.ticket {
+            return Poll::Ready(());
+        }
+        if self.ticket == group.filling && !group.due {
+            // The first webhook of a group goes to the back of its worker's
+            // queue once, so that the requests that were ready with it
+            // record first and one write covers them all (waking the
+            // flusher at once would, on a busy core, write each line alone).
+            if !group.yielding {
+                group.yielding = true;
+                self.yielded = true;
+                drop(group);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if self.yielded {
+                mark_due(shared, &mut group);
+            }
+        }
+        let waker = cx.waker().clone();
+        if self.ticket == group.filling {
+            group.waiting.push(waker);
+        } else {
+            group.writing.push(waker);
+        }
+        Poll::Pending
     }
 }

@@ -1,46 +1,65 @@
-//! The writer task: takes the shared buffer a batch at a time, writes it in
-//! one transaction, journals it while the database is away, and replays
-//! the journal once the database answers.
+//! The writer task: takes the lines the flusher journalled, a batch at a
+//! time, writes each batch in one transaction, tells the journal which
+//! segments' lines are committed, and replays the segments whose lines did
+//! not reach the database from memory.
 
-use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use tokio::sync::{Notify, oneshot};
 
-use super::encode::{count_lines_in, split_lines};
-use super::journal::{Journal, JournalReader};
-use super::sink::{EventSink, EventStats, Pending, Shared};
+use super::encode::split_lines;
+use super::journal::{Journal, JournalOptions, JournalReader};
+use super::sink::{EventSink, EventStats, Group, Pending, Run, Shared};
 use super::sql::write_lines;
 use crate::error::{StoreError, StoreResult};
+
+/// When the journal reaches the disk itself (beyond the page cache, which
+/// survives the process but not the machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// `fdatasync` at this interval, off the request path: a power loss
+    /// can take what was written since the last one.
+    Every(Duration),
+    /// `fdatasync` each group before its webhooks answer: a power loss
+    /// takes nothing that was answered, at the cost of a disk flush
+    /// (often milliseconds) in every answer.
+    EachGroup,
+}
 
 /// How the writer runs.
 #[derive(Debug, Clone)]
 pub struct EventWriterOptions {
     /// Folder of the journal (created if missing).
     pub journal_dir: PathBuf,
-    /// Most events the shared buffer holds before webhooks spill to the
-    /// journal.
+    /// Most events waiting in memory for the database; beyond, they are
+    /// replayed from the journal instead.
     pub capacity: usize,
     /// Most events per transaction (and per chunk of a replay).
     pub batch_size: usize,
-    /// How often the journal is replayed while it holds events, and synced
-    /// to disk while it takes appends.
+    /// How often the journal is replayed while it holds events the
+    /// database lacks.
     pub retry_interval: Duration,
     /// Longest a batch write may take before it counts as failed.
     pub write_timeout: Duration,
     /// How long a batch waits for more events after the first: one
     /// transaction every few milliseconds under load, not one per event.
     pub linger: Duration,
+    pub sync: SyncPolicy,
+    /// A journal segment is closed at this size ...
+    pub segment_bytes: u64,
+    /// ... or age, and removed once its events are all in the database.
+    pub segment_age: Duration,
 }
 
 impl EventWriterOptions {
     /// Defaults that suit the webhook: room for 64 Ki events, batches of
     /// 2 048 (a `COPY` of that size costs the database far less per row
-    /// than small ones).
+    /// than small ones), a sync each second, a segment each second (so the
+    /// journal holds about the last second when the database keeps up).
     pub fn new(journal_dir: impl Into<PathBuf>) -> Self {
         EventWriterOptions {
             journal_dir: journal_dir.into(),
@@ -49,58 +68,105 @@ impl EventWriterOptions {
             retry_interval: Duration::from_secs(1),
             write_timeout: Duration::from_secs(10),
             linger: Duration::from_millis(10),
+            sync: SyncPolicy::Every(Duration::from_secs(1)),
+            segment_bytes: 16 << 20,
+            segment_age: Duration::from_secs(1),
         }
     }
 }
 
-/// The writer task; [`EventWriter::shutdown`] flushes everything.
+/// The flusher thread and the writer task; [`EventWriter::shutdown`]
+/// flushes everything.
 #[derive(Debug)]
 pub struct EventWriter {
+    shared: Arc<Shared>,
+    flusher: Option<std::thread::JoinHandle<()>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    syncer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl EventWriter {
-    /// Opens the journal, replays what a previous run left there (in the
-    /// background), and starts the writer.
+    /// Opens the journal (what a previous run left there is replayed in
+    /// the background), starts the flusher thread and the writer. Must run
+    /// inside a Tokio runtime.
     pub fn start(
         pool: Pool,
         opts: EventWriterOptions,
     ) -> std::io::Result<(EventSink, EventWriter)> {
         let stats = Arc::new(EventStats::default());
-        let journal = Arc::new(Journal::open(&opts.journal_dir, &stats)?);
+        let journal = Journal::open(
+            &opts.journal_dir,
+            JournalOptions {
+                segment_bytes: opts.segment_bytes.max(1),
+                segment_age: opts.segment_age,
+                sync_each_group: opts.sync == SyncPolicy::EachGroup,
+            },
+            stats.clone(),
+        )?;
         let shared = Arc::new(Shared {
+            group: Mutex::new(Group {
+                filling: 1,
+                ..Group::default()
+            }),
+            ready: Condvar::new(),
+            written: AtomicU64::new(0),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
-            capacity: opts.capacity.max(1),
+            capacity: opts.capacity.max(1) as u64,
+            journal,
+            stats,
         });
+        let flusher = std::thread::Builder::new()
+            .name("event-journal".into())
+            .spawn({
+                let shared = shared.clone();
+                move || super::flusher::run(shared)
+            })?;
+        let syncer = match opts.sync {
+            SyncPolicy::Every(interval) => Some(tokio::spawn(sync_every(
+                shared.clone(),
+                interval.max(Duration::from_millis(1)),
+            ))),
+            SyncPolicy::EachGroup => None,
+        };
         let (stop_tx, stop_rx) = oneshot::channel();
         let worker = Worker {
             pool,
             shared: shared.clone(),
-            journal: journal.clone(),
-            stats: stats.clone(),
             opts,
             database_down: false,
             spare: Vec::new(),
+            runs: Vec::new(),
+            unjournalled: Vec::new(),
+            unjournalled_events: 0,
         };
         let task = tokio::spawn(worker.run(stop_rx));
         Ok((
             EventSink {
-                shared,
-                journal,
-                stats,
+                shared: shared.clone(),
             },
             EventWriter {
+                shared,
+                flusher: Some(flusher),
                 stop: Some(stop_tx),
                 task: Some(task),
+                syncer,
             },
         ))
     }
 
-    /// Stops taking events into the buffer, writes every event it holds
-    /// (to the database, else to the journal), and waits for that.
+    /// Writes the last group to the journal, stops taking events into
+    /// memory, writes every event it holds to the database (else leaves
+    /// them in the journal), syncs the journal, and waits for all that.
     pub async fn shutdown(mut self) {
+        super::flusher::stop(&self.shared);
+        if let Some(flusher) = self.flusher.take() {
+            let joined = tokio::task::spawn_blocking(move || flusher.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the call-event journal's flusher failed");
+            }
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -109,20 +175,49 @@ impl EventWriter {
         {
             tracing::error!(error = %e, "the call-event writer failed");
         }
+        if let Some(syncer) = self.syncer.take() {
+            syncer.abort();
+        }
+    }
+}
+
+impl Drop for EventWriter {
+    /// Not shut down (a test, a failed start): the flusher still writes
+    /// what it holds, then exits.
+    fn drop(&mut self) {
+        if self.flusher.is_some() {
+            super::flusher::stop(&self.shared);
+        }
+        if let Some(syncer) = self.syncer.take() {
+            syncer.abort();
+        }
+    }
+}
+
+async fn sync_every(shared: Arc<Shared>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        shared.journal.sync().await;
     }
 }
 
 struct Worker {
     pool: Pool,
     shared: Arc<Shared>,
-    journal: Arc<Journal>,
-    stats: Arc<EventStats>,
     opts: EventWriterOptions,
-    /// The last write failed: batches go to the journal without trying the
-    /// database (which could cost a timeout each) until a replay succeeds.
+    /// The last write failed: batches are left to a replay from the journal
+    /// without trying the database (which could cost a timeout each) until
+    /// a replay succeeds.
     database_down: bool,
-    /// The buffer swapped in for the shared one at each take.
+    /// The buffers swapped in for the shared ones at each take.
     spare: Vec<u8>,
+    runs: Vec<Run>,
+    /// Lines the journal could not take and the database did not either:
+    /// tried again at each tick (up to `capacity` events).
+    unjournalled: Vec<u8>,
+    unjournalled_events: u64,
 }
 
 impl Worker {
@@ -135,47 +230,56 @@ impl Worker {
                 biased;
                 _ = &mut stop => break,
                 _ = shared.wake.notified() => {
-                    // Sleep rather than wait for each line: the webhooks
-                    // wake the writer once per batch, not once per event.
+                    // Sleep rather than wait for each line: the flusher
+                    // wakes the writer once per batch, not once per event.
                     if !self.opts.linger.is_zero() {
                         tokio::time::sleep(self.opts.linger).await;
                     }
                     self.flush_pending().await;
                 }
                 _ = tick.tick() => {
-                    self.journal.write_buffered();
-                    if self.journal.has_pending() {
+                    shared.journal.cut(false);
+                    self.retry_unjournalled().await;
+                    if shared.journal.has_replay() {
                         self.replay().await;
                     } else {
-                        // Nothing waits on disk (a journal write failed, or
-                        // it was all replayed): try the database again.
+                        // Nothing waits on disk (it was all replayed, or a
+                        // write failed without a journal): try the database.
                         self.database_down = false;
                     }
-                    self.journal.sync().await;
                 }
             }
         }
-        // Shutting down: anything recorded from now on goes to the journal.
-        self.shared.lock().closed = true;
+        // Shutting down (the flusher has stopped): what is left goes to the
+        // database, or stays in the journal for the next run.
+        self.shared.pending().closed = true;
         self.flush_pending().await;
-        self.journal.write_buffered();
-        if self.journal.has_pending() {
+        self.retry_unjournalled().await;
+        self.shared.journal.cut(true);
+        if self.shared.journal.has_replay() {
             self.replay().await;
         }
-        self.journal.sync().await;
+        self.shared.journal.sync().await;
     }
 
-    /// Writes what the webhooks left in the shared buffer.
+    /// Writes what the flusher handed over.
     async fn flush_pending(&mut self) {
         let mut lines = std::mem::take(&mut self.spare);
-        self.shared.take(&mut lines);
-        self.flush(&lines).await;
+        let mut runs = std::mem::take(&mut self.runs);
+        self.shared.take(&mut lines, &mut runs);
+        let mut rest = &lines[..];
+        for run in &runs {
+            let (stretch, _) = split_lines(rest, run.events.max(1) as usize);
+            rest = &rest[stretch.len()..];
+            self.flush_run(stretch, *run).await;
+        }
         self.spare = lines;
+        self.runs = runs;
     }
 
-    /// Writes lines in batches of `batch_size`, or journals them (one
-    /// write) while the database is away.
-    async fn flush(&mut self, lines: &[u8]) {
+    /// One segment's stretch of lines, in batches of `batch_size`; what the
+    /// database does not take is left to that segment's replay.
+    async fn flush_run(&mut self, lines: &[u8], run: Run) {
         let mut rest = lines;
         while !rest.is_empty() && !self.database_down {
             let (batch, count) = split_lines(rest, self.opts.batch_size.max(1));
@@ -183,10 +287,47 @@ impl Worker {
                 self.database_down = true;
                 break;
             }
+            if let Some(id) = run.segment {
+                self.shared.journal.committed(id, count);
+            }
             rest = &rest[batch.len()..];
         }
-        if !rest.is_empty() {
-            self.journal.append(rest, count_lines_in(rest), &self.stats);
+        if rest.is_empty() {
+            return;
+        }
+        let left = super::encode::count_lines_in(rest);
+        match run.segment {
+            Some(id) => self.shared.journal.mark_replay(id, left),
+            None => self.keep_unjournalled(rest, left),
+        }
+    }
+
+    fn keep_unjournalled(&mut self, lines: &[u8], events: u64) {
+        if self.unjournalled_events + events > self.shared.capacity {
+            self.shared.lose(events);
+            return;
+        }
+        self.unjournalled.extend_from_slice(lines);
+        self.unjournalled_events += events;
+    }
+
+    /// Lines neither the journal nor the database took: the database
+    /// first, else the journal again.
+    async fn retry_unjournalled(&mut self) {
+        if self.unjournalled.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(&mut self.unjournalled);
+        let events = std::mem::take(&mut self.unjournalled_events);
+        if !self.database_down && self.write(&lines, events).await.is_ok() {
+            return;
+        }
+        match self.shared.journal.write_group(&lines, events) {
+            Some(id) => self.shared.journal.mark_replay(id, events),
+            None => {
+                self.unjournalled = lines;
+                self.unjournalled_events = events;
+            }
         }
     }
 
@@ -196,37 +337,38 @@ impl Worker {
             .unwrap_or_else(|_| Err(StoreError::Unavailable("the batch write timed out".into())));
         match &result {
             Ok(()) => {
-                self.stats.written.fetch_add(events, Ordering::Relaxed);
+                self.shared
+                    .stats
+                    .written
+                    .fetch_add(events, Ordering::Relaxed);
             }
             Err(e) => {
-                self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, events, "call events journalled: the database is unavailable");
+                self.shared
+                    .stats
+                    .write_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, events, "call events left in the journal: the database is unavailable");
             }
         }
         result
     }
 
-    /// Replays journal files oldest first, a chunk at a time; stops at the
-    /// first failure and leaves the rest for the next try (chunks already
-    /// written are written again then, harmlessly). Between chunks it writes
-    /// what arrived meanwhile, so a long replay never fills the buffer.
+    /// Replays closed segments marked for replay, oldest first, a chunk at
+    /// a time; stops at the first failure and leaves the rest for the next
+    /// try (chunks already written are written again then, harmlessly).
+    /// Between chunks it writes what arrived meanwhile, so a long replay
+    /// never holds up new events.
     async fn replay(&mut self) {
         let batch_size = self.opts.batch_size.max(1);
-        let files = match self.journal.take_for_replay().await {
-            Ok(files) => files,
-            Err(e) => {
-                self.journal.mark_pending();
-                tracing::error!(error = %e, "cannot read the call-event journal");
-                return;
-            }
-        };
+        let shared = self.shared.clone();
+        let journal = &shared.journal;
+        journal.cut(false);
         let mut chunk = Vec::new();
-        for file in files {
-            let mut reader = match JournalReader::open(&file) {
+        for (id, path) in journal.replayable() {
+            let mut reader = match JournalReader::open(&path) {
                 Ok(reader) => reader,
                 Err(e) => {
-                    self.journal.mark_pending();
-                    tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
+                    tracing::error!(error = %e, file = %path.display(), "cannot read a journal segment");
                     return;
                 }
             };
@@ -234,8 +376,7 @@ impl Worker {
                 let events = match reader.next_chunk(batch_size, &mut chunk) {
                     Ok(events) => events,
                     Err(e) => {
-                        self.journal.mark_pending();
-                        tracing::error!(error = %e, file = %file.display(), "cannot read a journal file");
+                        tracing::error!(error = %e, file = %path.display(), "cannot read a journal segment");
                         return;
                     }
                 };
@@ -244,29 +385,19 @@ impl Worker {
                 }
                 if self.write(&chunk, events).await.is_err() {
                     self.database_down = true;
-                    self.journal.mark_pending();
                     return;
                 }
                 self.database_down = false;
                 self.flush_pending().await;
                 if self.database_down {
-                    self.journal.mark_pending();
                     return;
                 }
             }
-            if let Err(e) = fs::remove_file(&file) {
-                self.journal.mark_pending();
-                tracing::error!(error = %e, file = %file.display(), "cannot remove a replayed journal file");
-                return;
-            }
-            // Lines, not events: a torn line was counted when it was found.
-            let lines = reader.lines_read;
-            let _ = self.stats.journal_pending.fetch_update(
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-                |pending| Some(pending.saturating_sub(lines)),
+            journal.replayed(id);
+            tracing::info!(
+                events = reader.lines_read,
+                "call events replayed from the journal"
             );
-            tracing::info!(events = lines, "call events replayed from the journal");
         }
     }
 }
