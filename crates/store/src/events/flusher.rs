@@ -40,7 +40,9 @@ pub(super) fn run(shared: Arc<Shared>) {
             std::mem::swap(&mut group.waiting, &mut group.writing);
             (number, events)
         };
+        shared.writing(true);
         let segment = shared.journal.write_group(&lines, events);
+        shared.writing(false);
         if segment.is_some() {
             shared.stats.group_written(events);
         }

@@ -75,7 +75,10 @@
 //! the writer keeps up to `capacity` of them in memory and tries the
 //! database, then the journal, again each `retry_interval`; beyond that,
 //! or at shutdown, they are lost and counted (`lost`, "call events LOST").
-//! A `write` that hangs rather than fails holds its group's webhooks.
+//! A `write` that hangs rather than fails holds its group's webhooks for
+//! `answer_within` (a second) at most: then they, and those recorded behind
+//! them, answer without it (`journal_stalls`), their events in memory only
+//! until the write returns.
 //!
 //! The parts: `encode` (the event and its line), `sink` (the webhooks' end,
 //! the group and what waits for the writer), `flusher` (the group writes),

@@ -40,6 +40,9 @@ pub struct EventStats {
     pub journal_write_failures: AtomicU64,
     /// `fdatasync` rounds of the journal.
     pub journal_syncs: AtomicU64,
+    /// Times a journal write held its webhooks past `answer_within`: they
+    /// were answered without it.
+    pub journal_stalls: AtomicU64,
     /// Events neither journalled nor written (the disk and the database
     /// both failing): should stay 0.
     pub lost: AtomicU64,
@@ -86,6 +89,12 @@ impl EventStats {
             "counter",
             "fdatasync rounds of the journal.",
             load(&self.journal_syncs),
+        );
+        series(
+            "switchboard_events_journal_stalls_total",
+            "counter",
+            "Journal writes that hung past a second: their webhooks were answered without waiting for them.",
+            load(&self.journal_stalls),
         );
         series(
             "switchboard_events_lost_total",
@@ -160,6 +169,13 @@ pub(super) struct Shared {
     pub(super) ready: Condvar,
     /// Groups up to this number are written (or given up on).
     pub(super) written: AtomicU64,
+    /// Groups up to this one were let go unwritten: the write before them
+    /// hung (see `release_stalled`).
+    pub(super) released: AtomicU64,
+    /// When the flusher's current write began, in milliseconds after
+    /// `epoch` plus one; 0 while it is not writing.
+    pub(super) writing_since: AtomicU64,
+    pub(super) epoch: std::time::Instant,
     pub(super) pending: Mutex<Pending>,
     /// Wakes the writer; a wake-up while it is busy is kept for later.
     pub(super) wake: Notify,
@@ -173,6 +189,55 @@ impl Shared {
         self.group
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the group numbered `ticket` was written, or let go.
+    fn journalled(&self, ticket: u64) -> bool {
+        self.written.load(Ordering::Acquire) >= ticket
+            || self.released.load(Ordering::Acquire) >= ticket
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The flusher begins (`true`) or ends a write.
+    pub(super) fn writing(&self, begins: bool) {
+        let since = if begins { self.now_ms() + 1 } else { 0 };
+        self.writing_since.store(since, Ordering::Release);
+    }
+
+    /// When the current write has taken longer than `limit` (a dying disk
+    /// blocks rather than fails), lets every webhook waiting on it, or on
+    /// the group filling behind it, answer: a call is never held for a
+    /// logging problem. Their lines are still written when the write
+    /// returns; until then they are in memory only. True when it did.
+    pub(super) fn release_stalled(&self, limit: std::time::Duration) -> bool {
+        let since = self.writing_since.load(Ordering::Acquire);
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        if since == 0 || self.now_ms() + 1 < since.saturating_add(limit_ms) {
+            return false;
+        }
+        let wakers = {
+            let mut group = self.group();
+            let through = group.filling;
+            if self.released.fetch_max(through, Ordering::AcqRel) >= through {
+                // Let go already: nobody has recorded since.
+                return false;
+            }
+            let mut wakers = std::mem::take(&mut group.waiting);
+            wakers.append(&mut group.writing);
+            wakers
+        };
+        self.stats.journal_stalls.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            waiting = wakers.len(),
+            "the call-event journal's write has hung for over {limit:?}: answering without it"
+        );
+        for waker in wakers {
+            waker.wake();
+        }
+        true
     }
 
     pub(super) fn pending(&self) -> MutexGuard<'_, Pending> {
@@ -325,13 +390,13 @@ impl Future for Journalled<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let shared = self.shared;
-        if shared.written.load(Ordering::Acquire) >= self.ticket {
+        if shared.journalled(self.ticket) {
             return Poll::Ready(());
         }
         let mut group = shared.group();
         // Checked again under the lock the flusher advances it under: no
         // wake-up is missed.
-        if shared.written.load(Ordering::Acquire) >= self.ticket {
+        if shared.journalled(self.ticket) {
             return Poll::Ready(());
         }
         if self.ticket == group.filling && !group.due {
@@ -357,5 +422,87 @@ impl Future for Journalled<'_> {
             group.writing.push(waker);
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::events::EventDetail;
+    use crate::events::journal::JournalOptions;
+
+    /// A sink whose flusher never runs: its webhooks wait as on a write
+    /// that hangs.
+    fn sink_without_flusher(dir: &std::path::Path) -> EventSink {
+        let stats = Arc::new(EventStats::default());
+        let options = JournalOptions {
+            segment_bytes: 1 << 20,
+            segment_age: Duration::from_secs(1),
+            sync_each_group: false,
+        };
+        let journal = Journal::open(dir, options, stats.clone()).expect("a journal");
+        EventSink {
+            shared: Arc::new(Shared {
+                group: Mutex::new(Group {
+                    filling: 1,
+                    ..Group::default()
+                }),
+                ready: Condvar::new(),
+                written: AtomicU64::new(0),
+                released: AtomicU64::new(0),
+                writing_since: AtomicU64::new(0),
+                epoch: std::time::Instant::now(),
+                pending: Mutex::new(Pending::default()),
+                wake: Notify::new(),
+                capacity: 16,
+                journal,
+                stats,
+            }),
+        }
+    }
+
+    fn event() -> CallEvent<'static> {
+        CallEvent {
+            call_sid: "CA1".into(),
+            at: Utc::now(),
+            detail: EventDetail::Status {
+                status: "completed".into(),
+                sequence: None,
+                duration_seconds: None,
+                from: "+14155550100".into(),
+                to: "+14155550101".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_write_that_hangs_past_the_limit_lets_its_webhooks_answer() {
+        let dir = std::env::temp_dir().join(format!("sink-stall-{}", std::process::id()));
+        let sink = sink_without_flusher(&dir);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut journalled = pin!(sink.record(event()));
+        // The first poll yields once, the second waits for the write.
+        assert!(journalled.as_mut().poll(&mut cx).is_pending());
+        assert!(journalled.as_mut().poll(&mut cx).is_pending());
+        let limit = Duration::from_millis(20);
+        // Not writing, or writing for less than the limit: still waiting.
+        assert!(!sink.shared.release_stalled(limit));
+        sink.shared.writing(true);
+        assert!(!sink.shared.release_stalled(limit));
+        assert!(journalled.as_mut().poll(&mut cx).is_pending());
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(sink.shared.release_stalled(limit));
+        assert_eq!(journalled.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(sink.stats().journal_stalls.load(Ordering::Relaxed), 1);
+        // Let go once: a second look with nobody new waiting changes nothing.
+        assert!(!sink.shared.release_stalled(limit));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

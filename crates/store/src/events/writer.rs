@@ -53,6 +53,9 @@ pub struct EventWriterOptions {
     pub segment_bytes: u64,
     /// ... or age, and removed once its events are all in the database.
     pub segment_age: Duration,
+    /// Longest a webhook waits for the journal's write before it answers
+    /// without it (a disk that hangs rather than fails).
+    pub answer_within: Duration,
 }
 
 impl EventWriterOptions {
@@ -71,6 +74,7 @@ impl EventWriterOptions {
             sync: SyncPolicy::Every(Duration::from_secs(1)),
             segment_bytes: 16 << 20,
             segment_age: Duration::from_secs(1),
+            answer_within: Duration::from_secs(1),
         }
     }
 }
@@ -84,6 +88,7 @@ pub struct EventWriter {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     syncer: Option<tokio::task::JoinHandle<()>>,
+    watchdog: tokio::task::JoinHandle<()>,
 }
 
 impl EventWriter {
@@ -111,6 +116,9 @@ impl EventWriter {
             }),
             ready: Condvar::new(),
             written: AtomicU64::new(0),
+            released: AtomicU64::new(0),
+            writing_since: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             capacity: opts.capacity.max(1) as u64,
@@ -130,6 +138,10 @@ impl EventWriter {
             ))),
             SyncPolicy::EachGroup => None,
         };
+        let watchdog = tokio::spawn(release_stalled(
+            shared.clone(),
+            opts.answer_within.max(Duration::from_millis(10)),
+        ));
         let (stop_tx, stop_rx) = oneshot::channel();
         let worker = Worker {
             pool,
@@ -152,6 +164,7 @@ impl EventWriter {
                 stop: Some(stop_tx),
                 task: Some(task),
                 syncer,
+                watchdog,
             },
         ))
     }
@@ -181,6 +194,16 @@ impl EventWriter {
     }
 }
 
+/// Looks a few times per `limit` whether the flusher's write has hung.
+async fn release_stalled(shared: Arc<Shared>, limit: Duration) {
+    let mut tick = tokio::time::interval(limit / 4);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        shared.release_stalled(limit);
+    }
+}
+
 impl Drop for EventWriter {
     /// Not shut down (a test, a failed start): the flusher still writes
     /// what it holds, then exits.
@@ -191,6 +214,7 @@ impl Drop for EventWriter {
         if let Some(syncer) = self.syncer.take() {
             syncer.abort();
         }
+        self.watchdog.abort();
     }
 }
 
