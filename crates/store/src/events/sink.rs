@@ -185,6 +185,26 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Nothing recorded yet; the group being filled is the first.
+    pub(super) fn new(journal: Journal, stats: Arc<EventStats>, capacity: u64) -> Shared {
+        Shared {
+            group: Mutex::new(Group {
+                filling: 1,
+                ..Group::default()
+            }),
+            ready: Condvar::new(),
+            written: AtomicU64::new(0),
+            released: AtomicU64::new(0),
+            writing_since: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            pending: Mutex::new(Pending::default()),
+            wake: Notify::new(),
+            capacity,
+            journal,
+            stats,
+        }
+    }
+
     pub(super) fn group(&self) -> MutexGuard<'_, Group> {
         self.group
             .lock()
@@ -449,22 +469,7 @@ mod tests {
         };
         let journal = Journal::open(dir, options, stats.clone()).expect("a journal");
         EventSink {
-            shared: Arc::new(Shared {
-                group: Mutex::new(Group {
-                    filling: 1,
-                    ..Group::default()
-                }),
-                ready: Condvar::new(),
-                written: AtomicU64::new(0),
-                released: AtomicU64::new(0),
-                writing_since: AtomicU64::new(0),
-                epoch: std::time::Instant::now(),
-                pending: Mutex::new(Pending::default()),
-                wake: Notify::new(),
-                capacity: 16,
-                journal,
-                stats,
-            }),
+            shared: Arc::new(Shared::new(journal, stats, 16)),
         }
     }
 

@@ -4,16 +4,16 @@
 //! not reach the database from memory.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
 use super::encode::split_lines;
 use super::journal::{Journal, JournalOptions, JournalReader};
-use super::sink::{EventSink, EventStats, Group, Pending, Run, Shared};
+use super::sink::{EventSink, EventStats, Run, Shared};
 use super::sql::write_lines;
 use crate::error::{StoreError, StoreResult};
 
@@ -109,22 +109,7 @@ impl EventWriter {
             },
             stats.clone(),
         )?;
-        let shared = Arc::new(Shared {
-            group: Mutex::new(Group {
-                filling: 1,
-                ..Group::default()
-            }),
-            ready: Condvar::new(),
-            written: AtomicU64::new(0),
-            released: AtomicU64::new(0),
-            writing_since: AtomicU64::new(0),
-            epoch: std::time::Instant::now(),
-            pending: Mutex::new(Pending::default()),
-            wake: Notify::new(),
-            capacity: opts.capacity.max(1) as u64,
-            journal,
-            stats,
-        });
+        let shared = Arc::new(Shared::new(journal, stats, opts.capacity.max(1) as u64));
         let flusher = std::thread::Builder::new()
             .name("event-journal".into())
             .spawn({
