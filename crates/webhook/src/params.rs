@@ -14,8 +14,11 @@ pub struct Params {
     /// Every decoded name and value, one after the other.
     text: String,
     /// Per pair: where its name and its value are in `text`.
-    pairs: Vec<(Range<usize>, Range<usize>)>,
+    pairs: Vec<Spans>,
 }
+
+/// Where a pair's name and its value are in the decoded text.
+type Spans = (Range<usize>, Range<usize>);
 
 /// Why a body is not a readable set of parameters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,84 +62,29 @@ impl Params {
     /// follows decides whether the bytes are Twilio's. Never fails; the
     /// `Result` keeps the shape of [`Params::from_json`].
     pub fn from_form(body: &[u8]) -> Result<Params, MalformedBody> {
-        Ok(Params::from_valid_form(body).unwrap_or_else(|| Params::from_form_lossy(body)))
-    }
-
-    /// The usual case, in one pass over the body: every byte decoded into
-    /// one buffer, then one UTF-8 check of the whole. `None` when a name or
-    /// value is not valid UTF-8 on its own (the whole may be, split
-    /// mid-character).
-    fn from_valid_form(body: &[u8]) -> Option<Params> {
-        // Decoding never lengthens: the body's size is enough for the text.
-        let mut bytes = Vec::with_capacity(body.len());
-        let mut pairs = Vec::with_capacity(32);
-        // Where the current `&`-separated sequence began (in the body), and
-        // where its name and its value began (in the decoded bytes).
-        let mut sequence_at = 0;
-        let mut name_at = 0;
-        let mut value_at = None;
-        let mut i = 0;
-        while i < body.len() {
-            // A run of bytes that decode to themselves, copied at once.
-            let run = body[i..]
-                .iter()
-                .position(|&b| is_special(b))
-                .unwrap_or(body.len() - i);
-            bytes.extend_from_slice(&body[i..i + run]);
-            i += run;
-            let Some(&byte) = body.get(i) else { break };
-            match byte {
-                b'&' => {
-                    if i > sequence_at {
-                        let value_at = value_at.unwrap_or(bytes.len());
-                        pairs.push((name_at..value_at, value_at..bytes.len()));
-                    }
-                    sequence_at = i + 1;
-                    name_at = bytes.len();
-                    value_at = None;
-                }
-                b'=' if value_at.is_none() => value_at = Some(bytes.len()),
-                b'+' => bytes.push(b' '),
-                b'%' => {
-                    if let Some(decoded) = percent_at(body, i) {
-                        bytes.push(decoded);
-                        i += 2;
-                    } else {
-                        bytes.push(b'%');
-                    }
-                }
-                other => bytes.push(other),
+        let (bytes, pairs) = decode_form(body);
+        Ok(match String::from_utf8(bytes) {
+            Ok(text)
+                if pairs.iter().all(|(name, value)| {
+                    text.is_char_boundary(name.start) && text.is_char_boundary(value.start)
+                }) =>
+            {
+                Params { text, pairs }
             }
-            i += 1;
-        }
-        if body.len() > sequence_at {
-            let value_at = value_at.unwrap_or(bytes.len());
-            pairs.push((name_at..value_at, value_at..bytes.len()));
-        }
-        let text = String::from_utf8(bytes).ok()?;
-        let whole_characters = pairs.iter().all(|(name, value)| {
-            text.is_char_boundary(name.start) && text.is_char_boundary(value.start)
-        });
-        whole_characters.then_some(Params { text, pairs })
+            // Not UTF-8, or valid only across a name and its value (split
+            // mid-character): each replaced on its own, as
+            // `String::from_utf8_lossy` per name or value.
+            Ok(text) => Params::lossy(text.as_bytes(), &pairs),
+            Err(e) => Params::lossy(e.as_bytes(), &pairs),
+        })
     }
 
-    /// Decodes name by name, replacing what is not UTF-8 in each (as
-    /// `String::from_utf8_lossy` per name or value).
-    fn from_form_lossy(body: &[u8]) -> Params {
-        let mut params = Params::with_capacity(body.len(), 24);
-        let mut scratch = Vec::new();
-        for (name, value) in form_pairs(body) {
-            let name_at = params.text.len();
-            scratch.clear();
-            decode_bytes(&mut scratch, name);
-            push_lossy(&mut params.text, &scratch);
-            let value_at = params.text.len();
-            scratch.clear();
-            decode_bytes(&mut scratch, value);
-            push_lossy(&mut params.text, &scratch);
-            params
-                .pairs
-                .push((name_at..value_at, value_at..params.text.len()));
+    fn lossy(bytes: &[u8], pairs: &[Spans]) -> Params {
+        let mut params = Params::with_capacity(bytes.len(), pairs.len());
+        for (name, value) in pairs {
+            let name = String::from_utf8_lossy(&bytes[name.clone()]);
+            let value = String::from_utf8_lossy(&bytes[value.clone()]);
+            params.push(&name, &value);
         }
         params
     }
@@ -195,35 +143,58 @@ impl Params {
     }
 }
 
-/// The raw (name, value) of each non-empty `&`-separated pair, split on
-/// the first `=`.
-fn form_pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    body.split(|&b| b == b'&')
-        .filter(|sequence| !sequence.is_empty())
-        .map(|sequence| match sequence.iter().position(|&b| b == b'=') {
-            Some(at) => (&sequence[..at], &sequence[at + 1..]),
-            None => (sequence, &[][..]),
-        })
-}
-
-/// Appends the form-decoded bytes of `input`: `+` a space, `%XX` a byte, a
-/// `%` not followed by two hex digits itself.
-fn decode_bytes(out: &mut Vec<u8>, input: &[u8]) {
+/// The form-decoded bytes of `body`, in one pass, and per pair where its
+/// name and value are in them: pairs split on `&`, empty ones skipped, name
+/// and value split on the first `=`, `+` a space, `%XX` a byte, a `%` not
+/// followed by two hex digits itself.
+fn decode_form(body: &[u8]) -> (Vec<u8>, Vec<Spans>) {
+    // Decoding never lengthens: the body's size is enough for the bytes.
+    let mut bytes = Vec::with_capacity(body.len());
+    let mut pairs = Vec::with_capacity(32);
+    // Where the current `&`-separated sequence began (in the body), and
+    // where its name and its value began (in the decoded bytes).
+    let mut sequence_at = 0;
+    let mut name_at = 0;
+    let mut value_at = None;
     let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => match percent_at(input, i) {
-                Some(decoded) => {
-                    out.push(decoded);
-                    i += 2;
+    while i < body.len() {
+        // A run of bytes that decode to themselves, copied at once.
+        let run = body[i..]
+            .iter()
+            .position(|&b| is_special(b))
+            .unwrap_or(body.len() - i);
+        bytes.extend_from_slice(&body[i..i + run]);
+        i += run;
+        let Some(&byte) = body.get(i) else { break };
+        match byte {
+            b'&' => {
+                if i > sequence_at {
+                    let value_at = value_at.unwrap_or(bytes.len());
+                    pairs.push((name_at..value_at, value_at..bytes.len()));
                 }
-                None => out.push(b'%'),
-            },
-            byte => out.push(byte),
+                sequence_at = i + 1;
+                name_at = bytes.len();
+                value_at = None;
+            }
+            b'=' if value_at.is_none() => value_at = Some(bytes.len()),
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                if let Some(decoded) = percent_at(body, i) {
+                    bytes.push(decoded);
+                    i += 2;
+                } else {
+                    bytes.push(b'%');
+                }
+            }
+            other => bytes.push(other),
         }
         i += 1;
     }
+    if body.len() > sequence_at {
+        let value_at = value_at.unwrap_or(bytes.len());
+        pairs.push((name_at..value_at, value_at..bytes.len()));
+    }
+    (bytes, pairs)
 }
 
 /// The byte `%XX` at `at` stands for, when two hex digits follow.
@@ -236,15 +207,6 @@ fn percent_at(input: &[u8], at: usize) -> Option<u8> {
 /// The bytes a form does not take as themselves: separators and escapes.
 fn is_special(byte: u8) -> bool {
     matches!(byte, b'&' | b'=' | b'+' | b'%')
-}
-
-/// `from_utf8` first: the valid case, Twilio's, is much faster than
-/// `from_utf8_lossy`'s chunk walk.
-fn push_lossy(text: &mut String, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(valid) => text.push_str(valid),
-        Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
-    }
 }
 
 fn hex(digit: u8) -> Option<u8> {
