@@ -32,7 +32,7 @@ pub(super) struct JournalOptions {
 pub(super) struct Journal {
     dir: PathBuf,
     opts: JournalOptions,
-    /// The segment taking appends: the flusher's for each group; the
+    /// The segment taking appends: each group's writer's; the
     /// writer's tick and the syncer take it briefly.
     active: Mutex<Active>,
     /// Every segment on disk (locked after `active` when both are).
@@ -173,6 +173,11 @@ impl Journal {
         self.segments
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether each group is synced before its webhooks answer.
+    pub(super) fn syncs_each_group(&self) -> bool {
+        self.opts.sync_each_group
     }
 
     /// Appends a group of whole lines in one `write` (a segment is cut

@@ -10,16 +10,18 @@
 //!
 //! Group commit: the webhook appends its line to the group being filled (a
 //! short lock, no allocation once the buffer has grown) and awaits
-//! [`Journalled`] before it answers. The flusher, a thread of its own, takes
-//! the whole group, hands it to the kernel in one `write` to the journal,
-//! and wakes every webhook of that group; the next group fills meanwhile,
-//! so under load one `write` covers many events. The flusher is woken by
-//! the group's first webhook when it is polled a second time (it yields
-//! once), after the requests its worker had ready at the same time
-//! recorded theirs: woken at the first line, on a busy core the flusher
-//! would write each line alone. Then it hands the lines to
-//! the database writer, which lets a batch gather for `linger` and writes it
-//! in one transaction: the database never makes a webhook wait.
+//! [`Journalled`] before it answers. When the group's first webhook is
+//! polled a second time (it yields once, so that the requests its worker
+//! had ready at the same time record theirs first), the group is due: that
+//! webhook takes the whole group, hands it to the kernel in one `write` to
+//! the journal, and wakes every webhook of it; the next group fills
+//! meanwhile, so under load one `write` covers many events. Written on the
+//! worker itself, a group costs no thread switch; a thread of its own, the
+//! flusher, writes instead while another group's write is under way, after
+//! a write slower than 20 ms (a blocking disk holds one worker, not all),
+//! with a sync each group, and at shutdown. The group's writer hands the
+//! lines to the database writer, which lets a batch gather for `linger` and
+//! writes it in one transaction: the database never makes a webhook wait.
 //!
 //! The journal is cut into segments under the data folder, closed at
 //! `segment_bytes` or `segment_age` (a second). A closed segment is removed
@@ -78,12 +80,15 @@
 //! A `write` that hangs rather than fails holds its group's webhooks for
 //! `answer_within` (a second) at most: then they, and those recorded behind
 //! them, answer without it (`journal_stalls`), their events in memory only
-//! until the write returns.
+//! until the write returns; only the requests of the worker that is itself
+//! writing wait for the write to return (the groups after it go to the
+//! flusher).
 //!
 //! The parts: `encode` (the event and its line), `sink` (the webhooks' end,
-//! the group and what waits for the writer), `flusher` (the group writes),
-//! `journal` (the segments on disk), `writer` (the task that writes
-//! batches and replays), `sql` (the batch's statements).
+//! the group and what waits for the writer), `flusher` (the group writes,
+//! on the webhook's worker or the flusher thread), `journal` (the segments
+//! on disk), `writer` (the task that writes batches and replays), `sql`
+//! (the batch's statements).
 
 mod encode;
 mod flusher;

@@ -5,13 +5,14 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
 use super::encode::CallEvent;
+use super::flusher;
 use super::journal::Journal;
 
 /// Upper bounds of the group-size histogram, in events.
@@ -130,6 +131,11 @@ pub(super) struct Group {
     pub(super) waiting: Vec<Waker>,
     /// ... and in the one being written (`filling - 1`).
     pub(super) writing: Vec<Waker>,
+    /// A group is being written (by the flusher or a webhook): one at a
+    /// time, in order.
+    pub(super) writer_active: bool,
+    /// The lines buffer of the group last written, emptied, for the next.
+    pub(super) spare: Vec<u8>,
     /// The flusher sleeps on the condition variable ...
     pub(super) flusher_idle: bool,
     /// ... until the group being filled is due: its first webhook, polled
@@ -176,6 +182,11 @@ pub(super) struct Shared {
     /// `epoch` plus one; 0 while it is not writing.
     pub(super) writing_since: AtomicU64,
     pub(super) epoch: std::time::Instant,
+    /// Groups may be written by their first webhook (not when each is
+    /// synced: a disk flush must not hold a worker).
+    pub(super) inline_writes: bool,
+    /// The last group write was quick.
+    pub(super) quick: AtomicBool,
     pub(super) pending: Mutex<Pending>,
     /// Wakes the writer; a wake-up while it is busy is kept for later.
     pub(super) wake: Notify,
@@ -197,6 +208,8 @@ impl Shared {
             released: AtomicU64::new(0),
             writing_since: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
+            inline_writes: !journal.syncs_each_group(),
+            quick: AtomicBool::new(true),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             capacity,
@@ -221,7 +234,7 @@ impl Shared {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// The flusher begins (`true`) or ends a write.
+    /// A group's write begins (`true`) or ends.
     pub(super) fn writing(&self, begins: bool) {
         let since = if begins { self.now_ms() + 1 } else { 0 };
         self.writing_since.store(since, Ordering::Release);
@@ -432,6 +445,13 @@ impl Future for Journalled<'_> {
                 return Poll::Pending;
             }
             if self.yielded {
+                if flusher::inline_allowed(shared, &group) {
+                    let taken = flusher::take(&mut group);
+                    drop(group);
+                    self.yielded = false;
+                    flusher::write(shared, taken);
+                    return Poll::Ready(());
+                }
                 mark_due(shared, &mut group);
             }
         }
@@ -491,6 +511,8 @@ mod tests {
     fn a_write_that_hangs_past_the_limit_lets_its_webhooks_answer() {
         let dir = std::env::temp_dir().join(format!("sink-stall-{}", std::process::id()));
         let sink = sink_without_flusher(&dir);
+        // After a slow write, groups go to the flusher (which never runs).
+        sink.shared.quick.store(false, Ordering::Relaxed);
         let mut cx = Context::from_waker(Waker::noop());
         let mut journalled = pin!(sink.record(event()));
         // The first poll yields once, the second waits for the write.
@@ -508,6 +530,24 @@ mod tests {
         assert_eq!(sink.stats().journal_stalls.load(Ordering::Relaxed), 1);
         // Let go once: a second look with nobody new waiting changes nothing.
         assert!(!sink.shared.release_stalled(limit));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_groups_first_webhook_writes_it_when_the_last_write_was_quick() {
+        let dir = std::env::temp_dir().join(format!("sink-inline-{}", std::process::id()));
+        let sink = sink_without_flusher(&dir);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = pin!(sink.record(event()));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        let mut second = pin!(sink.record(event()));
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        // Polled again, the first writes the group of both and answers.
+        assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(sink.stats().journal_writes.load(Ordering::Relaxed), 1);
+        assert_eq!(sink.stats().journal_events.load(Ordering::Relaxed), 2);
+        assert_eq!(sink.buffered(), 2);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,4 +1,4 @@
-//! The writer task: takes the lines the flusher journalled, a batch at a
+//! The writer task: takes the lines each group's writer journalled, a batch at a
 //! time, writes each batch in one transaction, tells the journal which
 //! segments' lines are committed, and replays the segments whose lines did
 //! not reach the database from memory.
