@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::encode::{is_whole_line, is_whole_older_line};
+use super::janitor::Janitor;
 use super::sink::EventStats;
 
 /// How segments are cut and synced.
@@ -42,6 +43,7 @@ pub(super) struct Journal {
     /// a full disk logs once a second, not once a group.
     last_failure_log: AtomicU64,
     opened: Instant,
+    janitor: Janitor,
 }
 
 #[derive(Debug)]
@@ -160,6 +162,7 @@ impl Journal {
             stats,
             last_failure_log: AtomicU64::new(0),
             opened: Instant::now(),
+            janitor: Janitor::start(),
         })
     }
 
@@ -173,6 +176,11 @@ impl Journal {
         self.segments
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until the segments found complete are removed (shutdown).
+    pub(super) fn finish_removals(&self) {
+        self.janitor.finish();
     }
 
     /// Whether each group is synced before its webhooks answer.
@@ -344,10 +352,7 @@ impl Journal {
     }
 
     fn remove(&self, segment: &Segment) {
-        if let Err(e) = fs::remove_file(&segment.path) {
-            // Left on disk it is replayed at the next start: harmless.
-            tracing::warn!(error = %e, file = %segment.path.display(), "cannot remove a journal segment");
-        }
+        self.janitor.remove(segment.path.clone());
         let _ =
             self.stats
                 .journal_bytes

@@ -87,11 +87,12 @@
 //! The parts: `encode` (the event and its line), `sink` (the webhooks' end,
 //! the group and what waits for the writer), `flusher` (the group writes,
 //! on the webhook's worker or the flusher thread), `journal` (the segments
-//! on disk), `writer` (the task that writes batches and replays), `sql`
+//! on disk), `janitor` (their removal, niced), `writer` (the task that writes batches and replays), `sql`
 //! (the batch's statements).
 
 mod encode;
 mod flusher;
+mod janitor;
 mod journal;
 mod sink;
 mod sql;

@@ -176,6 +176,8 @@ impl EventWriter {
         if let Some(syncer) = self.syncer.take() {
             syncer.abort();
         }
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.journal.finish_removals()).await;
     }
 }
 
