@@ -550,4 +550,44 @@ mod tests {
         assert_eq!(sink.buffered(), 2);
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    #[test]
+    fn a_group_due_while_another_is_written_goes_to_the_flusher_in_order() {
+        let dir = std::env::temp_dir().join(format!("sink-handoff-{}", std::process::id()));
+        let sink = sink_without_flusher(&dir);
+        let shared = sink.shared.clone();
+        let mut cx = Context::from_waker(Waker::noop());
+        // Another worker has taken group 1 and is writing it.
+        let mut first = pin!(sink.record(event()));
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        let taken = flusher::take(&mut shared.group());
+        // Group 2's first webhook finds the write under way: it waits.
+        let mut second = pin!(sink.record(event()));
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert!(shared.group().due);
+        let thread = std::thread::spawn({
+            let shared = shared.clone();
+            move || flusher::run(shared)
+        });
+        // The flusher waits for group 1 (group 2 must not be written first).
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(sink.stats().journal_writes.load(Ordering::Relaxed), 0);
+        flusher::write(&shared, taken);
+        assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while second.as_mut().poll(&mut cx).is_pending() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "group 2 never written"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sink.stats().journal_writes.load(Ordering::Relaxed), 2);
+        assert_eq!(shared.written.load(Ordering::Acquire), 2);
+        flusher::stop(&shared);
+        thread.join().expect("the flusher stops");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
