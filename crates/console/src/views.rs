@@ -55,7 +55,6 @@ pub struct CardView {
     pub linked_to: Option<String>,
     pub can: Can,
     pub csrf: String,
-    pub link_targets: Vec<LinkTarget>,
     pub forward: ForwardForm,
     /// Finish the purchase as soon as the card is shown.
     pub complete_purchase: bool,
@@ -82,42 +81,41 @@ pub struct CloseForm {
     pub timezone: String,
 }
 
+/// The numbers of the clinic (`all`) that number `id` can link to: live
+/// ones answered by an assistant, not forwarded themselves. Only the
+/// forward dialog lists them (a page of 200 cards would list 40 000).
+pub fn link_targets(id: Uuid, all: &[NumberCardOut]) -> Vec<LinkTarget> {
+    all.iter()
+        .filter(|n| {
+            n.id != id
+                && n.forwarding.is_none()
+                && !n.assistants.is_empty()
+                && matches!(n.lifecycle, Lifecycle::Active | Lifecycle::Paused)
+        })
+        .map(|n| LinkTarget {
+            id: n.id.to_string(),
+            label: format!(
+                "{} ({})",
+                n.display,
+                n.assistants
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+        .collect()
+}
+
 impl CardView {
-    /// The card of `card`; `all` are the clinic's cards (to pick a link target).
-    pub fn new(
-        clinic: Uuid,
-        card: &NumberCardOut,
-        all: &[NumberCardOut],
-        can: Can,
-        csrf: &str,
-    ) -> CardView {
+    /// The card of `card`.
+    pub fn new(clinic: Uuid, card: &NumberCardOut, can: Can, csrf: &str) -> CardView {
         let (status_label, status_class) = status_words(card.status);
         let (forwards_to, linked_to) = match &card.forwarding {
             Some(ForwardingOut::External { to }) => (Some(display(to)), None),
             Some(ForwardingOut::Number { e164, .. }) => (None, Some(display(e164))),
             None => (None, None),
         };
-        let link_targets = all
-            .iter()
-            .filter(|n| {
-                n.id != card.id
-                    && n.forwarding.is_none()
-                    && !n.assistants.is_empty()
-                    && matches!(n.lifecycle, Lifecycle::Active | Lifecycle::Paused)
-            })
-            .map(|n| LinkTarget {
-                id: n.id.to_string(),
-                label: format!(
-                    "{} ({})",
-                    n.display,
-                    n.assistants
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-            .collect();
         let forward = match &card.forwarding {
             Some(ForwardingOut::External { to }) => ForwardForm {
                 to: display(to),
@@ -159,7 +157,6 @@ impl CardView {
             linked_to,
             can,
             csrf: csrf.to_owned(),
-            link_targets,
             forward,
             complete_purchase: false,
         }

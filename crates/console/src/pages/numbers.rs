@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::render::{Can, Chrome, ConsoleError, Flash, render, see_other};
 use crate::session::{Change, Page};
-use crate::views::{CardView, ForwardForm, typed_number};
+use crate::views::{CardView, ForwardForm, LinkTarget, link_targets, typed_number};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/c/{c}/numbers", web::get().to(page))
@@ -58,6 +58,7 @@ struct CardFragment {
 #[template(path = "forward_form.html")]
 struct ForwardFragment {
     card: CardView,
+    link_targets: Vec<LinkTarget>,
 }
 
 #[derive(Template)]
@@ -124,7 +125,7 @@ async fn page(
         .numbers
         .iter()
         .filter(|card| ops::matches(card, &query.q))
-        .map(|card| CardView::new(c, card, &all.numbers, can, &csrf))
+        .map(|card| CardView::new(c, card, can, &csrf))
         .collect();
     let chrome = Chrome::of(&page, &state, "Phone Numbers", "numbers").await?;
     Ok(render(
@@ -146,6 +147,25 @@ pub(crate) async fn card_view<R>(
     state: &switchboard_admin::AdminState,
     id: Uuid,
 ) -> Result<CardView, ConsoleError> {
+    Ok(card_and_clinic(page, state, id).await?.0)
+}
+
+/// A number's card and the clinic's numbers it can link to.
+async fn forward_view<R>(
+    page: &Page<R>,
+    state: &switchboard_admin::AdminState,
+    id: Uuid,
+) -> Result<(CardView, Vec<LinkTarget>), ConsoleError> {
+    let (card, all) = card_and_clinic(page, state, id).await?;
+    Ok((card, link_targets(id, &all)))
+}
+
+/// A number's card, and every card of its clinic.
+async fn card_and_clinic<R>(
+    page: &Page<R>,
+    state: &switchboard_admin::AdminState,
+    id: Uuid,
+) -> Result<(CardView, Vec<NumberCardOut>), ConsoleError> {
     let htmx = page.signed.htmx;
     let viewer = switchboard_admin::auth::Access::<Viewer>::authorize(
         state,
@@ -162,13 +182,13 @@ pub(crate) async fn card_view<R>(
         .iter()
         .find(|n| n.id == id)
         .ok_or(ConsoleError::api(ApiError::NotFound, htmx))?;
-    Ok(CardView::new(
+    let view = CardView::new(
         page.access.clinic_id,
         card,
-        &all.numbers,
         Can::of(&page.access),
         &page.signed.session.csrf_token,
-    ))
+    );
+    Ok((view, all.numbers))
 }
 
 fn card_response(card: CardView) -> HttpResponse {
@@ -321,12 +341,15 @@ async fn forward(
         Ok(()) => changed(&change, &state, id).await,
         Err(Err(other)) => Err(ConsoleError::api(other, htmx)),
         Err(Ok(words)) if htmx => {
-            let mut card = card_view(&change.page, &state, id).await?;
+            let (mut card, link_targets) = forward_view(&change.page, &state, id).await?;
             card.forward = ForwardForm {
                 error: Some(words),
                 ..typed
             };
-            let mut response = render(StatusCode::UNPROCESSABLE_ENTITY, &ForwardFragment { card });
+            let mut response = render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForwardFragment { card, link_targets },
+            );
             retarget(&mut response, "#forward-dialog", "innerHTML");
             Ok(response)
         }
@@ -394,8 +417,11 @@ async fn forward_dialog(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = path_id(&path.1, page.signed.htmx)?;
-    let card = card_view(&page, &state, id).await?;
-    Ok(render(StatusCode::OK, &ForwardFragment { card }))
+    let (card, link_targets) = forward_view(&page, &state, id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &ForwardFragment { card, link_targets },
+    ))
 }
 
 pub(crate) fn retarget(response: &mut HttpResponse, target: &str, swap: &'static str) {

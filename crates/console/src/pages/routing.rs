@@ -476,7 +476,6 @@ async fn page(
     let card = CardView::new(
         page.access.clinic_id,
         &detail.card,
-        &[],
         Can {
             edit: false,
             admin: false,
