@@ -26,9 +26,10 @@ pub(super) struct Taken {
 }
 
 /// Under the group's lock: whether the group's first webhook may write it
-/// itself, now.
+/// itself, now (never when each group is synced: a disk flush must not hold
+/// a worker).
 pub(super) fn inline_allowed(shared: &Shared, group: &Group) -> bool {
-    shared.inline_writes
+    !shared.journal.syncs_each_group()
         && !group.writer_active
         && !group.stop
         && shared.quick.load(Ordering::Relaxed)

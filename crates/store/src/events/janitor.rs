@@ -6,9 +6,11 @@
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
+
+use super::lock;
 
 /// A segment is shrunk by this much at a time before it is unlinked.
 const STEP_BYTES: u64 = 1 << 20;
@@ -19,12 +21,6 @@ pub(super) struct Janitor {
     /// caller removes).
     queue: Mutex<Option<Sender<PathBuf>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Janitor {

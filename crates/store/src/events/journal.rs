@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::encode::{is_whole_line, is_whole_older_line};
 use super::janitor::Janitor;
+use super::lock;
 use super::sink::EventStats;
 
 /// How segments are cut and synced.
@@ -167,15 +168,11 @@ impl Journal {
     }
 
     fn active(&self) -> MutexGuard<'_, Active> {
-        self.active
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.active)
     }
 
     fn segments(&self) -> MutexGuard<'_, BTreeMap<u64, Segment>> {
-        self.segments
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.segments)
     }
 
     /// Waits until the segments found complete are removed (shutdown).
@@ -347,17 +344,18 @@ impl Journal {
             .get(&id)
             .is_some_and(|s| s.closed && !s.replay && s.committed >= s.lines);
         if complete && let Some(segment) = segments.remove(&id) {
-            self.remove(&segment);
+            self.remove(segment);
         }
     }
 
-    fn remove(&self, segment: &Segment) {
-        self.janitor.remove(segment.path.clone());
+    fn remove(&self, segment: Segment) {
+        let bytes = segment.bytes;
+        self.janitor.remove(segment.path);
         let _ =
             self.stats
                 .journal_bytes
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bytes| {
-                    Some(bytes.saturating_sub(segment.bytes))
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |all| {
+                    Some(all.saturating_sub(bytes))
                 });
     }
 
@@ -392,11 +390,12 @@ impl Journal {
     pub(super) fn replayed(&self, id: u64) {
         let removed = self.segments().remove(&id);
         if let Some(segment) = removed {
-            self.remove(&segment);
+            let lines = segment.lines;
+            self.remove(segment);
             let _ = self.stats.journal_pending.fetch_update(
                 Ordering::Relaxed,
                 Ordering::Relaxed,
-                |pending| Some(pending.saturating_sub(segment.lines)),
+                |pending| Some(pending.saturating_sub(lines)),
             );
         }
     }

@@ -99,6 +99,14 @@ mod sql;
 mod writer;
 
 pub use encode::{CallEvent, EventDetail};
+
+/// Locks `mutex`, also after a panic elsewhere while it was held: every
+/// state these locks guard stays whole between statements.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 pub use sink::{EventSink, EventStats, Journalled};
 pub use sql::{write_batch, write_lines};
 pub use writer::{EventWriter, EventWriterOptions, SyncPolicy};

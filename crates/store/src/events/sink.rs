@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use super::encode::CallEvent;
 use super::flusher;
 use super::journal::Journal;
+use super::lock;
 
 /// Upper bounds of the group-size histogram, in events.
 const GROUP_BUCKETS: [u64; 12] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
@@ -182,9 +183,6 @@ pub(super) struct Shared {
     /// `epoch` plus one; 0 while it is not writing.
     pub(super) writing_since: AtomicU64,
     pub(super) epoch: std::time::Instant,
-    /// Groups may be written by their first webhook (not when each is
-    /// synced: a disk flush must not hold a worker).
-    pub(super) inline_writes: bool,
     /// The last group write was quick.
     pub(super) quick: AtomicBool,
     pub(super) pending: Mutex<Pending>,
@@ -208,7 +206,6 @@ impl Shared {
             released: AtomicU64::new(0),
             writing_since: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
-            inline_writes: !journal.syncs_each_group(),
             quick: AtomicBool::new(true),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
@@ -219,9 +216,7 @@ impl Shared {
     }
 
     pub(super) fn group(&self) -> MutexGuard<'_, Group> {
-        self.group
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.group)
     }
 
     /// Whether the group numbered `ticket` was written, or let go.
@@ -274,9 +269,7 @@ impl Shared {
     }
 
     pub(super) fn pending(&self) -> MutexGuard<'_, Pending> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.pending)
     }
 
     /// Takes what waits for the writer, leaving `spare` (emptied) in its

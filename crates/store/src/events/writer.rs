@@ -241,7 +241,7 @@ impl Worker {
                 biased;
                 _ = &mut stop => break,
                 _ = shared.wake.notified() => {
-                    // Sleep rather than wait for each line: the flusher
+                    // Sleep rather than wait for each line: a group's writer
                     // wakes the writer once per batch, not once per event.
                     if !self.opts.linger.is_zero() {
                         tokio::time::sleep(self.opts.linger).await;
@@ -261,7 +261,7 @@ impl Worker {
                 }
             }
         }
-        // Shutting down (the flusher has stopped): what is left goes to the
+        // Shutting down (no group is written any more): what is left goes to the
         // database, or stays in the journal for the next run.
         self.shared.pending().closed = true;
         self.flush_pending().await;
@@ -273,7 +273,7 @@ impl Worker {
         self.shared.journal.sync().await;
     }
 
-    /// Writes what the flusher handed over.
+    /// Writes what the groups' writers handed over.
     async fn flush_pending(&mut self) {
         let mut lines = std::mem::take(&mut self.spare);
         let mut runs = std::mem::take(&mut self.runs);
