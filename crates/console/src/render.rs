@@ -249,6 +249,16 @@ impl ConsoleError {
     }
 }
 
+/// `ConsoleError::api` for `map_err`, on a request that is htmx or not.
+pub(crate) fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
+    move |e| ConsoleError::api(e, htmx)
+}
+
+/// A path's id; one that is not a UUID is 404, as the API answers.
+pub(crate) fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
+}
+
 /// An operation's error in words for people.
 pub fn plain_words(error: &ApiError) -> String {
     match error {

@@ -15,8 +15,8 @@ use switchboard_admin::ops::previews::{Openings, openings};
 use switchboard_core::model::{Action, OverrideState, RoutingOverride};
 use uuid::Uuid;
 
-use super::numbers::{api, card_closing, card_view, changed, path_id, retarget};
-use crate::render::{ConsoleError, render};
+use super::numbers::{card_closing, card_view, changed, retarget};
+use crate::render::{ConsoleError, api, path_id, render};
 use crate::session::{Change, Page};
 use crate::views::{CardView, CloseForm};
 

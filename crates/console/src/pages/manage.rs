@@ -23,7 +23,9 @@ use switchboard_core::model::{
 };
 use uuid::Uuid;
 
-use crate::render::{Can, Chrome, ConsoleError, plain_words, render, role_label, see_other};
+use crate::render::{
+    Can, Chrome, ConsoleError, api, path_id, plain_words, render, role_label, see_other,
+};
 use crate::session::{Change, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -114,15 +116,6 @@ impl Errors {
             }
         })
     }
-}
-
-fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
-    move |e| ConsoleError::api(e, htmx)
-}
-
-/// A path's id; one that is not a UUID is 404, as the API answers.
-pub(crate) fn id_of(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,7 +357,7 @@ async fn revoke_key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     keys::revoke(&change.page.access, &state, id)
         .await
         .map_err(api(htmx))?;
@@ -663,7 +656,7 @@ async fn assistant(
     path: web::Path<(String, String)>,
     q: web::Query<Saved>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = id_of(&path.1, page.signed.htmx)?;
+    let id = path_id(&path.1, page.signed.htmx)?;
     assistant_page(
         &page,
         &state,
@@ -681,7 +674,7 @@ async fn save_assistant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let form: AssistantForm = change.form()?;
     let outcome = match form.parts() {
         Ok((kind, target, sms_url)) => assistants::update(
@@ -726,7 +719,7 @@ async fn delete_assistant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     match assistants::delete(&change.page.access, &state, id).await {
         Ok(()) => Ok(see_other(&format!(
             "/c/{}/assistants",
@@ -752,7 +745,7 @@ async fn assistant_numbers(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let form = crate::draft::Form::parse(change.body()).map_err(ConsoleError::BadForm)?;
     let input = AssistantNumbersIn {
         number_ids: form.all("number_ids"),
@@ -948,7 +941,7 @@ async fn location(
     path: web::Path<(String, String)>,
     q: web::Query<Saved>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = id_of(&path.1, page.signed.htmx)?;
+    let id = path_id(&path.1, page.signed.htmx)?;
     location_page(
         &page,
         &state,
@@ -966,7 +959,7 @@ async fn save_location(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let form: LocationForm = change.form()?;
     let patch = LocationPatch {
         name: Some(form.name.clone()),
@@ -999,7 +992,7 @@ async fn delete_location(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     match locations::delete(&change.page.access, &state, id).await {
         Ok(()) => Ok(see_other(&format!(
             "/c/{}/locations",
@@ -1028,7 +1021,7 @@ async fn location_numbers(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let form = crate::draft::Form::parse(change.body()).map_err(ConsoleError::BadForm)?;
     locations::set_numbers(&change.page.access, &state, id, &form.all("number_ids"))
         .await

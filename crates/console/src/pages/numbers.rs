@@ -14,7 +14,7 @@ use switchboard_core::error::ForwardingError;
 use switchboard_core::model::Forwarding;
 use uuid::Uuid;
 
-use crate::render::{Can, Chrome, ConsoleError, Flash, render, see_other};
+use crate::render::{Can, Chrome, ConsoleError, Flash, api, path_id, render, see_other};
 use crate::session::{Change, Page};
 use crate::views::{CardView, ForwardForm, LinkTarget, link_targets, typed_number};
 
@@ -99,14 +99,6 @@ struct ChromeLite {
 struct PageQuery {
     #[serde(default)]
     q: String,
-}
-
-pub(crate) fn api(htmx: bool) -> impl Fn(ApiError) -> ConsoleError {
-    move |e| ConsoleError::api(e, htmx)
-}
-
-pub(crate) fn path_id(raw: &str, htmx: bool) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::api(ApiError::NotFound, htmx))
 }
 
 async fn page(

@@ -13,8 +13,8 @@ use switchboard_admin::{AdminState, ApiError};
 use switchboard_store::admin::webhooks::{DeliveryRow, EndpointRow};
 use uuid::Uuid;
 
-use super::manage::{Errors, id_of};
-use crate::render::{Can, Chrome, ConsoleError, render, see_other, urlencode};
+use super::manage::Errors;
+use crate::render::{Can, Chrome, ConsoleError, path_id, render, see_other, urlencode};
 use crate::session::{Change, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -379,7 +379,7 @@ async fn show(
     path: web::Path<(String, String)>,
     q: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = id_of(&path.1, page.signed.htmx)?;
+    let id = path_id(&path.1, page.signed.htmx)?;
     let shown = Shown {
         form: None,
         e: Errors::default(),
@@ -397,7 +397,7 @@ async fn reveal(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let secret = ops::secret(&page.access, &state, id)
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
@@ -417,7 +417,7 @@ async fn update(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let form: EndpointForm = change.form()?;
     let patch = ops::WebhookEndpointPatch {
         url: Some(form.url.trim().to_owned()),
@@ -453,7 +453,7 @@ async fn rotate(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let secret = ops::rotate_secret(&change.page.access, &state, id)
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
@@ -475,7 +475,7 @@ async fn act(
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
     let api = |e| ConsoleError::api(e, htmx);
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     let access = &change.page.access;
     let flash = match path.2.as_str() {
         "enable" | "disable" => {
@@ -504,7 +504,7 @@ async fn redeliver(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ConsoleError> {
     let htmx = change.page.signed.htmx;
-    let id = id_of(&path.1, htmx)?;
+    let id = path_id(&path.1, htmx)?;
     ops::redeliver(&change.page.access, &state, id, &path.2)
         .await
         .map_err(|e| ConsoleError::api(e, htmx))?;
