@@ -19,23 +19,16 @@ const MAIN: &str = "+14155550100";
 /// kind in `call_events`.
 async fn recorded(db: &TestDb, kind: &str, sids: &[String]) -> (i64, i64) {
     let client = db.pool.get().await.expect("a database connection");
-    let calls: i64 = client
+    let row = client
         .query_one(
-            "SELECT count(DISTINCT call_sid) FROM calls WHERE call_sid = ANY($1)",
-            &[&sids],
-        )
-        .await
-        .expect("count calls")
-        .get(0);
-    let events: i64 = client
-        .query_one(
-            "SELECT count(DISTINCT call_sid) FROM call_events WHERE kind = $2 AND call_sid = ANY($1)",
+            "SELECT (SELECT count(DISTINCT call_sid) FROM calls WHERE call_sid = ANY($1)), \
+                    (SELECT count(DISTINCT call_sid) FROM call_events \
+                     WHERE kind = $2 AND call_sid = ANY($1))",
             &[&sids, &kind],
         )
         .await
-        .expect("count events")
-        .get(0);
-    (calls, events)
+        .expect("count calls and events");
+    (row.get(0), row.get(1))
 }
 
 /// Workers posting new calls and status callbacks of other calls, back to
